@@ -1,0 +1,92 @@
+"""Decoding MQTT messages into reading objects, as docs/MQTT.md promises device builders.
+
+A message is one JSON reading or a JSON array of them. Anything that cannot be a
+reading (oversized, not UTF-8, not JSON, not an object) becomes a rejection that
+carries the raw payload, so the quarantine keeps exactly what the device sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+TOPIC_ROOT = "waterline/v1/readings"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A message or reading refused with a reason, bound for quarantine."""
+
+    reason: str
+    payload: str
+    source: str
+    received_at: datetime
+    meter_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RawReading:
+    """One reading object as the device sent it, before validation."""
+
+    fields: dict[str, Any]
+    source: str
+    received_at: datetime
+
+
+def source_of(topic: str) -> str:
+    """The source id (meter or gateway) named by a readings topic."""
+    prefix = TOPIC_ROOT + "/"
+    return topic[len(prefix):] if topic.startswith(prefix) else topic
+
+
+def decode_message(
+    payload: bytes,
+    topic: str,
+    received_at: datetime,
+    max_bytes: int,
+    max_readings: int,
+) -> tuple[list[RawReading], list[Rejection]]:
+    """Split one MQTT message into raw readings and message-level rejections."""
+    source = source_of(topic)
+
+    def refuse(reason: str, text: str | None = None) -> tuple[list[RawReading], list[Rejection]]:
+        shown = text if text is not None else payload.decode("utf-8", errors="replace")
+        return [], [Rejection(reason, shown, source, received_at)]
+
+    if len(payload) > max_bytes:
+        head = payload[:4096].decode("utf-8", errors="replace")
+        return refuse(f"payload of {len(payload)} bytes exceeds the {max_bytes}-byte limit", head)
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return refuse(f"payload is not UTF-8 ({err.reason} at byte {err.start})")
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        return refuse(f"payload is not valid JSON: {err}", text)
+
+    items = document if isinstance(document, list) else [document]
+    if len(items) > max_readings:
+        return refuse(f"message holds {len(items)} readings, more than the limit of {max_readings}", text[:4096])
+    if not items:
+        return refuse("payload is an empty array", text)
+
+    readings: list[RawReading] = []
+    rejections: list[Rejection] = []
+    for item in items:
+        if isinstance(item, dict):
+            readings.append(RawReading(item, source, received_at))
+        else:
+            rejections.append(
+                Rejection(f"reading must be a JSON object, got {type(item).__name__}",
+                          json.dumps(item)[:4096], source, received_at)
+            )
+    return readings, rejections
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for JSON numbers that are real and finite (booleans are not numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,120 @@
+"""Hourly and daily rollups per meter and per zone, kept current as batches land.
+
+A batch changes consumption only where it adds intervals (and, for a late
+reading, where it replaces the intervals it splits). Those changes are turned
+into signed volume deltas per bucket and added to the rollup rows with upserts,
+so no query ever recomputes all history. `rebuild` recomputes everything from
+the consumption table: used after a meter moves zone, and by tests as the oracle.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from data.consumption import bucket_volumes, hour_boundaries, local_day_boundaries
+
+UNASSIGNED = ""
+
+
+def volume_deltas(
+    added: pd.DataFrame, removed: pd.DataFrame, meters: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Signed hourly and daily volume changes from added and removed intervals.
+
+    ``meters`` maps ``meter_id`` to ``tz``. Returns (hourly, daily) frames keyed by
+    ``meter_id, hour`` and ``meter_id, day``.
+    """
+    signed = pd.concat(
+        [added, removed.assign(volume_l=-removed["volume_l"])], ignore_index=True
+    )
+    signed = signed[signed["ts_end"] > signed["ts_start"]]
+    if signed.empty:
+        return _empty("hour"), _empty("day")
+    lo, hi = int(signed["ts_start"].min()), int(signed["ts_end"].max())
+    hourly = bucket_volumes(signed, hour_boundaries(lo, hi)).rename(columns={"bucket": "hour"})
+    hourly["hour"] = pd.to_datetime(hourly["hour"], unit="us")
+
+    tz_of = meters.set_index("meter_id")["tz"]
+    daily_parts = []
+    for tz, part in signed.groupby(signed["meter_id"].map(tz_of).fillna("UTC")):
+        days = bucket_volumes(part, local_day_boundaries(lo, hi, tz))
+        local = pd.to_datetime(days["bucket"], unit="us", utc=True).dt.tz_convert(tz)
+        days["day"] = local.dt.date
+        daily_parts.append(days.drop(columns="bucket"))
+    daily = pd.concat(daily_parts, ignore_index=True).groupby(["meter_id", "day"], as_index=False).sum()
+    return hourly, daily
+
+
+def _empty(key: str) -> pd.DataFrame:
+    return pd.DataFrame({"meter_id": [], key: [], "volume_l": [], "estimated_l": []})
+
+
+def apply_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
+    """Add signed deltas to the meter and zone rollups."""
+    for table, key, frame in (("hour", "hour", hourly), ("day", "day", daily)):
+        if frame.empty:
+            continue
+        suffix = "hourly" if table == "hour" else "daily"
+        cur.register("volume_delta", frame)
+        cur.execute(
+            f"""
+            INSERT INTO meter_{suffix} BY NAME
+            SELECT meter_id, {key}, volume_l, estimated_l FROM volume_delta
+            ON CONFLICT (meter_id, {key}) DO UPDATE SET
+                volume_l = volume_l + excluded.volume_l,
+                estimated_l = estimated_l + excluded.estimated_l
+            """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO zone_{suffix} BY NAME
+            SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
+                   coalesce(m.category, '{UNASSIGNED}') AS category,
+                   d.{key}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
+            FROM volume_delta d JOIN meters m USING (meter_id)
+            GROUP BY ALL
+            ON CONFLICT (zone_id, category, {key}) DO UPDATE SET
+                volume_l = volume_l + excluded.volume_l,
+                estimated_l = estimated_l + excluded.estimated_l
+            """
+        )
+        cur.unregister("volume_delta")
+
+
+def add_reading_stats(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    """Fold new readings of level-type quantities (flow, pressure, level, weather) into hourly stats."""
+    stats = rows[~rows["quantity"].isin(["volume", "interval_volume"])]
+    if stats.empty:
+        return
+    stats = (
+        stats.assign(hour=stats["ts"].dt.floor("h"))
+        .groupby(["meter_id", "quantity", "hour"], as_index=False)["value"]
+        .agg(n="count", total="sum", minimum="min", maximum="max")
+    )
+    cur.register("reading_stats", stats)
+    cur.execute(
+        """
+        INSERT INTO reading_hourly BY NAME SELECT * FROM reading_stats
+        ON CONFLICT (meter_id, quantity, hour) DO UPDATE SET
+            n = n + excluded.n,
+            total = total + excluded.total,
+            minimum = least(minimum, excluded.minimum),
+            maximum = greatest(maximum, excluded.maximum)
+        """
+    )
+    cur.unregister("reading_stats")
+
+
+def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every consumption rollup from the consumption intervals."""
+    for table in ("meter_hourly", "meter_daily", "zone_hourly", "zone_daily"):
+        cur.execute(f"DELETE FROM {table}")
+    meters = cur.execute("SELECT meter_id, tz FROM meters").df()
+    intervals = cur.execute(
+        """SELECT meter_id, epoch_us(ts_start) AS ts_start, epoch_us(ts_end) AS ts_end, volume_l, flags
+           FROM consumption"""
+    ).df()
+    hourly, daily = volume_deltas(intervals, intervals.iloc[0:0], meters)
+    apply_volume_deltas(cur, hourly, daily)
+

@@ -1,0 +1,129 @@
+"""The Waterline store: one DuckDB file, one writer, any number of reading threads.
+
+DuckDB allows a single read-write process, so the process that owns a `Store`
+is the only one that writes. Inside it, writes are serialised by a lock and run
+on the writer's own cursor; readers (Dash callbacks, exports) take `cursor()`,
+one per thread, and see the last committed batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Literal
+
+import duckdb
+import pandas as pd
+
+from data.ingest import IngestResult, ingest_batch
+from data.payload import Rejection
+from data.rollups import rebuild
+from data.schema import DDL, SCHEMA_VERSION
+
+UnknownMeterPolicy = Literal["register", "quarantine"]
+
+METER_COLUMNS = ["meter_id", "zone_id", "category", "quantity", "unit", "register_size_l",
+                 "max_flow_l_s", "tz", "weather_station", "interval_s", "attrs"]
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    unknown_meters: UnknownMeterPolicy = "register"
+    default_tz: str = "UTC"
+
+
+class Store:
+    """Owns the DuckDB connection and every write to it."""
+
+    def __init__(self, path: str | Path, options: StoreOptions = StoreOptions(), read_only: bool = False):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.options = options
+        self._conn = duckdb.connect(self.path, read_only=read_only)
+        self._write_lock = threading.Lock()
+        self._writer = self._conn.cursor()
+        if not read_only:
+            self._writer.execute(DDL)
+            if not self._writer.execute("SELECT count(*) FROM schema_info").fetchone()[0]:
+                self._writer.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread; never share one between threads."""
+        return self._conn.cursor()
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+            self._conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._write_lock:
+            self._writer.begin()
+            try:
+                yield self._writer
+                self._writer.commit()
+            except BaseException:
+                self._writer.rollback()
+                raise
+
+    def ingest(self, rows: pd.DataFrame, rejections: Iterable[Rejection] = (),
+               registered_by: str = "mqtt") -> IngestResult:
+        """Store validated rows and quarantine rejections in one transaction."""
+        with self._transaction() as cur:
+            return ingest_batch(cur, rows, list(rejections), self.options, registered_by)
+
+    def register_zones(self, zones: pd.DataFrame) -> None:
+        """Insert or update zones (``zone_id, name, kind, tz``)."""
+        frame = zones.reindex(columns=["zone_id", "name", "kind", "tz", "attrs"])
+        frame["tz"] = frame["tz"].fillna(self.options.default_tz)
+        with self._transaction() as cur:
+            cur.register("new_zones", frame)
+            cur.execute(
+                """INSERT INTO zones BY NAME SELECT * FROM new_zones
+                   ON CONFLICT (zone_id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                   tz = excluded.tz, attrs = excluded.attrs"""
+            )
+            cur.unregister("new_zones")
+
+    def register_meters(self, meters: pd.DataFrame, registered_by: str = "config",
+                        update_existing: bool = False) -> int:
+        """Add meters that are not yet known (or update them); returns how many were new."""
+        frame = meters.reindex(columns=METER_COLUMNS)
+        frame["tz"] = frame["tz"].fillna(self.options.default_tz)
+        frame["registered_by"] = registered_by
+        assignments = ", ".join(
+            f"{c} = coalesce(excluded.{c}, {c})" for c in METER_COLUMNS[1:] if c != "interval_s"
+        )
+        conflict = f"DO UPDATE SET {assignments}" if update_existing else "DO NOTHING"
+        with self._transaction() as cur:
+            cur.register("new_meters", frame)
+            before = cur.execute("SELECT count(*) FROM meters").fetchone()[0]
+            cur.execute(
+                f"""INSERT INTO meters BY NAME
+                    SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters
+                    ON CONFLICT (meter_id) {conflict}"""
+            )
+            cur.unregister("new_meters")
+            after = cur.execute("SELECT count(*) FROM meters").fetchone()[0]
+            if update_existing:
+                rebuild(cur)
+        return after - before
+
+    def rebuild_rollups(self) -> None:
+        """Recompute all consumption rollups from the stored intervals."""
+        with self._transaction() as cur:
+            rebuild(cur)
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._writer.execute("CHECKPOINT")

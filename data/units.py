@@ -1,0 +1,124 @@
+"""The quantity vocabulary and unit normalisation shared by MQTT ingest and file import.
+
+Every reading is stored in one canonical unit per quantity so that queries never
+convert; the unit the device sent is kept beside it. Conversions are linear
+(factor and offset) so they vectorise over a whole batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+US_GALLON_L = 3.785411784
+CUBIC_FOOT_L = 28.316846592
+METRE_HEAD_BAR = 0.0980665
+PSI_BAR = 0.0689475729
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A measured quantity: its canonical unit, accepted units and plausible range."""
+
+    name: str
+    canonical_unit: str
+    units: dict[str, tuple[float, float]]  # unit -> (factor, offset) into canonical
+    low: float
+    high: float
+    is_consumption: bool = False
+
+
+def _linear(**factors: float) -> dict[str, tuple[float, float]]:
+    return {unit: (factor, 0.0) for unit, factor in factors.items()}
+
+
+_VOLUME_UNITS = {
+    "L": (1.0, 0.0),
+    "l": (1.0, 0.0),
+    "m3": (1000.0, 0.0),
+    "gal": (US_GALLON_L, 0.0),
+    "US gal": (US_GALLON_L, 0.0),
+    "ft3": (CUBIC_FOOT_L, 0.0),
+}
+
+QUANTITIES: dict[str, Quantity] = {
+    q.name: q
+    for q in (
+        Quantity("volume", "L", _VOLUME_UNITS, 0.0, 1e13, is_consumption=True),
+        Quantity("interval_volume", "L", _VOLUME_UNITS, 0.0, 1e10, is_consumption=True),
+        Quantity(
+            "flow",
+            "L/s",
+            {
+                "L/s": (1.0, 0.0),
+                "l/s": (1.0, 0.0),
+                "L/min": (1 / 60, 0.0),
+                "l/min": (1 / 60, 0.0),
+                "m3/h": (1000 / 3600, 0.0),
+                "gpm": (US_GALLON_L / 60, 0.0),
+                "US gpm": (US_GALLON_L / 60, 0.0),
+            },
+            0.0,
+            1e5,
+            is_consumption=True,
+        ),
+        Quantity(
+            "pressure",
+            "bar",
+            _linear(bar=1.0, kPa=0.01, psi=PSI_BAR, **{"m": METRE_HEAD_BAR, "m head": METRE_HEAD_BAR}),
+            -1.0,
+            100.0,
+        ),
+        Quantity("level", "m", _linear(m=1.0, cm=0.01, ft=0.3048), -10.0, 500.0),
+        Quantity("level_pct", "%", _linear(**{"%": 1.0}), 0.0, 100.0),
+        Quantity(
+            "air_temperature",
+            "degC",
+            {"degC": (1.0, 0.0), "C": (1.0, 0.0), "degF": (5 / 9, -32 * 5 / 9), "K": (1.0, -273.15)},
+            -90.0,
+            60.0,
+        ),
+        Quantity("rainfall", "mm", _linear(mm=1.0, **{"in": 25.4}), 0.0, 500.0),
+        Quantity("humidity", "%", _linear(**{"%": 1.0}), 0.0, 100.0),
+        Quantity("wind_speed", "km/h", _linear(**{"km/h": 1.0, "m/s": 3.6, "mph": 1.609344}), 0.0, 500.0),
+    )
+}
+
+WEATHER_QUANTITIES = frozenset({"air_temperature", "rainfall", "humidity", "wind_speed"})
+CONSUMPTION_QUANTITIES = tuple(q for q, spec in QUANTITIES.items() if spec.is_consumption)
+
+#: Display units for volumes, as users pick them.
+VOLUME_DISPLAY = {"L": 1.0, "m3": 1000.0, "gal": US_GALLON_L}
+
+
+def resolve_quantity(quantity: str, unit: str) -> str:
+    """The stored quantity for a reported one: a level in % is its own quantity."""
+    if quantity == "level" and unit == "%":
+        return "level_pct"
+    return quantity
+
+
+def conversion(quantity: str, unit: str) -> tuple[float, float] | None:
+    """Factor and offset that take ``unit`` to the canonical unit, or None if unknown."""
+    spec = QUANTITIES.get(quantity)
+    if spec is None:
+        return None
+    return spec.units.get(unit)
+
+
+def to_canonical(values: np.ndarray, quantity: str, unit: str) -> np.ndarray:
+    """Convert an array of values of one quantity and unit to the canonical unit."""
+    factor_offset = conversion(quantity, unit)
+    if factor_offset is None:
+        raise ValueError(f"unknown unit {unit!r} for quantity {quantity!r}")
+    factor, offset = factor_offset
+    return np.asarray(values, dtype="float64") * factor + offset
+
+
+def litres_to(volume_l: np.ndarray | float, unit: str) -> np.ndarray | float:
+    """Convert litres to a display volume unit (L, m3 or US gal)."""
+    try:
+        return volume_l / VOLUME_DISPLAY[unit]
+    except KeyError:
+        raise ValueError(f"unknown volume unit {unit!r}; use one of {sorted(VOLUME_DISPLAY)}") from None
