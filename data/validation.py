@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -93,7 +93,7 @@ def _dump(fields: dict) -> str:
 def validate_readings(
     raws: Sequence[RawReading], rules: ValidationRules, now: datetime | None = None
 ) -> ValidatedBatch:
-    """Turn raw readings into canonical rows; refuse the rest with a reason each."""
+    """Turn raw readings (decoded JSON) into canonical rows; refuse the rest with a reason each."""
     rejections: list[Rejection] = []
     kept: list[RawReading] = []
     for raw in raws:
@@ -108,65 +108,115 @@ def validate_readings(
         return ValidatedBatch(empty_rows(), rejections)
 
     fields = [raw.fields for raw in kept]
-    reported_quantity = [f["quantity"] for f in fields]
-    orig_unit = [f["unit"] for f in fields]
-    quantity = [resolve_quantity(q, u) for q, u in zip(reported_quantity, orig_unit)]
-    factor_offset = np.array([conversion(q, u) for q, u in zip(quantity, orig_unit)], dtype="float64")
-    value = np.array([f["value"] for f in fields], dtype="float64") * factor_offset[:, 0] + factor_offset[:, 1]
-    low = np.array([QUANTITIES[q].low for q in quantity])
-    high = np.array([QUANTITIES[q].high for q in quantity])
-
-    ts = _parse_timestamps([f["ts"] for f in fields])
     received = pd.DatetimeIndex([raw.received_at for raw in kept]).as_unit("us")
-    if received.tz is None:
-        received = received.tz_localize("UTC")
-    now_ts = pd.Timestamp(now) if now is not None else received.max()
+    reported = pd.DataFrame(
+        {
+            "meter_id": [f["meter_id"] for f in fields],
+            "ts": _parse_timestamps([f["ts"] for f in fields]),
+            "quantity": [f["quantity"] for f in fields],
+            "value": np.array([f["value"] for f in fields], dtype="float64"),
+            "unit": [f["unit"] for f in fields],
+            "seq": pd.array([f.get("seq") for f in fields], dtype="Int64"),
+            "attrs": [
+                json.dumps({k: v for k, v in f.items() if k not in KNOWN_FIELDS}, default=str)
+                if len(f) > len(KNOWN_FIELDS & f.keys()) else None
+                for f in fields
+            ],
+            "source": [raw.source for raw in kept],
+            "received_at": received if received.tz is not None else received.tz_localize("UTC"),
+        }
+    )
+    rows, reasons = validate_frame(reported, rules, now)
+    for i in np.flatnonzero(reasons != None):  # noqa: E711 - elementwise
+        reason = reasons[i]
+        if pd.isna(reported["ts"].iat[i]):
+            reason = f"timestamp {fields[i]['ts']!r} is not a valid ISO 8601 time"
+        rejections.append(Rejection(reason, _dump(fields[i]), kept[i].source, kept[i].received_at,
+                                    fields[i]["meter_id"]))
+    return ValidatedBatch(rows, rejections)
+
+
+def validate_frame(
+    reported: pd.DataFrame, rules: ValidationRules, now: datetime | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check a frame of reported readings at once and convert the good ones to canonical rows.
+
+    ``reported`` has ``meter_id, ts`` (UTC, NaT where unparseable), ``quantity,
+    value, unit`` as reported, and optionally ``seq, attrs, source, received_at``.
+    Returns the canonical rows of the good readings and, aligned with the input,
+    a reason for each refused reading (None where accepted).
+    """
+    n = len(reported)
+    reason = np.full(n, None, dtype=object)
+
+    def refuse(mask: np.ndarray, text: Callable[[int], str]) -> None:
+        for i in np.flatnonzero(mask & (reason == None)):  # noqa: E711 - elementwise
+            reason[i] = text(i)
+
+    meter_id = reported["meter_id"].astype("string")
+    quantity_in = reported["quantity"].astype("string").fillna("").to_numpy(dtype=object)
+    unit_in = reported["unit"].astype("string").fillna("").to_numpy(dtype=object)
+    value_in = pd.to_numeric(reported["value"], errors="coerce").to_numpy(dtype="float64")
+
+    refuse(~meter_id.fillna("").str.fullmatch(METER_ID.pattern).to_numpy(dtype=bool),
+           lambda i: f"meter_id {reported['meter_id'].iat[i]!r} is not an id of 1-64 letters, digits and ._:@/-")
+    refuse(np.array([q not in QUANTITIES or q == "level_pct" for q in quantity_in]),
+           lambda i: f"unknown quantity {quantity_in[i]!r}")
+    quantity = np.array([resolve_quantity(q, u) for q, u in zip(quantity_in, unit_in)], dtype=object)
+    factor_offset = np.array([conversion(q, u) or (np.nan, np.nan) for q, u in zip(quantity, unit_in)])
+    refuse(np.isnan(factor_offset[:, 0]),
+           lambda i: f"unit {unit_in[i]!r} is not a unit of {quantity_in[i]} "
+                     f"(accepted: {', '.join(_accepted_units(quantity_in[i]))})")
+    refuse(~np.isfinite(value_in), lambda i: f"value {reported['value'].iat[i]!r} is not a finite number")
+    value = value_in * factor_offset[:, 0] + factor_offset[:, 1]
+    known = np.array([q in QUANTITIES for q in quantity])
+    low = np.array([QUANTITIES[q].low if k else -np.inf for q, k in zip(quantity, known)])
+    high = np.array([QUANTITIES[q].high if k else np.inf for q, k in zip(quantity, known)])
+    refuse((value < low) | (value > high),
+           lambda i: f"{quantity_in[i]} {value[i]:g} {QUANTITIES[quantity[i]].canonical_unit} outside the "
+                     f"plausible range {low[i]:g}..{high[i]:g} {QUANTITIES[quantity[i]].canonical_unit}")
+
+    ts = pd.DatetimeIndex(reported["ts"]).as_unit("us")
+    if ts.tz is None:
+        ts = ts.tz_localize("UTC")
+    received = (pd.DatetimeIndex(reported["received_at"]).as_unit("us") if "received_at" in reported
+                else pd.DatetimeIndex([pd.Timestamp.now("UTC")] * n).as_unit("us"))
+    now_ts = pd.Timestamp(now) if now is not None else (received.max() if n else pd.Timestamp.now("UTC"))
     age_s = (now_ts - ts).total_seconds().to_numpy()
     lag_s = (received - ts).total_seconds().to_numpy()
-
-    reason = np.full(len(kept), None, dtype=object)
-    out_of_range = (value < low) | (value > high)
-    for i in np.flatnonzero(out_of_range):
-        spec = QUANTITIES[quantity[i]]
-        reason[i] = (f"{reported_quantity[i]} {value[i]:g} {spec.canonical_unit} outside the plausible "
-                     f"range {spec.low:g}..{spec.high:g} {spec.canonical_unit}")
-    bad_ts = ts.isna()
-    for i in np.flatnonzero(bad_ts):
-        reason[i] = f"timestamp {fields[i]['ts']!r} is not a valid ISO 8601 time"
-    for i in np.flatnonzero(~bad_ts & (age_s < -rules.max_future_s)):
-        reason[i] = f"timestamp {ts[i].isoformat()} is {-age_s[i]:.0f} s in the future"
+    refuse(np.asarray(ts.isna()), lambda i: "timestamp missing or not a valid time")
+    refuse(age_s < -rules.max_future_s, lambda i: f"timestamp {ts[i].isoformat()} is {-age_s[i]:.0f} s in the future")
     if rules.max_past_s is not None:
-        for i in np.flatnonzero(~bad_ts & (age_s > rules.max_past_s)):
-            reason[i] = f"timestamp {ts[i].isoformat()} is older than {rules.max_past_s / 86400:.0f} days"
+        refuse(age_s > rules.max_past_s,
+               lambda i: f"timestamp {ts[i].isoformat()} is older than {rules.max_past_s / 86400:.0f} days")
 
-    refused = np.array([r is not None for r in reason])
-    for i in np.flatnonzero(refused):
-        rejections.append(Rejection(reason[i], _dump(fields[i]), kept[i].source, kept[i].received_at,
-                                    fields[i]["meter_id"]))
-    ok = ~refused
-
+    ok = reason == None  # noqa: E711 - elementwise
     flags = np.where(lag_s > rules.late_after_s, int(Flag.LATE), 0) | np.where(age_s < -60, int(Flag.CLOCK_AHEAD), 0)
-    attrs = [
-        json.dumps({k: v for k, v in f.items() if k not in KNOWN_FIELDS}, default=str)
-        if len(f) > len(KNOWN_FIELDS & f.keys()) else None
-        for f in fields
-    ]
+    canonical_unit = [QUANTITIES[q].canonical_unit if k else "" for q, k in zip(quantity, known)]
     rows = pd.DataFrame(
         {
-            "meter_id": pd.array([f["meter_id"] for f in fields], dtype="string"),
+            "meter_id": meter_id.to_numpy(),
             "ts": ts,
             "quantity": pd.array(quantity, dtype="string"),
             "value": value,
-            "unit": pd.array([QUANTITIES[q].canonical_unit for q in quantity], dtype="string"),
-            "orig_unit": pd.array(orig_unit, dtype="string"),
-            "seq": pd.array([f.get("seq") for f in fields], dtype="Int64"),
-            "attrs": pd.array(attrs, dtype="string"),
-            "source": pd.array([raw.source for raw in kept], dtype="string"),
+            "unit": pd.array(canonical_unit, dtype="string"),
+            "orig_unit": pd.array(unit_in, dtype="string"),
+            "seq": pd.array(reported["seq"] if "seq" in reported else [None] * n, dtype="Int64"),
+            "attrs": pd.array(reported["attrs"] if "attrs" in reported else [None] * n, dtype="string"),
+            "source": pd.array(reported["source"] if "source" in reported else [None] * n, dtype="string"),
             "received_at": received,
             "flags": flags.astype("int32"),
         }
     )
-    return ValidatedBatch(rows[ok].reset_index(drop=True), rejections)
+    rows["meter_id"] = rows["meter_id"].astype("string")
+    return rows[ok].reset_index(drop=True), reason
+
+
+def _accepted_units(quantity: str) -> list[str]:
+    spec = QUANTITIES.get(quantity)
+    if spec is None:
+        return []
+    return sorted(spec.units) + (["%"] if quantity == "level" else [])
 
 
 def _parse_timestamps(values: list) -> pd.DatetimeIndex:

@@ -1,0 +1,1 @@
+"""Waterline: the command line and process wiring of the water monitoring product."""

@@ -1,0 +1,50 @@
+"""Suite-wide test wiring: Chromium for dash[testing], Mosquitto fixtures, skip rules.
+
+Tests that need a system program are skipped, with the reason, where it is missing
+(`make test` installs them as root). Tests using a browser or a Mosquitto fixture get the
+`browser` / `mqtt` marker automatically, so `-m "not browser"` needs no bookkeeping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.chrome.options import Options
+
+pytest_plugins = ["tests.fixtures.mosquitto"]
+
+BROWSER_FIXTURES = {"dash_duo", "dash_duo_mp", "dash_br"}
+MOSQUITTO_FIXTURES = {"mosquitto", "mosquitto_module"}
+NEEDED_PACKAGES = {  # marker: {program: Debian package}
+    "browser": {
+        Path("/usr/bin/chromium"): "chromium",
+        Path("/usr/bin/chromedriver"): "chromium-driver",
+    },
+    "mqtt": {Path("/usr/sbin/mosquitto"): "mosquitto"},
+}
+
+
+def pytest_setup_options() -> Options:
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"):
+        options.add_argument(arg)
+    return options
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if fixtures & MOSQUITTO_FIXTURES:
+            item.add_marker(pytest.mark.mqtt)
+        for marker, packages in NEEDED_PACKAGES.items():
+            missing = [f"{pkg} ({prog})" for prog, pkg in packages.items() if not prog.exists()]
+            if missing and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(
+                    reason=f"not installed: {', '.join(missing)}; `make test` installs it"
+                ))
