@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal
 
 import duckdb
 import pandas as pd
@@ -21,6 +21,9 @@ from data.ingest import IngestResult, ingest_batch
 from data.payload import Rejection
 from data.rollups import rebuild
 from data.schema import DDL, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from data.metrics import IngestSnapshot
 
 UnknownMeterPolicy = Literal["register", "quarantine"]
 
@@ -123,6 +126,15 @@ class Store:
         """Recompute all consumption rollups from the stored intervals."""
         with self._transaction() as cur:
             rebuild(cur)
+
+    def record_ingest_stats(self, snapshot: "IngestSnapshot") -> None:
+        """Keep a row of ingest metrics, for the System health page's history."""
+        with self._transaction() as cur:
+            cur.execute(
+                """INSERT INTO ingest_stats VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [snapshot.messages, snapshot.readings, snapshot.stored, snapshot.duplicates,
+                 snapshot.quarantined, snapshot.batch_p50_ms, snapshot.batch_p95_ms, snapshot.queue_depth],
+            )
 
     def checkpoint(self) -> None:
         with self._write_lock:

@@ -1,0 +1,3 @@
+"""Callbacks of every page. Each module must be imported here, or it registers nothing."""
+
+from callbacks import overview  # noqa: F401

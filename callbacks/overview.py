@@ -1,0 +1,54 @@
+"""Overview callbacks: live ingest counts from the store and the listener's metrics."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+
+from callbacks import overview_ids as ids
+from dashapp import runtime
+from data.queries import recent_quarantine, store_summary
+
+
+def _quarantine_table(rows: list[dict]) -> dbc.Table | html.P:
+    if not rows:
+        return html.P("Nothing quarantined: every message so far was valid.", className="text-muted")
+    header = html.Thead(html.Tr([html.Th(h) for h in ("Received (UTC)", "Source", "Meter", "Reason")]))
+    body = html.Tbody([
+        html.Tr([html.Td(f"{r['received_at']:%Y-%m-%d %H:%M:%S}"), html.Td(r["source"]),
+                 html.Td(r["meter_id"] or "–"), html.Td(r["reason"])])
+        for r in rows
+    ])
+    return dbc.Table([header, body], size="sm", striped=True, responsive=True)
+
+
+@callback(
+    Output(ids.METERS, "children"),
+    Output(ids.READINGS, "children"),
+    Output(ids.RATE, "children"),
+    Output(ids.QUARANTINED, "children"),
+    Output(ids.FRESHNESS, "children"),
+    Output(ids.BROKER, "children"),
+    Output(ids.QUARANTINE_TABLE, "children"),
+    Input(ids.TICK, "n_intervals"),
+)
+def refresh_counts(_tick: int | None):
+    rt = runtime.current()
+    cur = rt.store.cursor()
+    try:
+        summary = store_summary(cur)
+        quarantined = recent_quarantine(cur, limit=10)
+    finally:
+        cur.close()
+    metrics = rt.metrics.snapshot()
+    freshness = f"{summary.last_reading_at:%Y-%m-%d %H:%M} UTC" if summary.last_reading_at else "no data yet"
+    broker = ("connected" if metrics.broker_connected else "disconnected") if metrics.broker else "not listening"
+    return (
+        f"{summary.meters:,}",
+        f"{summary.readings:,}",
+        f"{metrics.readings_per_s:,.0f}",
+        f"{summary.quarantined:,}",
+        freshness,
+        broker,
+        _quarantine_table(quarantined),
+    )

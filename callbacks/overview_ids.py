@@ -1,0 +1,10 @@
+"""Component ids of the Overview page, shared by its layout and callbacks."""
+
+TICK = "overview-tick"
+METERS = "overview-meters"
+READINGS = "overview-readings"
+RATE = "overview-rate"
+QUARANTINED = "overview-quarantined"
+FRESHNESS = "overview-freshness"
+BROKER = "overview-broker"
+QUARANTINE_TABLE = "overview-quarantine-table"

@@ -1,0 +1,139 @@
+"""Process wiring: the one store, the broker (embedded or external), the listener and the writer.
+
+`serve`, `listen` and `demo` each build one `Runtime` and start it once (never at
+import time: Dash's reloader imports modules twice). The web app finds the
+running store and metrics through `current()`.
+
+Shutdown order matters for at-least-once delivery: the writer commits and
+acknowledges what is queued, then the listener disconnects (anything that
+arrived after is redelivered on the next start), then the store checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from dashapp.broker import EmbeddedBroker
+from dashapp.settings import Settings
+from data.ingest_queue import ReadingQueue
+from data.listener import ListenerConfig, MqttListener
+from data.metrics import IngestMetrics
+from data.store import Store, StoreOptions
+from data.validation import ValidationRules
+from data.writer import IngestWriter
+
+log = logging.getLogger(__name__)
+
+_current: "Runtime | None" = None
+
+
+def store_options(settings: Settings) -> StoreOptions:
+    return StoreOptions(unknown_meters=settings.unknown_meters, default_tz=settings.default_tz)  # type: ignore[arg-type]
+
+
+def validation_rules(settings: Settings) -> ValidationRules:
+    return ValidationRules(
+        max_future_s=settings.max_future_s,
+        max_past_s=settings.max_past_days * 86400,
+        late_after_s=settings.late_after_s,
+    )
+
+
+def listener_config(settings: Settings, host: str, port: int) -> ListenerConfig:
+    return ListenerConfig(
+        host=host,
+        port=port,
+        client_id=settings.mqtt_client_id,
+        topic=settings.mqtt_topic,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password,
+        tls=settings.mqtt_tls,
+        ca_file=settings.mqtt_ca_file,
+        cert_file=settings.mqtt_cert_file,
+        key_file=settings.mqtt_key_file,
+        keepalive_s=settings.mqtt_keepalive_s,
+        reconnect_max_s=settings.reconnect_max_s,
+        max_payload_bytes=settings.max_payload_bytes,
+        max_readings_per_message=settings.max_readings_per_message,
+    )
+
+
+@dataclass
+class Runtime:
+    """Everything one serving process owns."""
+
+    settings: Settings
+    store: Store
+    metrics: IngestMetrics = field(default_factory=IngestMetrics)
+    broker: EmbeddedBroker | None = None
+    listener: MqttListener | None = None
+    writer: IngestWriter | None = None
+
+    @property
+    def broker_address(self) -> tuple[str, int]:
+        if self.broker is not None:
+            return self.broker.host, self.broker.port
+        address = self.settings.broker_address
+        assert address is not None
+        return address
+
+    @classmethod
+    def open(cls, settings: Settings, ingest: bool = True) -> "Runtime":
+        """Open the store and, with ``ingest``, start the broker (if embedded), writer and listener."""
+        global _current
+        runtime = cls(settings, Store(settings.db, store_options(settings)))
+        _current = runtime
+        if ingest:
+            runtime._start_ingest()
+        return runtime
+
+    def _start_ingest(self) -> None:
+        s = self.settings
+        if s.broker_address is None:
+            self.broker = EmbeddedBroker("127.0.0.1", s.embedded_broker_port)
+            self.broker.start()
+            log.info("embedded MQTT broker on %s:%s", self.broker.host, self.broker.port)
+        host, port = self.broker_address
+        queue = ReadingQueue(s.queue_capacity_readings)
+        self.metrics = IngestMetrics(queue_depth=lambda: queue.depth, broker=f"{host}:{port}")
+        self.listener = MqttListener(listener_config(s, host, port), queue, self.metrics)
+        self.writer = IngestWriter(self.store, queue, self.metrics, validation_rules(s),
+                                   self.listener.ack, s.batch_max_readings, s.batch_max_wait_ms)
+        self.writer.start()
+        self.listener.start()
+
+    def close(self) -> None:
+        """Commit what is held, disconnect, stop the broker, close the store."""
+        global _current
+        if self.listener is not None:
+            self.listener.pause()
+        if self.writer is not None:
+            self.writer.stop()
+        if self.listener is not None:
+            self.listener.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self.store.checkpoint()
+        self.store.close()
+        if _current is self:
+            _current = None
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def current() -> Runtime:
+    """The running process's runtime (set by `Runtime.open`)."""
+    if _current is None:
+        raise RuntimeError("no Waterline runtime is open in this process")
+    return _current
+
+
+def install(runtime: Runtime) -> None:
+    """Make ``runtime`` the current one (tests and embedding)."""
+    global _current
+    _current = runtime

@@ -1,0 +1,87 @@
+"""The bounded hand-over between the MQTT network thread and the store's writer.
+
+Capacity is counted in readings, not messages, because a gateway's array can
+hold thousands. A full queue blocks the producer: paho stops reading the socket,
+the broker holds the rest (QoS 1), and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from data.payload import RawReading, Rejection
+
+
+@dataclass
+class Envelope:
+    """One MQTT message, decoded, waiting for its batch to be committed before it is acknowledged."""
+
+    mid: int
+    qos: int
+    generation: int
+    readings: list[RawReading]
+    rejections: list[Rejection]
+    received_at: datetime
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = max(1, len(self.readings) + len(self.rejections))
+
+
+class ReadingQueue:
+    """A FIFO of envelopes bounded by the number of readings it holds."""
+
+    def __init__(self, capacity_readings: int):
+        self.capacity = capacity_readings
+        self._items: deque[Envelope] = deque()
+        self._size = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    @property
+    def depth(self) -> int:
+        """Readings waiting."""
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, envelope: Envelope) -> None:
+        """Add an envelope, waiting while the queue is full (an oversize one waits for empty)."""
+        with self._cond:
+            while self._size and self._size + envelope.size > self.capacity and not self._closed:
+                self._cond.wait(0.5)
+            self._items.append(envelope)
+            self._size += envelope.size
+            self._cond.notify_all()
+
+    def take(self, max_readings: int, max_wait_s: float, idle_timeout_s: float = 0.5) -> list[Envelope]:
+        """A batch: waits up to ``idle_timeout_s`` for a first envelope, then gathers more
+        until ``max_readings`` or ``max_wait_s`` after the first arrived."""
+        batch: list[Envelope] = []
+        taken = 0
+        with self._cond:
+            if not self._items:
+                self._cond.wait(idle_timeout_s)
+            deadline = time.monotonic() + max_wait_s
+            while True:
+                while self._items and (not batch or taken + self._items[0].size <= max_readings):
+                    envelope = self._items.popleft()
+                    self._size -= envelope.size
+                    taken += envelope.size
+                    batch.append(envelope)
+                self._cond.notify_all()
+                remaining = deadline - time.monotonic()
+                if not batch or taken >= max_readings or remaining <= 0 or self._closed:
+                    return batch
+                self._cond.wait(remaining)
+
+    def close(self) -> None:
+        """Stop blocking producers and consumers (used at shutdown)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()

@@ -1,0 +1,114 @@
+"""Ingest metrics for the System health page and the benchmarks.
+
+The writer and the MQTT callbacks record into one `IngestMetrics`; pages read a
+`snapshot()`, an immutable copy, so no page ever holds the lock while it renders.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+RATE_WINDOW_S = 10.0
+
+
+@dataclass(frozen=True)
+class IngestSnapshot:
+    messages: int
+    readings: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    batch_errors: int
+    messages_per_s: float
+    readings_per_s: float
+    batch_p50_ms: float | None
+    batch_p95_ms: float | None
+    queue_depth: int
+    error_rate: float
+    broker_connected: bool
+    broker: str
+    connects: int
+    last_message_at: float | None
+    last_error: str | None
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+class IngestMetrics:
+    """Thread-safe counters, rates over the last ten seconds and batch-time percentiles."""
+
+    def __init__(self, queue_depth: Callable[[], int] = lambda: 0, broker: str = ""):
+        self._lock = threading.Lock()
+        self._queue_depth = queue_depth
+        self.broker = broker
+        self.messages = self.readings = self.stored = self.duplicates = 0
+        self.quarantined = self.batch_errors = self.connects = 0
+        self.broker_connected = False
+        self.last_message_at: float | None = None
+        self.last_error: str | None = None
+        self._batch_ms: deque[float] = deque(maxlen=2000)
+        self._recent: deque[tuple[float, int, int]] = deque()
+
+    def message_received(self, readings: int) -> None:
+        now = time.time()
+        with self._lock:
+            self.messages += 1
+            self.readings += readings
+            self.last_message_at = now
+            self._recent.append((now, 1, readings))
+            while self._recent and self._recent[0][0] < now - RATE_WINDOW_S:
+                self._recent.popleft()
+
+    def batch_committed(self, elapsed_ms: float, stored: int, duplicates: int, quarantined: int) -> None:
+        with self._lock:
+            self._batch_ms.append(elapsed_ms)
+            self.stored += stored
+            self.duplicates += duplicates
+            self.quarantined += quarantined
+
+    def batch_failed(self, error: str) -> None:
+        with self._lock:
+            self.batch_errors += 1
+            self.last_error = error
+
+    def connection_changed(self, connected: bool) -> None:
+        with self._lock:
+            self.broker_connected = connected
+            self.connects += int(connected)
+
+    def batch_times_ms(self) -> list[float]:
+        with self._lock:
+            return list(self._batch_ms)
+
+    def snapshot(self) -> IngestSnapshot:
+        now = time.time()
+        with self._lock:
+            recent = [r for r in self._recent if r[0] >= now - RATE_WINDOW_S]
+            times = np.array(self._batch_ms) if self._batch_ms else None
+            handled = self.stored + self.duplicates + self.quarantined
+            return IngestSnapshot(
+                messages=self.messages,
+                readings=self.readings,
+                stored=self.stored,
+                duplicates=self.duplicates,
+                quarantined=self.quarantined,
+                batch_errors=self.batch_errors,
+                messages_per_s=sum(r[1] for r in recent) / RATE_WINDOW_S,
+                readings_per_s=sum(r[2] for r in recent) / RATE_WINDOW_S,
+                batch_p50_ms=float(np.percentile(times, 50)) if times is not None else None,
+                batch_p95_ms=float(np.percentile(times, 95)) if times is not None else None,
+                queue_depth=self._queue_depth(),
+                error_rate=self.quarantined / handled if handled else 0.0,
+                broker_connected=self.broker_connected,
+                broker=self.broker,
+                connects=self.connects,
+                last_message_at=self.last_message_at,
+                last_error=self.last_error,
+            )
