@@ -93,46 +93,60 @@ def _dump(fields: dict) -> str:
 def validate_readings(
     raws: Sequence[RawReading], rules: ValidationRules, now: datetime | None = None
 ) -> ValidatedBatch:
-    """Turn raw readings (decoded JSON) into canonical rows; refuse the rest with a reason each."""
+    """Turn raw readings (decoded JSON) into canonical rows; refuse the rest with a reason each.
+
+    The loop only checks JSON types, as cheaply as Python allows; everything else
+    is checked for the whole batch by `validate_frame`. Detailed reasons are
+    worked out only for the readings that fail.
+    """
     rejections: list[Rejection] = []
     kept: list[RawReading] = []
+    meter_id, ts, quantity, value, unit, seq, attrs = [], [], [], [], [], [], []
     for raw in raws:
-        reason = _check_fields(raw.fields)
-        if reason is None:
+        f = raw.fields
+        m, t, q, v, u, n = (f.get("meter_id"), f.get("ts"), f.get("quantity"), f.get("value"),
+                            f.get("unit"), f.get("seq"))
+        tv, tt = type(v), type(t)
+        if (type(m) is str and type(q) is str and type(u) is str and (tv is float or tv is int)
+                and (tt is str or tt is int or tt is float) and (n is None or type(n) is int)):
             kept.append(raw)
+            meter_id.append(m)
+            ts.append(t)
+            quantity.append(q)
+            value.append(v)
+            unit.append(u)
+            seq.append(n)
+            extra = len(f) - 5 - ("seq" in f)
+            attrs.append(json.dumps({k: x for k, x in f.items() if k not in KNOWN_FIELDS}, default=str)
+                         if extra else None)
         else:
-            meter = raw.fields.get("meter_id")
-            rejections.append(Rejection(reason, _dump(raw.fields), raw.source, raw.received_at,
-                                        meter if isinstance(meter, str) else None))
+            rejections.append(Rejection(_check_fields(f) or "malformed reading", _dump(f), raw.source,
+                                        raw.received_at, m if isinstance(m, str) else None))
     if not kept:
         return ValidatedBatch(empty_rows(), rejections)
 
-    fields = [raw.fields for raw in kept]
     received = pd.DatetimeIndex([raw.received_at for raw in kept]).as_unit("us")
     reported = pd.DataFrame(
         {
-            "meter_id": [f["meter_id"] for f in fields],
-            "ts": _parse_timestamps([f["ts"] for f in fields]),
-            "quantity": [f["quantity"] for f in fields],
-            "value": np.array([f["value"] for f in fields], dtype="float64"),
-            "unit": [f["unit"] for f in fields],
-            "seq": pd.array([f.get("seq") for f in fields], dtype="Int64"),
-            "attrs": [
-                json.dumps({k: v for k, v in f.items() if k not in KNOWN_FIELDS}, default=str)
-                if len(f) > len(KNOWN_FIELDS & f.keys()) else None
-                for f in fields
-            ],
+            "meter_id": meter_id,
+            "ts": _parse_timestamps(ts),
+            "quantity": quantity,
+            "value": np.array(value, dtype="float64"),
+            "unit": unit,
+            "seq": pd.array(seq, dtype="Int64"),
+            "attrs": attrs,
             "source": [raw.source for raw in kept],
             "received_at": received if received.tz is not None else received.tz_localize("UTC"),
         }
     )
     rows, reasons = validate_frame(reported, rules, now)
     for i in np.flatnonzero(reasons != None):  # noqa: E711 - elementwise
-        reason = reasons[i]
-        if pd.isna(reported["ts"].iat[i]):
-            reason = f"timestamp {fields[i]['ts']!r} is not a valid ISO 8601 time"
-        rejections.append(Rejection(reason, _dump(fields[i]), kept[i].source, kept[i].received_at,
-                                    fields[i]["meter_id"]))
+        fields = kept[i].fields
+        reason = _check_fields(fields) or reasons[i]
+        if reason == reasons[i] and pd.isna(reported["ts"].iat[i]):
+            reason = f"timestamp {fields['ts']!r} is not a valid ISO 8601 time"
+        rejections.append(Rejection(reason, _dump(fields), kept[i].source, kept[i].received_at,
+                                    fields["meter_id"]))
     return ValidatedBatch(rows, rejections)
 
 
@@ -160,18 +174,19 @@ def validate_frame(
 
     refuse(~meter_id.fillna("").str.fullmatch(METER_ID.pattern).to_numpy(dtype=bool),
            lambda i: f"meter_id {reported['meter_id'].iat[i]!r} is not an id of 1-64 letters, digits and ._:@/-")
-    refuse(np.array([q not in QUANTITIES or q == "level_pct" for q in quantity_in]),
-           lambda i: f"unknown quantity {quantity_in[i]!r}")
-    quantity = np.array([resolve_quantity(q, u) for q, u in zip(quantity_in, unit_in)], dtype=object)
-    factor_offset = np.array([conversion(q, u) or (np.nan, np.nan) for q, u in zip(quantity, unit_in)])
+    pairs = list(zip(quantity_in, unit_in))
+    lookup = {pair: _unit_lookup(*pair) for pair in set(pairs)}
+    resolved = [lookup[pair] for pair in pairs]
+    refuse(np.array([r[0] is None for r in resolved], dtype=bool), lambda i: f"unknown quantity {quantity_in[i]!r}")
+    quantity = np.array([r[0] or "" for r in resolved], dtype=object)
+    factor_offset = np.array([r[1] for r in resolved], dtype="float64").reshape(-1, 2)
     refuse(np.isnan(factor_offset[:, 0]),
            lambda i: f"unit {unit_in[i]!r} is not a unit of {quantity_in[i]} "
                      f"(accepted: {', '.join(_accepted_units(quantity_in[i]))})")
     refuse(~np.isfinite(value_in), lambda i: f"value {reported['value'].iat[i]!r} is not a finite number")
     value = value_in * factor_offset[:, 0] + factor_offset[:, 1]
-    known = np.array([q in QUANTITIES for q in quantity])
-    low = np.array([QUANTITIES[q].low if k else -np.inf for q, k in zip(quantity, known)])
-    high = np.array([QUANTITIES[q].high if k else np.inf for q, k in zip(quantity, known)])
+    low = np.array([r[2] for r in resolved], dtype="float64")
+    high = np.array([r[3] for r in resolved], dtype="float64")
     refuse((value < low) | (value > high),
            lambda i: f"{quantity_in[i]} {value[i]:g} {QUANTITIES[quantity[i]].canonical_unit} outside the "
                      f"plausible range {low[i]:g}..{high[i]:g} {QUANTITIES[quantity[i]].canonical_unit}")
@@ -192,7 +207,7 @@ def validate_frame(
 
     ok = reason == None  # noqa: E711 - elementwise
     flags = np.where(lag_s > rules.late_after_s, int(Flag.LATE), 0) | np.where(age_s < -60, int(Flag.CLOCK_AHEAD), 0)
-    canonical_unit = [QUANTITIES[q].canonical_unit if k else "" for q, k in zip(quantity, known)]
+    canonical_unit = [r[4] for r in resolved]
     rows = pd.DataFrame(
         {
             "meter_id": meter_id.to_numpy(),
@@ -212,6 +227,15 @@ def validate_frame(
     return rows[ok].reset_index(drop=True), reason
 
 
+def _unit_lookup(quantity: str, unit: str) -> tuple[str | None, tuple[float, float], float, float, str]:
+    """(stored quantity or None, (factor, offset), low, high, canonical unit) of a reported pair."""
+    if quantity not in QUANTITIES or quantity == "level_pct":
+        return None, (np.nan, np.nan), -np.inf, np.inf, ""
+    stored = resolve_quantity(quantity, unit)
+    spec = QUANTITIES[stored]
+    return stored, conversion(stored, unit) or (np.nan, np.nan), spec.low, spec.high, spec.canonical_unit
+
+
 def _accepted_units(quantity: str) -> list[str]:
     spec = QUANTITIES.get(quantity)
     if spec is None:
@@ -219,17 +243,25 @@ def _accepted_units(quantity: str) -> list[str]:
     return sorted(spec.units) + (["%"] if quantity == "level" else [])
 
 
+ISO_WITH_OFFSET = r"[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+
+
 def _parse_timestamps(values: list) -> pd.DatetimeIndex:
-    """Parse ISO strings (any offsets) and epoch milliseconds into UTC, NaT where invalid."""
+    """Parse ISO strings with an offset and epoch milliseconds into UTC; NaT where invalid."""
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-    text_idx = [i for i, v in enumerate(values) if isinstance(v, str)]
-    num_idx = [i for i, v in enumerate(values) if not isinstance(v, str)]
-    if text_idx:
-        parsed = pd.to_datetime([values[i] for i in text_idx], format="ISO8601", utc=True, errors="coerce")
-        out[text_idx] = parsed.tz_localize(None).as_unit("us").to_numpy()
-    if num_idx:
+    is_text = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
+    text_idx = np.flatnonzero(is_text)
+    num_idx = np.flatnonzero(~is_text)
+    if len(text_idx):
+        texts = pd.Series([values[i] for i in text_idx], dtype="string")
+        with_offset = texts.str.contains(ISO_WITH_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+        parsed = pd.to_datetime(texts.where(with_offset), format="ISO8601", utc=True, errors="coerce")
+        out[text_idx] = parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
+    if len(num_idx):
         ms = np.array([values[i] for i in num_idx], dtype="float64")
-        out[num_idx] = (ms * 1000).astype("int64").astype("datetime64[us]")
+        in_range = (ms >= EPOCH_MS_MIN) & (ms < EPOCH_MS_MAX)
+        stamps = np.where(in_range, ms * 1000, 0).astype("int64").astype("datetime64[us]")
+        out[num_idx] = np.where(in_range, stamps, np.datetime64("NaT"))
     return pd.DatetimeIndex(out).tz_localize("UTC")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from dashapp.broker import EmbeddedBroker
 from tests.fixtures.mqtt_probe import MqttProbe
-from tests.fixtures.network import free_port, port_accepts
+from dashapp.netutil import free_port, port_accepts
 
 
 @pytest.fixture

@@ -1,0 +1,202 @@
+"""The ingest benchmark behind `python -m dashapp bench ingest`.
+
+Against a real Mosquitto (a private one on a free port unless `--broker` names
+one), with the publisher in its own process, it measures in one run:
+
+1. the bare transport: a paho subscriber that only parses JSON (the ceiling);
+2. the full listener (decode, validate, store, rollups, acknowledge) with
+   single-reading QoS 1 messages, and with 100-reading arrays;
+3. publish-to-queryable latency at a paced rate: a reader polls the store and
+   notes when each reading's sequence number becomes visible.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from data.ingest_queue import ReadingQueue
+from data.listener import ListenerConfig, MqttListener
+from data.metrics import IngestMetrics
+from data.store import Store
+from data.validation import ValidationRules
+from data.writer import IngestWriter
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Phase:
+    name: str
+    readings: int
+    seconds: float
+    batch_p50_ms: float | None = None
+    batch_p95_ms: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.readings / self.seconds if self.seconds else 0.0
+
+
+def _publish(port: int, count: int, array: int, rate: float = 0.0, now_ts: bool = False,
+             topic: str | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "bench.publisher", "--port", str(port), "--count", str(count),
+               "--array", str(array), "--rate", str(rate)]
+    if now_ts:
+        command.append("--now-ts")
+    if topic:
+        command += ["--topic", topic]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE)
+
+
+def _wait(condition, timeout_s: float, poll_s: float = 0.005) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll_s)
+    return False
+
+
+def bare_transport(host: str, port: int, count: int) -> Phase:
+    """A subscriber that parses each message and counts: what the transport alone allows."""
+    received = 0
+    first: list[float] = []
+    done = threading.Event()
+
+    def on_message(client, userdata, message):
+        nonlocal received
+        document = json.loads(message.payload)
+        received += len(document) if isinstance(document, list) else 1
+        if not first:
+            first.append(time.perf_counter())
+        if received >= count:
+            done.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", clean_session=True)
+    client.on_message = on_message
+    client.connect(host, port)
+    client.subscribe("bench/bare", qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    publisher = _publish(port, count, 1, topic="bench/bare")
+    done.wait(600)
+    elapsed = time.perf_counter() - started
+    publisher.wait()
+    client.loop_stop()
+    client.disconnect()
+    return Phase("bare transport, single-reading QoS 1 messages", received, elapsed)
+
+
+class ListenerUnderTest:
+    """The production listener and writer on a scratch store, as `listen` runs them."""
+
+    def __init__(self, host: str, port: int, workdir: Path, client_id: str):
+        self.store = Store(workdir / f"{client_id}.duckdb")
+        self.queue = ReadingQueue(200_000)
+        self.metrics = IngestMetrics(lambda: self.queue.depth, f"{host}:{port}")
+        self.listener = MqttListener(ListenerConfig(host, port, client_id=client_id), self.queue, self.metrics)
+        self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack)
+
+    def __enter__(self) -> "ListenerUnderTest":
+        self.writer.start()
+        self.listener.start()
+        _wait(lambda: self.metrics.broker_connected, 10)
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.pause()
+        self.writer.stop()
+        self.listener.stop()
+        self.store.close()
+
+
+def through_listener(host: str, port: int, workdir: Path, count: int, array: int) -> Phase:
+    kind = "single-reading" if array == 1 else f"{array}-reading array"
+    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}") as run:
+        started = time.perf_counter()
+        publisher = _publish(port, count, array)
+        _wait(lambda: run.metrics.stored + run.metrics.duplicates >= count, 900, 0.01)
+        elapsed = time.perf_counter() - started
+        publisher.wait()
+        snapshot = run.metrics.snapshot()
+        return Phase(f"listener, {kind} QoS 1 messages", snapshot.stored, elapsed,
+                     snapshot.batch_p50_ms, snapshot.batch_p95_ms)
+
+
+def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: float) -> Phase:
+    """Publish-to-queryable: when does each reading become visible to a reader of the store?"""
+    with ListenerUnderTest(host, port, workdir, "bench-latency") as run:
+        visible_ms: list[float] = []
+        stop = threading.Event()
+
+        def poll() -> None:
+            cur = run.store.cursor()
+            last_seq = -1
+            while not stop.is_set():
+                rows = cur.execute("SELECT seq, epoch_ms(ts) FROM readings WHERE seq > ?", [last_seq]).fetchall()
+                now_ms = time.time() * 1000
+                for seq, ts_ms in rows:
+                    visible_ms.append(now_ms - ts_ms)
+                    last_seq = max(last_seq, seq)
+                time.sleep(0.01)
+            cur.close()
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        started = time.perf_counter()
+        publisher = _publish(port, count, array, rate=rate, now_ts=True)
+        publisher.wait()
+        _wait(lambda: len(visible_ms) >= count, 30, 0.01)
+        stop.set()
+        poller.join()
+        elapsed = time.perf_counter() - started
+        snapshot = run.metrics.snapshot()
+        samples = np.array(visible_ms)
+        return Phase(
+            f"publish-to-queryable, {array}-reading messages at {rate:g} msg/s", len(samples), elapsed,
+            snapshot.batch_p50_ms, snapshot.batch_p95_ms,
+            float(np.percentile(samples, 50)) if len(samples) else None,
+            float(np.percentile(samples, 95)) if len(samples) else None,
+        )
+
+
+def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: Path | None = None) -> list[Phase]:
+    """All phases in one run, so the figures compare like with like."""
+    with tempfile.TemporaryDirectory(prefix="waterline-bench-") as scratch:
+        work = workdir or Path(scratch)
+        return [
+            bare_transport(host, port, singles),
+            through_listener(host, port, work, singles, 1),
+            through_listener(host, port, work, arrays, 100),
+            latency(host, port, work, 5_000, 10, 100.0),
+        ]
+
+
+def format_report(phases: list[Phase]) -> str:
+    def ms(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0f}"
+
+    lines = ["| phase | readings | seconds | readings/s | batch p50 / p95 ms | latency p50 / p95 ms |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for p in phases:
+        lines.append(f"| {p.name} | {p.readings:,} | {p.seconds:.2f} | {p.rate:,.0f} | "
+                     f"{ms(p.batch_p50_ms)} / {ms(p.batch_p95_ms)} | {ms(p.latency_p50_ms)} / {ms(p.latency_p95_ms)} |")
+    bare, single = phases[0].rate, phases[1].rate
+    if bare:
+        lines.append(f"\nsingle-reading listener rate = {single / bare:.0%} of the bare transport")
+    return "\n".join(lines)
