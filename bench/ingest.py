@@ -33,6 +33,7 @@ from data.validation import ValidationRules
 from data.writer import IngestWriter
 
 REPO = Path(__file__).resolve().parents[1]
+BATCH_MAX_READINGS = 50_000
 
 
 @dataclass
@@ -109,7 +110,8 @@ class ListenerUnderTest:
         self.queue = ReadingQueue(200_000)
         self.metrics = IngestMetrics(lambda: self.queue.depth, f"{host}:{port}")
         self.listener = MqttListener(ListenerConfig(host, port, client_id=client_id), self.queue, self.metrics)
-        self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack)
+        self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack,
+                                   max_batch_readings=BATCH_MAX_READINGS)
 
     def __enter__(self) -> "ListenerUnderTest":
         self.writer.start()

@@ -155,6 +155,25 @@ def _register_volumes(
     return volume, held - offset, flags
 
 
+def _pieces(intervals: pd.DataFrame, boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each overlap of an interval with a bucket: the interval's row, the bucket's index and
+    the share of the interval's volume that falls in it (in proportion to time)."""
+    start = intervals["ts_start"].to_numpy(dtype="int64")
+    end = intervals["ts_end"].to_numpy(dtype="int64")
+    span = end - start
+    rows = np.flatnonzero(span > 0)
+    start, end, span = start[rows], end[rows], span[rows]
+    first_bucket = np.searchsorted(boundaries, start, side="right") - 1
+    last_bucket = np.searchsorted(boundaries, end, side="left") - 1
+    if len(start) and (first_bucket.min() < 0 or last_bucket.max() >= len(boundaries) - 1):
+        raise ValueError("bucket boundaries do not cover the intervals")
+    count = last_bucket - first_bucket + 1
+    piece = np.repeat(np.arange(len(start)), count)
+    bucket = first_bucket[piece] + (np.arange(len(piece)) - np.repeat(np.cumsum(count) - count, count))
+    overlap = np.minimum(end[piece], boundaries[bucket + 1]) - np.maximum(start[piece], boundaries[bucket])
+    return rows[piece], bucket, overlap / span[piece]
+
+
 def split_into_buckets(intervals: pd.DataFrame, boundaries: np.ndarray) -> pd.DataFrame:
     """Spread each interval's volume over the buckets it overlaps, in proportion to time.
 
@@ -162,20 +181,8 @@ def split_into_buckets(intervals: pd.DataFrame, boundaries: np.ndarray) -> pd.Da
     interval. Returns ``meter_id, bucket, volume_l, estimated_l`` with one row per
     overlapped piece (zero-length intervals carry no volume and are dropped).
     """
-    span = intervals["ts_end"].to_numpy(dtype="int64") - intervals["ts_start"].to_numpy(dtype="int64")
-    intervals = intervals[span > 0]
-    span = span[span > 0]
-    start = intervals["ts_start"].to_numpy(dtype="int64")
-    end = intervals["ts_end"].to_numpy(dtype="int64")
-    first_bucket = np.searchsorted(boundaries, start, side="right") - 1
-    last_bucket = np.searchsorted(boundaries, end, side="left") - 1
-    if len(start) and (first_bucket.min() < 0 or last_bucket.max() >= len(boundaries) - 1):
-        raise ValueError("bucket boundaries do not cover the intervals")
-    pieces = last_bucket - first_bucket + 1
-    row = np.repeat(np.arange(len(start)), pieces)
-    bucket = first_bucket[row] + (np.arange(len(row)) - np.repeat(np.cumsum(pieces) - pieces, pieces))
-    overlap = np.minimum(end[row], boundaries[bucket + 1]) - np.maximum(start[row], boundaries[bucket])
-    volume = intervals["volume_l"].to_numpy(dtype="float64")[row] * overlap / span[row]
+    row, bucket, share = _pieces(intervals, boundaries)
+    volume = intervals["volume_l"].to_numpy(dtype="float64")[row] * share
     estimated = (intervals["flags"].to_numpy(dtype="int64")[row] & int(Flag.ESTIMATED)) > 0
     return pd.DataFrame(
         {
@@ -203,6 +210,18 @@ def local_day_boundaries(start_us: int, end_us: int, tz: str) -> np.ndarray:
 
 
 def bucket_volumes(intervals: pd.DataFrame, boundaries: np.ndarray) -> pd.DataFrame:
-    """Total and estimated volume per meter and bucket."""
-    pieces = split_into_buckets(intervals, boundaries)
-    return pieces.groupby(["meter_id", "bucket"], as_index=False, sort=False)[["volume_l", "estimated_l"]].sum()
+    """Total and estimated volume per meter and bucket (``meter_id, bucket, volume_l, estimated_l``)."""
+    row, bucket, share = _pieces(intervals, boundaries)
+    meter_code, meters = pd.factorize(intervals["meter_id"].to_numpy()[row])
+    volume = intervals["volume_l"].to_numpy(dtype="float64")[row] * share
+    estimated = np.where((intervals["flags"].to_numpy(dtype="int64")[row] & int(Flag.ESTIMATED)) > 0, volume, 0.0)
+    key = meter_code.astype("int64") * len(boundaries) + bucket
+    keys, slot = np.unique(key, return_inverse=True)
+    return pd.DataFrame(
+        {
+            "meter_id": np.asarray(meters)[keys // len(boundaries)],
+            "bucket": boundaries[keys % len(boundaries)],
+            "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
+            "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
+        }
+    )

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from data.consumption import derive_intervals
+from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.quality import Flag, quality_score
 from data.rollups import add_reading_stats, apply_volume_deltas, volume_deltas
@@ -46,27 +49,31 @@ def ingest_batch(
     rejections: list[Rejection],
     options: "StoreOptions",
     registered_by: str,
-) -> IngestResult:
+    registry: MeterRegistry,
+) -> tuple[IngestResult, pd.DataFrame]:
+    """Store one batch; returns the result and the meter state it wrote (for the registry)."""
     registered = duplicates = stored = 0
     meter_ids: tuple[str, ...] = ()
+    state = pd.DataFrame()
     if not rows.empty:
         rows = _naive_utc(rows)
-        rows, refused, registered = _resolve_meters(cur, rows, options, registered_by)
+        rows, refused, registered = _resolve_meters(cur, rows, options, registered_by, registry)
         rejections = rejections + refused
         unique = rows.drop_duplicates(["meter_id", "quantity", "ts"])
         fresh = _drop_stored(cur, unique)
         duplicates = len(rows) - len(fresh)
         if not fresh.empty:
-            meters = _meter_info(cur, fresh["meter_id"].unique())
-            fresh = _flag_arrival(fresh, meters)
+            codes, ids = pd.factorize(fresh["meter_id"])
+            meters = registry.lookup(cur, ids)
+            fresh = _flag_arrival(fresh, codes, meters)
             _insert_readings(cur, fresh)
             add_reading_stats(cur, fresh)
-            _derive_consumption(cur, fresh, meters)
-            _mark_seen(cur, fresh, meters)
+            consumption_state = _derive_consumption(cur, fresh, codes, meters)
+            state = _update_meters(cur, fresh, codes, ids, consumption_state)
             stored = len(fresh)
-            meter_ids = tuple(fresh["meter_id"].unique())
+            meter_ids = tuple(ids)
     _quarantine(cur, rejections)
-    return IngestResult(stored, duplicates, len(rejections), registered, meter_ids)
+    return IngestResult(stored, duplicates, len(rejections), registered, meter_ids), state
 
 
 def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
@@ -78,19 +85,17 @@ def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def _known_meters(cur: duckdb.DuckDBPyConnection, ids: np.ndarray) -> pd.DataFrame:
-    cur.register("batch_ids", pd.DataFrame({"meter_id": pd.array(ids, dtype="string")}))
-    known = cur.execute("SELECT * FROM meters SEMI JOIN batch_ids USING (meter_id)").df()
-    cur.unregister("batch_ids")
-    return known
+def register_frame(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Expose a frame to SQL as an Arrow table (twice as fast to scan as a DataFrame)."""
+    cur.register(name, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _resolve_meters(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, options: "StoreOptions", registered_by: str
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, options: "StoreOptions", registered_by: str,
+    registry: MeterRegistry,
 ) -> tuple[pd.DataFrame, list[Rejection], int]:
     """Apply the unknown-meter policy: register new meters, or quarantine their readings."""
-    known = set(_known_meters(cur, rows["meter_id"].unique())["meter_id"])
-    unknown = ~rows["meter_id"].isin(known)
+    unknown = ~registry.known(cur, rows["meter_id"])
     if not unknown.any():
         return rows, [], 0
     if options.unknown_meters == "quarantine":
@@ -104,6 +109,7 @@ def _resolve_meters(
     cur.register("new_meters", new)
     cur.execute("INSERT INTO meters BY NAME SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters")
     cur.unregister("new_meters")
+    registry.invalidate()
     return rows, [], len(new)
 
 
@@ -115,20 +121,39 @@ def _new_meters(rows: pd.DataFrame, default_tz: str, registered_by: str) -> pd.D
     records = []
     for row in first.itertuples():
         attrs = json.loads(row.attrs) if isinstance(row.attrs, str) else {}
-        category = attrs.get("category") or ("weather" if row.quantity in WEATHER_QUANTITIES else None)
+        category = _label(attrs.get("category")) or ("weather" if row.quantity in WEATHER_QUANTITIES else None)
+        tz = attrs.get("tz")
         records.append(
             {
                 "meter_id": row.meter_id,
-                "zone_id": attrs.get("zone"),
+                "zone_id": _label(attrs.get("zone")),
                 "category": category,
                 "quantity": row.quantity,
                 "unit": row.orig_unit,
                 "max_flow_l_s": MAX_FLOW_BY_CATEGORY.get(category, DEFAULT_MAX_FLOW_L_S),
-                "tz": attrs.get("tz") or default_tz,
+                "tz": tz if _is_time_zone(tz) else default_tz,
                 "registered_by": registered_by,
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def _label(value: object) -> str | None:
+    """A zone or category named in a reading's extra fields: text or a number, never a structure."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
+        return None
+    return str(value)
+
+
+def _is_time_zone(name: object) -> bool:
+    """True for an IANA time zone name (a device may send anything in its extra fields)."""
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
 
 
 def _as_payload(row) -> str:
@@ -166,24 +191,30 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataF
     return rows.drop(rows.index[stored]).reset_index(drop=True)
 
 
-def _meter_info(cur: duckdb.DuckDBPyConnection, ids: np.ndarray) -> pd.DataFrame:
-    return _known_meters(cur, ids).set_index("meter_id")
+def _is_main(rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame) -> np.ndarray:
+    """Rows of each meter's own consumption quantity (the one its state follows)."""
+    return rows["quantity"].to_numpy(dtype=object) == meters["quantity"].to_numpy(dtype=object)[codes]
 
 
-def _flag_arrival(rows: pd.DataFrame, meters: pd.DataFrame) -> pd.DataFrame:
-    """Flag readings of a meter's consumption quantity that arrive out of order or after a seq gap."""
+def _flag_arrival(rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame) -> pd.DataFrame:
+    """Flag readings of a meter's main quantity that arrive out of order or after a seq gap."""
     rows = rows.copy()
-    primary = rows["quantity"].to_numpy() == rows["meter_id"].map(meters["quantity"]).to_numpy()
-    main = rows[primary]
-    by_meter = main.groupby("meter_id", sort=False)
-    newest_before = by_meter["ts"].cummax().groupby(main["meter_id"]).shift(1)
-    stored_newest = main["meter_id"].map(meters["last_ts"]).astype("datetime64[us]")
-    newest_before = newest_before.fillna(stored_newest)
-    late = (main["ts"] < newest_before).fillna(False).to_numpy(dtype=bool)
+    primary = _is_main(rows, codes, meters)
+    main = pd.DataFrame({
+        "code": codes[primary],
+        "ts": rows["ts"].to_numpy()[primary].view("int64"),
+        "seq": rows["seq"].to_numpy(dtype="float64", na_value=np.nan)[primary],
+    })
+    stored_ts = meters["last_ts"].astype("datetime64[us]").to_numpy().view("int64")
+    stored_ts = np.where(stored_ts == np.iinfo("int64").min, np.iinfo("int64").min, stored_ts)
+    newest_before = main.groupby("code", sort=False)["ts"].cummax().groupby(main["code"]).shift(1)
+    newest_before = np.fmax(newest_before.to_numpy(dtype="float64"), stored_ts[main["code"]].astype("float64"))
+    late = main["ts"].to_numpy() < newest_before
 
-    seq = main["seq"].astype("Float64")
-    previous_seq = seq.groupby(main["meter_id"]).shift(1).fillna(main["meter_id"].map(meters["last_seq"]).astype("Float64"))
-    gap = (seq > previous_seq + 1).fillna(False).to_numpy(dtype=bool)
+    stored_seq = meters["last_seq"].to_numpy(dtype="float64", na_value=np.nan)[main["code"]]
+    previous_seq = main.groupby("code", sort=False)["seq"].shift(1).to_numpy()
+    previous_seq = np.where(np.isnan(previous_seq), stored_seq, previous_seq)
+    gap = main["seq"].to_numpy() > previous_seq + 1
 
     flags = rows["flags"].to_numpy().copy()
     flags[np.flatnonzero(primary)] |= np.where(late, int(Flag.OUT_OF_ORDER), 0) | np.where(gap, int(Flag.SEQ_GAP), 0)
@@ -193,7 +224,7 @@ def _flag_arrival(rows: pd.DataFrame, meters: pd.DataFrame) -> pd.DataFrame:
 
 
 def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    cur.register("new_readings", rows)
+    register_frame(cur, "new_readings", rows)
     cur.execute(
         """INSERT INTO readings BY NAME SELECT meter_id, ts, quantity, value, unit, orig_unit, seq,
            attrs, source, received_at, flags, quality FROM new_readings"""
@@ -201,74 +232,90 @@ def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None
     cur.unregister("new_readings")
 
 
-def _derive_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, meters: pd.DataFrame) -> None:
-    """Consumption intervals and rollup deltas for the meters whose consumption quantity arrived."""
-    quantity_of = rows["meter_id"].map(meters["quantity"])
-    main = rows[(rows["quantity"] == quantity_of) & rows["quantity"].isin(CONSUMPTION_QUANTITIES)]
-    if main.empty:
-        return
-    first_new = main.groupby("meter_id")["ts"].min()
-    last_ts = meters.loc[first_new.index, "last_ts"].astype("datetime64[us]")
-    in_order = last_ts.isna() | (first_new > last_ts)
+def _derive_consumption(
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame
+) -> pd.DataFrame:
+    """Consumption intervals and rollup deltas for meters whose consumption quantity arrived.
 
-    current = main[main["meter_id"].isin(first_new.index[in_order])]
-    anchors = meters.loc[first_new.index[in_order & last_ts.notna()]]
-    window = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "meter_id": anchors.index.to_numpy(),
-                    "ts": anchors["last_ts"].astype("datetime64[us]").to_numpy().view("int64"),
-                    "value": anchors["last_baseline"].fillna(anchors["last_value"]).to_numpy(dtype="float64"),
-                    "is_anchor": True,
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "meter_id": current["meter_id"].to_numpy(),
-                    "ts": current["ts"].to_numpy().view("int64"),
-                    "value": current["value"].to_numpy(dtype="float64"),
-                    "is_anchor": False,
-                }
-            ),
-        ],
-        ignore_index=True,
+    Returns the new state of those meters (by code): their last reading and baseline.
+    """
+    main = _is_main(rows, codes, meters) & rows["quantity"].isin(CONSUMPTION_QUANTITIES).to_numpy()
+    if not main.any():
+        return pd.DataFrame()
+    code = codes[main]
+    ts = rows["ts"].to_numpy()[main].view("int64")
+    first_new = pd.Series(ts).groupby(code).min()
+    last_ts = meters["last_ts"].astype("datetime64[us]").to_numpy()
+    has_last = ~np.isnat(last_ts)
+    last_us = last_ts.view("int64")
+    late = np.zeros(len(meters), dtype=bool)
+    late[first_new.index] = has_last[first_new.index] & (first_new.to_numpy() <= last_us[first_new.index])
+
+    current = ~late[code]
+    anchors = np.flatnonzero(has_last & ~late & np.isin(np.arange(len(meters)), first_new.index))
+    baseline = meters["last_baseline"].fillna(meters["last_value"]).to_numpy(dtype="float64")
+    window = pd.DataFrame(
+        {
+            "meter_id": np.concatenate([anchors, code[current]]),
+            "ts": np.concatenate([last_us[anchors], ts[current]]),
+            "value": np.concatenate([baseline[anchors], rows["value"].to_numpy(dtype="float64")[main][current]]),
+            "is_anchor": np.concatenate([np.ones(len(anchors), bool), np.zeros(int(current.sum()), bool)]),
+        }
     )
     removed = pd.DataFrame({"meter_id": [], "ts_start": [], "ts_end": [], "volume_l": [], "flags": []})
-    late = first_new[~in_order]
-    if not late.empty:
-        late_window, removed = _late_window(cur, late, meters)
+    if late.any():
+        late_codes = np.flatnonzero(late)
+        late_window, removed = _late_window(cur, meters.index[late_codes], first_new[late_codes], meters)
+        position = pd.Series(np.arange(len(meters)), index=meters.index)
+        late_window["meter_id"] = position[late_window["meter_id"]].to_numpy()
+        removed["meter_id"] = position[removed["meter_id"]].to_numpy()
         window = pd.concat([window, late_window], ignore_index=True)
 
-    window = window.sort_values(["meter_id", "ts"], kind="stable").reset_index(drop=True)
+    window = window.iloc[np.lexsort((window["ts"].to_numpy(), window["meter_id"].to_numpy()))]
+    window = window.reset_index(drop=True)
     learned = _learn_intervals(window)
-    interval_s = meters["interval_s"].copy()
-    interval_s.update(learned)
-    info = meters.loc[window["meter_id"]]
-    window["quantity"] = info["quantity"].to_numpy()
-    window["register_size_l"] = info["register_size_l"].to_numpy(dtype="float64")
-    window["max_flow_l_s"] = info["max_flow_l_s"].fillna(DEFAULT_MAX_FLOW_L_S).to_numpy(dtype="float64")
-    window["interval_s"] = window["meter_id"].map(interval_s).to_numpy(dtype="float64")
+    interval_s = meters["interval_s"].to_numpy(dtype="float64").copy()
+    interval_s[learned.index.to_numpy(dtype="int64")] = learned.to_numpy()
+    position = window["meter_id"].to_numpy(dtype="int64")
+    window["quantity"] = meters["quantity"].to_numpy(dtype=object)[position]
+    window["register_size_l"] = meters["register_size_l"].to_numpy(dtype="float64")[position]
+    window["max_flow_l_s"] = meters["max_flow_l_s"].fillna(DEFAULT_MAX_FLOW_L_S).to_numpy(dtype="float64")[position]
+    window["interval_s"] = interval_s[position]
 
     intervals = derive_intervals(window)
-    cur.register("new_intervals", intervals)
+    names = meters.index.to_numpy(dtype=object)
+    register_frame(cur, "new_intervals", intervals.assign(meter_id=names[intervals["meter_id"].to_numpy(dtype="int64")]))
     cur.execute(
         """INSERT INTO consumption SELECT meter_id, make_timestamp(ts_start), make_timestamp(ts_end),
            volume_l, baseline, flags FROM new_intervals"""
     )
     cur.unregister("new_intervals")
-    hourly, daily = volume_deltas(intervals, removed, meters.reset_index()[["meter_id", "tz"]])
+    tz_of = pd.Series(meters["tz"].fillna("UTC").to_numpy(), index=np.arange(len(meters)))
+    hourly, daily = volume_deltas(intervals, removed, tz_of)
+    hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
+    daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
     apply_volume_deltas(cur, hourly, daily)
-    _save_state(cur, window, intervals, learned)
+
+    readings = window[~window["is_anchor"].to_numpy()]
+    last = readings.assign(baseline=intervals["baseline"].to_numpy()).groupby("meter_id").tail(1)
+    return pd.DataFrame(
+        {
+            "code": last["meter_id"].to_numpy(dtype="int64"),
+            "last_ts": last["ts"].to_numpy(dtype="int64").astype("datetime64[us]"),
+            "last_value": last["value"].to_numpy(),
+            "last_baseline": last["baseline"].to_numpy(),
+            "interval_s": interval_s[last["meter_id"].to_numpy(dtype="int64")],
+        }
+    )
 
 
 def _late_window(
-    cur: duckdb.DuckDBPyConnection, first_new: pd.Series, meters: pd.DataFrame
+    cur: duckdb.DuckDBPyConnection, ids: pd.Index, first_new: pd.Series, meters: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Readings to re-derive for meters that received late readings, and the intervals they replace."""
     late = pd.DataFrame(
-        {"meter_id": first_new.index.to_numpy(), "quantity": meters.loc[first_new.index, "quantity"].to_numpy(),
-         "t0": first_new.to_numpy()}
+        {"meter_id": ids.to_numpy(dtype=object), "quantity": meters.loc[ids, "quantity"].to_numpy(dtype=object),
+         "t0": first_new.to_numpy(dtype="int64").astype("datetime64[us]")}
     )
     cur.register("late", late)
     anchors = cur.execute(
@@ -308,7 +355,7 @@ def _late_window(
 
 
 def _learn_intervals(window: pd.DataFrame) -> pd.Series:
-    """Usual reporting interval (median gap, s) of meters with enough readings in this window."""
+    """Usual reporting interval (median gap, s) of meters with enough readings in this window, by code."""
     readings = window[~window["is_anchor"]]
     counts = readings.groupby("meter_id").size()
     enough = counts.index[counts >= MIN_ROWS_TO_LEARN_INTERVAL]
@@ -319,40 +366,41 @@ def _learn_intervals(window: pd.DataFrame) -> pd.Series:
     return gaps.groupby(sample["meter_id"]).median()
 
 
-def _save_state(
-    cur: duckdb.DuckDBPyConnection, window: pd.DataFrame, intervals: pd.DataFrame, learned: pd.Series
-) -> None:
-    readings = window[~window["is_anchor"]].reset_index(drop=True)
-    last = readings.assign(baseline=intervals["baseline"].to_numpy()).groupby("meter_id").tail(1)
-    state = pd.DataFrame(
+def _update_meters(
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, ids: pd.Index, state: pd.DataFrame
+) -> pd.DataFrame:
+    """One UPDATE per batch: when each meter was last heard, its last seq, its consumption state."""
+    seen = pd.DataFrame(
         {
-            "meter_id": last["meter_id"].to_numpy(),
-            "last_ts": pd.to_datetime(last["ts"].to_numpy(), unit="us"),
-            "last_value": last["value"].to_numpy(),
-            "last_baseline": last["baseline"].to_numpy(),
-            "interval_s": last["meter_id"].map(learned).to_numpy(dtype="float64"),
+            "meter_id": ids.to_numpy(dtype=object),
+            "last_seen_at": pd.Series(rows["received_at"].to_numpy()).groupby(codes).max().to_numpy(),
+            "last_seq": pd.Series(rows["seq"].to_numpy(dtype="float64", na_value=np.nan)).groupby(codes).max()
+            .to_numpy(),
+            "last_ts": np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[us]"),
+            "last_value": np.nan,
+            "last_baseline": np.nan,
+            "interval_s": np.nan,
         }
     )
-    cur.register("meter_state", state)
+    if not state.empty:
+        at = state["code"].to_numpy()
+        for column in ("last_ts", "last_value", "last_baseline", "interval_s"):
+            values = seen[column].to_numpy().copy()
+            values[at] = state[column].to_numpy()
+            seen[column] = values
+    register_frame(cur, "meter_state", seen)
     cur.execute(
-        """UPDATE meters SET last_ts = s.last_ts, last_value = s.last_value, last_baseline = s.last_baseline,
-                  interval_s = coalesce(s.interval_s, meters.interval_s)
+        """UPDATE meters SET
+               last_seen_at = greatest(meters.last_seen_at, s.last_seen_at),
+               last_seq = coalesce(s.last_seq::BIGINT, meters.last_seq),
+               last_ts = coalesce(s.last_ts, meters.last_ts),
+               last_value = coalesce(s.last_value, meters.last_value),
+               last_baseline = CASE WHEN s.last_ts IS NULL THEN meters.last_baseline ELSE s.last_baseline END,
+               interval_s = coalesce(s.interval_s, meters.interval_s)
            FROM meter_state s WHERE meters.meter_id = s.meter_id"""
     )
     cur.unregister("meter_state")
-
-
-def _mark_seen(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, meters: pd.DataFrame) -> None:
-    newest = rows.sort_values("ts").groupby("meter_id").agg(
-        last_seen_at=("received_at", "max"), last_seq=("seq", "last")
-    ).reset_index()
-    cur.register("seen", newest)
-    cur.execute(
-        """UPDATE meters SET last_seen_at = greatest(meters.last_seen_at, s.last_seen_at),
-                  last_seq = coalesce(s.last_seq, meters.last_seq)
-           FROM seen s WHERE meters.meter_id = s.meter_id"""
-    )
-    cur.unregister("seen")
+    return seen
 
 
 def _quarantine(cur: duckdb.DuckDBPyConnection, rejections: list[Rejection]) -> None:

@@ -10,6 +10,7 @@ the consumption table: used after a meter moves zone, and by tests as the oracle
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from data.consumption import bucket_volumes, hour_boundaries, local_day_boundaries
@@ -18,14 +19,14 @@ UNASSIGNED = ""
 
 
 def volume_deltas(
-    added: pd.DataFrame, removed: pd.DataFrame, meters: pd.DataFrame
+    added: pd.DataFrame, removed: pd.DataFrame, tz_of: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Signed hourly and daily volume changes from added and removed intervals.
 
-    ``meters`` maps ``meter_id`` to ``tz``. Returns (hourly, daily) frames keyed by
-    ``meter_id, hour`` and ``meter_id, day``.
+    ``tz_of`` maps each ``meter_id`` key to its time zone. Returns (hourly, daily)
+    frames keyed by ``meter_id, hour`` and ``meter_id, day``.
     """
-    signed = pd.concat(
+    signed = added if removed.empty else pd.concat(
         [added, removed.assign(volume_l=-removed["volume_l"])], ignore_index=True
     )
     signed = signed[signed["ts_end"] > signed["ts_start"]]
@@ -35,14 +36,15 @@ def volume_deltas(
     hourly = bucket_volumes(signed, hour_boundaries(lo, hi)).rename(columns={"bucket": "hour"})
     hourly["hour"] = pd.to_datetime(hourly["hour"], unit="us")
 
-    tz_of = meters.set_index("meter_id")["tz"]
     daily_parts = []
     for tz, part in signed.groupby(signed["meter_id"].map(tz_of).fillna("UTC")):
-        days = bucket_volumes(part, local_day_boundaries(lo, hi, tz))
-        local = pd.to_datetime(days["bucket"], unit="us", utc=True).dt.tz_convert(tz)
-        days["day"] = local.dt.date
+        midnights = local_day_boundaries(lo, hi, tz)
+        days = bucket_volumes(part, midnights)
+        first_day = pd.Timestamp(int(midnights[0]), unit="us", tz="UTC").tz_convert(tz).date()
+        offset = np.searchsorted(midnights, days["bucket"].to_numpy(dtype="int64"))
+        days["day"] = (np.datetime64(first_day, "D") + offset).astype("datetime64[s]")
         daily_parts.append(days.drop(columns="bucket"))
-    daily = pd.concat(daily_parts, ignore_index=True).groupby(["meter_id", "day"], as_index=False).sum()
+    daily = daily_parts[0] if len(daily_parts) == 1 else pd.concat(daily_parts, ignore_index=True)
     return hourly, daily
 
 
@@ -110,11 +112,11 @@ def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     """Recompute every consumption rollup from the consumption intervals."""
     for table in ("meter_hourly", "meter_daily", "zone_hourly", "zone_daily"):
         cur.execute(f"DELETE FROM {table}")
-    meters = cur.execute("SELECT meter_id, tz FROM meters").df()
+    tz_of = cur.execute("SELECT meter_id, tz FROM meters").df().set_index("meter_id")["tz"]
     intervals = cur.execute(
         """SELECT meter_id, epoch_us(ts_start) AS ts_start, epoch_us(ts_end) AS ts_end, volume_l, flags
            FROM consumption"""
     ).df()
-    hourly, daily = volume_deltas(intervals, intervals.iloc[0:0], meters)
+    hourly, daily = volume_deltas(intervals, intervals.iloc[0:0], tz_of)
     apply_volume_deltas(cur, hourly, daily)
 

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from data.ingest import IngestResult, ingest_batch
+from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.rollups import rebuild
 from data.schema import DDL, SCHEMA_VERSION
@@ -47,6 +48,7 @@ class Store:
         self.options = options
         self._conn = duckdb.connect(self.path, read_only=read_only)
         self._write_lock = threading.Lock()
+        self._registry = MeterRegistry()
         self._writer = self._conn.cursor()
         if not read_only:
             self._writer.execute(DDL)
@@ -77,13 +79,16 @@ class Store:
                 self._writer.commit()
             except BaseException:
                 self._writer.rollback()
+                self._registry.invalidate()
                 raise
 
     def ingest(self, rows: pd.DataFrame, rejections: Iterable[Rejection] = (),
                registered_by: str = "mqtt") -> IngestResult:
         """Store validated rows and quarantine rejections in one transaction."""
         with self._transaction() as cur:
-            return ingest_batch(cur, rows, list(rejections), self.options, registered_by)
+            result, state = ingest_batch(cur, rows, list(rejections), self.options, registered_by, self._registry)
+        self._registry.update(state)
+        return result
 
     def register_zones(self, zones: pd.DataFrame) -> None:
         """Insert or update zones (``zone_id, name, kind, tz``)."""
@@ -120,6 +125,7 @@ class Store:
             after = cur.execute("SELECT count(*) FROM meters").fetchone()[0]
             if update_existing:
                 rebuild(cur)
+            self._registry.invalidate()
         return after - before
 
     def rebuild_rollups(self) -> None:

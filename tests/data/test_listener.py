@@ -1,0 +1,141 @@
+"""The listener against a real Mosquitto: readings in, bad input quarantined, broker outages survived."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from dashapp.mosquitto import MosquittoBroker
+from dashapp.runtime import Runtime
+from dashapp.settings import load_settings
+from tests.fixtures.mqtt_probe import MqttProbe
+
+TOPIC = "waterline/v1/readings/gateway-7"
+
+
+def reading(meter: str, minutes_ago: float, value: float, **extra) -> dict:
+    ts = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    return {"meter_id": meter, "ts": ts.isoformat(), "quantity": "volume", "value": value, "unit": "L", **extra}
+
+
+def wait_until(condition, timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def open_runtime(tmp_path: Path, host: str, port: int, **settings) -> Runtime:
+    flags = {"db": str(tmp_path / "store.duckdb"), "broker": f"{host}:{port}",
+             "mqtt_client_id": f"listener-{tmp_path.name}", "reconnect_max_s": 1, **settings}
+    return Runtime.open(load_settings(flags, environ={}))
+
+
+def count(runtime: Runtime, sql: str) -> int:
+    cur = runtime.store.cursor()
+    try:
+        return cur.execute(sql).fetchone()[0]
+    finally:
+        cur.close()
+
+
+def test_arrays_singles_and_bad_messages_end_where_they_should(mosquitto, tmp_path):
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    try:
+        assert wait_until(lambda: runtime.metrics.broker_connected)
+        with MqttProbe(mosquitto.host, mosquitto.port) as device:
+            device.publish(TOPIC, json.dumps([reading("m-1", 30, 1000), reading("m-2", 30, 50),
+                                              reading("m-1", 15, 1040, note="kitchen")]))
+            device.publish("waterline/v1/readings/m-1", json.dumps(reading("m-1", 0, 1100)))
+            device.publish(TOPIC, b"{not json")
+            device.publish(TOPIC, b"\xff\xfe\x00bad utf-8")
+            device.publish(TOPIC, json.dumps([reading("m-2", 10, 70),
+                                              {**reading("m-2", 5, 0), "value": "eighty"}]))
+            device.publish(TOPIC, '[{"meter_id": "m-3", "ts": 1700000000000, "quantity": "flow", '
+                                  '"value": NaN, "unit": "L/s"}]')
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM quarantine") == 4)
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 5)
+        assert count(runtime, "SELECT sum(volume_l) FROM consumption WHERE meter_id = 'm-1'") == 100
+        assert count(runtime, "SELECT sum(volume_l) FROM meter_hourly WHERE meter_id = 'm-2'") == 20
+        cur = runtime.store.cursor()
+        reasons = [r[0] for r in cur.execute("SELECT reason FROM quarantine ORDER BY reason").fetchall()]
+        attrs = cur.execute("SELECT attrs FROM readings WHERE attrs IS NOT NULL").fetchone()[0]
+        cur.close()
+        assert any("not valid JSON" in r for r in reasons)
+        assert any("not UTF-8" in r for r in reasons)
+        assert any("value must be a number" in r for r in reasons)
+        assert any("NaN" in r or "nan" in r for r in reasons)
+        assert json.loads(attrs) == {"note": "kitchen"}
+        snapshot = runtime.metrics.snapshot()
+        assert snapshot.messages == 6 and snapshot.stored == 5 and snapshot.quarantined == 4
+    finally:
+        runtime.close()
+
+
+def test_listener_waits_for_a_broker_that_is_not_up_yet(tmp_path):
+    broker = MosquittoBroker(tmp_path / "mosquitto")
+    if not Path("/usr/sbin/mosquitto").exists():
+        pytest.skip("Mosquitto not installed (/usr/sbin/mosquitto); `make test` installs it")
+    runtime = open_runtime(tmp_path, broker.host, broker.port)
+    try:
+        time.sleep(2.0)
+        assert not runtime.metrics.broker_connected
+        broker.start()
+        assert wait_until(lambda: runtime.metrics.broker_connected, 20)
+        with MqttProbe(broker.host, broker.port) as device:
+            device.publish(TOPIC, json.dumps([reading("m-1", 5, 10), reading("m-1", 1, 25)]))
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 2)
+    finally:
+        runtime.close()
+        broker.stop()
+
+
+def test_broker_restart_loses_nothing_published_while_listener_was_cut_off(mosquitto, tmp_path):
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    try:
+        assert wait_until(lambda: runtime.metrics.broker_connected)
+        mosquitto.restart()
+        with MqttProbe(mosquitto.host, mosquitto.port) as device:
+            device.publish(TOPIC, json.dumps([reading("m-9", 3, 5), reading("m-9", 2, 9)]))
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 2, 30)
+        assert runtime.metrics.snapshot().connects >= 2
+    finally:
+        runtime.close()
+
+
+def test_stopped_listener_receives_what_was_published_while_it_was_away(mosquitto, tmp_path):
+    """The persistent session: the broker queues QoS 1 messages for the fixed client id."""
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    assert wait_until(lambda: runtime.metrics.broker_connected)
+    runtime.close()
+    with MqttProbe(mosquitto.host, mosquitto.port) as device:
+        for minutes in (40, 30, 20, 10):
+            device.publish(TOPIC, json.dumps(reading("m-4", minutes, 1000 + minutes)))
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    try:
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 4)
+    finally:
+        runtime.close()
+
+
+def test_unknown_meters_are_quarantined_when_the_policy_says_so(mosquitto, tmp_path):
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port, unknown_meters="quarantine")
+    try:
+        assert wait_until(lambda: runtime.metrics.broker_connected)
+        with MqttProbe(mosquitto.host, mosquitto.port) as device:
+            device.publish(TOPIC, json.dumps(reading("stranger", 1, 5)))
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM quarantine") == 1)
+        cur = runtime.store.cursor()
+        reason, payload = cur.execute("SELECT reason, payload FROM quarantine").fetchone()
+        cur.close()
+        assert "unknown meter 'stranger'" in reason
+        assert json.loads(payload)["meter_id"] == "stranger"
+        assert count(runtime, "SELECT count(*) FROM readings") == 0
+    finally:
+        runtime.close()
