@@ -15,6 +15,8 @@ reading already stored, carrying the register baseline the previous batch left).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,7 @@ MIN_JUMP_WINDOW_S = 300.0
 BACKFLOW_TOLERANCE_L = 2.0
 BACKFLOW_TOLERANCE_SHARE = 0.001
 ROLLOVER_SHARE = 0.8
+RECENT_INTERVALS = 5
 
 INTERVAL_COLUMNS = ["meter_id", "ts_start", "ts_end", "volume_l", "baseline", "flags"]
 
@@ -35,6 +38,41 @@ def gap_threshold_s(interval_s: np.ndarray) -> np.ndarray:
     """An interval longer than this is a gap: 2.5 usual intervals, 2 h if unknown."""
     known = np.nan_to_num(interval_s, nan=0.0)
     return np.where(known > 0, np.maximum(2.5 * known, 300.0), 2 * DEFAULT_INTERVAL_S)
+
+
+def typical_intervals(
+    meter: np.ndarray, ts: np.ndarray, prior: list[np.ndarray], keep: int = RECENT_INTERVALS
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each reading's expected reporting interval: the median of its meter's previous ``keep``
+    intervals (s), NaN when there are none yet.
+
+    ``meter`` (int codes, contiguous) and ``ts`` (µs) are sorted as in `derive_intervals`;
+    ``prior[i]`` holds, oldest first, the intervals of meter ``meter`` before this window's
+    first row. Judging each interval only by the ones before it makes gap flags the same
+    however the readings were batched. Also returns each meter's last ``keep`` intervals,
+    in order of first appearance, for the next batch.
+    """
+    n = len(meter)
+    first = np.ones(n, dtype=bool)
+    first[1:] = meter[1:] != meter[:-1]
+    dt = np.where(first, np.nan, (ts - np.roll(ts, 1)) / US)
+    starts = np.flatnonzero(first)
+    lengths = np.diff(np.append(starts, n))
+    history = [np.concatenate([np.asarray(p, dtype="float64")[-keep:], dt[a + 1:a + k]])
+               for p, a, k in zip(prior, starts, lengths)]
+    previous = np.full((n, keep), np.nan)
+    for g, (a, k) in enumerate(zip(starts, lengths)):
+        series = history[g]
+        offset = len(series) - (k - 1)  # index in series of the dt closing row a + 1
+        for j in range(keep):
+            idx = offset + np.arange(k) - 2 - j  # row a + i closes series[offset + i - 1]; earlier ones
+            valid = idx >= 0
+            previous[a:a + k, j][valid] = series[idx[valid]]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        typical = np.nanmedian(previous, axis=1)
+    recent = [series[~np.isnan(series)][-keep:] for series in history]
+    return typical, recent
 
 
 def _group_cummax(values: np.ndarray, segment: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.consumption import derive_intervals
+from data.consumption import derive_intervals, typical_intervals
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.quality import Flag, quality_score
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from data.store import StoreOptions
 
 LATE_ANCHOR_LOOKBACK = "35 DAY"
-MIN_ROWS_TO_LEARN_INTERVAL = 5
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,7 @@ def _resolve_meters(
     """Apply the unknown-meter policy: register new meters, or quarantine their readings."""
     unknown = ~registry.known(cur, rows["meter_id"])
     if not unknown.any():
+        _follow_consumption(cur, rows, registry)
         return rows, [], 0
     if options.unknown_meters == "quarantine":
         refused = [
@@ -110,7 +110,25 @@ def _resolve_meters(
     cur.execute("INSERT INTO meters BY NAME SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters")
     cur.unregister("new_meters")
     registry.invalidate()
+    _follow_consumption(cur, rows, registry)
     return rows, [], len(new)
+
+
+def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, registry: MeterRegistry) -> None:
+    """A meter first heard through pressure or level follows its consumption quantity once one arrives."""
+    consumption = rows[rows["quantity"].isin(CONSUMPTION_QUANTITIES)]
+    if consumption.empty:
+        return
+    stored = registry.lookup(cur, pd.Index(consumption["meter_id"].unique()))["quantity"]
+    waiting = stored.index[~stored.isin(CONSUMPTION_QUANTITIES)]
+    if waiting.empty:
+        return
+    found = _new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
+    cur.register("found_quantities", found[["meter_id", "quantity", "unit"]])
+    cur.execute("""UPDATE meters SET quantity = f.quantity, unit = f.unit
+                   FROM found_quantities f WHERE meters.meter_id = f.meter_id""")
+    cur.unregister("found_quantities")
+    registry.invalidate()
 
 
 def _new_meters(rows: pd.DataFrame, default_tz: str, registered_by: str) -> pd.DataFrame:
@@ -273,14 +291,16 @@ def _derive_consumption(
 
     window = window.iloc[np.lexsort((window["ts"].to_numpy(), window["meter_id"].to_numpy()))]
     window = window.reset_index(drop=True)
-    learned = _learn_intervals(window)
-    interval_s = meters["interval_s"].to_numpy(dtype="float64").copy()
-    interval_s[learned.index.to_numpy(dtype="int64")] = learned.to_numpy()
     position = window["meter_id"].to_numpy(dtype="int64")
+    in_window = pd.unique(position)
+    stored_recent = meters["recent_intervals"].to_numpy(dtype=object)
+    prior = [np.asarray(stored_recent[c] if isinstance(stored_recent[c], (list, np.ndarray)) else [],
+                        dtype="float64") for c in in_window]
+    typical, recent = typical_intervals(position, window["ts"].to_numpy(dtype="int64"), prior)
     window["quantity"] = meters["quantity"].to_numpy(dtype=object)[position]
     window["register_size_l"] = meters["register_size_l"].to_numpy(dtype="float64")[position]
     window["max_flow_l_s"] = meters["max_flow_l_s"].fillna(DEFAULT_MAX_FLOW_L_S).to_numpy(dtype="float64")[position]
-    window["interval_s"] = interval_s[position]
+    window["interval_s"] = typical
 
     intervals = derive_intervals(window)
     names = meters.index.to_numpy(dtype=object)
@@ -304,9 +324,9 @@ def _derive_consumption(
             "last_ts": last["ts"].to_numpy(dtype="int64").astype("datetime64[us]"),
             "last_value": last["value"].to_numpy(),
             "last_baseline": last["baseline"].to_numpy(),
-            "interval_s": interval_s[last["meter_id"].to_numpy(dtype="int64")],
+            "recent_intervals": pd.Series(recent, index=in_window).reindex(last["meter_id"].to_numpy()).to_numpy(),
         }
-    )
+    ).assign(interval_s=lambda f: [float(np.median(r)) if len(r) else np.nan for r in f["recent_intervals"]])
 
 
 def _late_window(
@@ -354,18 +374,6 @@ def _late_window(
     return window, removed
 
 
-def _learn_intervals(window: pd.DataFrame) -> pd.Series:
-    """Usual reporting interval (median gap, s) of meters with enough readings in this window, by code."""
-    readings = window[~window["is_anchor"]]
-    counts = readings.groupby("meter_id").size()
-    enough = counts.index[counts >= MIN_ROWS_TO_LEARN_INTERVAL]
-    if enough.empty:
-        return pd.Series(dtype="float64")
-    sample = readings[readings["meter_id"].isin(enough)]
-    gaps = sample.groupby("meter_id")["ts"].diff() / 1e6
-    return gaps.groupby(sample["meter_id"]).median()
-
-
 def _update_meters(
     cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, ids: pd.Index, state: pd.DataFrame
 ) -> pd.DataFrame:
@@ -380,11 +388,12 @@ def _update_meters(
             "last_value": np.nan,
             "last_baseline": np.nan,
             "interval_s": np.nan,
+            "recent_intervals": pd.Series([None] * len(ids), dtype=object).to_numpy(),
         }
     )
     if not state.empty:
         at = state["code"].to_numpy()
-        for column in ("last_ts", "last_value", "last_baseline", "interval_s"):
+        for column in ("last_ts", "last_value", "last_baseline", "interval_s", "recent_intervals"):
             values = seen[column].to_numpy().copy()
             values[at] = state[column].to_numpy()
             seen[column] = values
@@ -396,7 +405,8 @@ def _update_meters(
                last_ts = coalesce(s.last_ts, meters.last_ts),
                last_value = coalesce(s.last_value, meters.last_value),
                last_baseline = CASE WHEN s.last_ts IS NULL THEN meters.last_baseline ELSE s.last_baseline END,
-               interval_s = coalesce(s.interval_s, meters.interval_s)
+               interval_s = coalesce(s.interval_s, meters.interval_s),
+               recent_intervals = coalesce(s.recent_intervals::DOUBLE[], meters.recent_intervals)
            FROM meter_state s WHERE meters.meter_id = s.meter_id"""
     )
     cur.unregister("meter_state")

@@ -13,7 +13,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-STATE_COLUMNS = ["last_ts", "last_value", "last_baseline", "last_seq", "last_seen_at", "interval_s"]
+STATE_COLUMNS = ["last_ts", "last_value", "last_baseline", "last_seq", "last_seen_at", "interval_s",
+                 "recent_intervals"]
 
 
 class MeterRegistry:
@@ -46,6 +47,8 @@ class MeterRegistry:
         merged = new[STATE_COLUMNS].astype(current.dtypes.to_dict()).combine_first(current)
         merged["last_baseline"] = np.where(new["last_ts"].isna(), current["last_baseline"], new["last_baseline"])
         merged["last_seen_at"] = np.fmax(new["last_seen_at"].to_numpy(), current["last_seen_at"].to_numpy())
+        merged["recent_intervals"] = [n if isinstance(n, (list, np.ndarray)) else c for n, c in
+                                      zip(new["recent_intervals"], current["recent_intervals"])]
         self._meters.loc[new.index, STATE_COLUMNS] = merged[STATE_COLUMNS]
 
     def invalidate(self) -> None:

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS meters (
     max_flow_l_s    DOUBLE,       -- larger steps are implausible jumps
     tz              VARCHAR NOT NULL DEFAULT 'UTC',
     weather_station VARCHAR,
-    interval_s      DOUBLE,       -- usual reporting interval, learned from the readings
+    interval_s      DOUBLE,       -- usual reporting interval: median of recent_intervals
+    recent_intervals DOUBLE[],    -- the last five reporting intervals (s): gaps are judged against them
     registered_by   VARCHAR,      -- config, import, mqtt
     registered_at   TIMESTAMP,
     last_ts         TIMESTAMP,    -- state of the consumption quantity, the next batch's anchor

@@ -21,7 +21,7 @@ from data.ingest import IngestResult, ingest_batch
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.rollups import rebuild
-from data.schema import DDL, SCHEMA_VERSION
+from data.schema import DDL, DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from data.metrics import IngestSnapshot
@@ -92,14 +92,15 @@ class Store:
 
     def register_zones(self, zones: pd.DataFrame) -> None:
         """Insert or update zones (``zone_id, name, kind, tz``)."""
-        frame = zones.reindex(columns=["zone_id", "name", "kind", "tz", "attrs"])
-        frame["tz"] = frame["tz"].fillna(self.options.default_tz)
+        frame = zones.reindex(columns=["zone_id", "name", "kind", "tz", "attrs"]).astype(object)
+        frame["tz"] = frame["tz"].where(frame["tz"].notna(), self.options.default_tz)
         with self._transaction() as cur:
             cur.register("new_zones", frame)
             cur.execute(
                 """INSERT INTO zones BY NAME SELECT * FROM new_zones
-                   ON CONFLICT (zone_id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-                   tz = excluded.tz, attrs = excluded.attrs"""
+                   ON CONFLICT (zone_id) DO UPDATE SET name = coalesce(excluded.name, name),
+                   kind = coalesce(excluded.kind, kind), tz = coalesce(excluded.tz, tz),
+                   attrs = coalesce(excluded.attrs, attrs)"""
             )
             cur.unregister("new_zones")
 
@@ -107,7 +108,9 @@ class Store:
                         update_existing: bool = False) -> int:
         """Add meters that are not yet known (or update them); returns how many were new."""
         frame = meters.reindex(columns=METER_COLUMNS)
-        frame["tz"] = frame["tz"].fillna(self.options.default_tz)
+        frame["tz"] = frame["tz"].astype(object).where(frame["tz"].notna(), self.options.default_tz)
+        by_category = frame["category"].map(MAX_FLOW_BY_CATEGORY).astype("float64").fillna(DEFAULT_MAX_FLOW_L_S)
+        frame["max_flow_l_s"] = frame["max_flow_l_s"].astype("float64").fillna(by_category)
         frame["registered_by"] = registered_by
         assignments = ", ".join(
             f"{c} = coalesce(excluded.{c}, {c})" for c in METER_COLUMNS[1:] if c != "interval_s"

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from dashapp.cli import settings_options
+from dashapp.options import settings_options
 from dashapp.runtime import Runtime
 from dashapp.settings import Settings
 

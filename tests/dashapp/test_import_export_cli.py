@@ -1,0 +1,100 @@
+"""`python -m dashapp import` and `export` as a user runs them, through click's test runner."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from dashapp.cli import main
+
+HEADER = "meter_id,ts,quantity,value,unit\n"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "waterline.duckdb")
+
+
+def history(tmp_path: Path) -> Path:
+    hours = pd.date_range("2021-10-30 00:00", "2021-11-01 00:00", freq="h", tz="Europe/Rome")
+    lines = [f"m1,{t.isoformat()},interval_volume,50,L" for t in hours]
+    lines.insert(5, "m1,2021-10-30 05:30,interval_volume,lots,L")
+    path = tmp_path / "history.csv"
+    path.write_text(HEADER + "\n".join(lines) + "\n")
+    return path
+
+
+def test_import_prints_a_summary_and_bad_rows_do_not_fail_it(db, tmp_path):
+    code, out, err = run("import", str(history(tmp_path)), "--db", db, "--tz", "Europe/Rome",
+                         "--zone", "north", "--no-progress")
+    assert code == 0, err
+    assert re.search(r"readings stored\s+50\b", out)
+    assert re.search(r"bad rows\s+1\b", out)
+    assert "line 7: value 'lots' is not a finite number" in out
+    assert "Traceback" not in out + err
+
+
+def test_export_after_import_writes_csv(db, tmp_path):
+    run("import", str(history(tmp_path)), "--db", db, "--tz", "Europe/Rome", "--zone", "north", "--no-progress")
+    code, out, err = run("export", "--db", db, "--meter", "m1", "--freq", "D", "--start", "2021-10-30",
+                         "--end", "2021-11-01", "--unit", "m3")
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table.columns) == ["meter_id", "period_start", "consumption", "unit", "estimated_share"]
+    assert list(table["period_start"]) == ["2021-10-30T00:00:00+02:00", "2021-10-31T00:00:00+02:00"]
+    assert table["consumption"].iloc[1] == pytest.approx(25 * 0.05)
+
+    out_file = tmp_path / "zone.csv"
+    code, _, err = run("export", "--db", db, "--zone", "north", "--freq", "h", "--out", str(out_file))
+    assert code == 0 and "Wrote 50 rows" in err
+    assert set(pd.read_csv(out_file)["meter_id"]) == {"north"}
+
+
+def test_wide_file_with_mappings_and_autodetected_presets(db, tmp_path):
+    wide = tmp_path / "scada.csv"
+    wide.write_text("Time,P1_bar,Q_in\n2022-01-01 00:00,3.2,12\n2022-01-01 01:00,,13\n")
+    code, out, err = run("import", str(wide), "--db", db, "--no-progress", "--tz", "UTC",
+                         "--map", "P1_bar=P1:pressure:bar", "--map-regex", r"Q_(\w+)=flow-{0}:flow:L/s")
+    assert code == 0, err
+    assert "(wide)" in out and re.search(r"empty cells\s+1\b", out)
+
+    daiad_like = tmp_path / "household.csv"
+    daiad_like.write_text("V1;V2;V3;V4\nh1;01/03/2017 00:03:26;117279;8\nh1;01/03/2017 01:03:28;117288;9\n")
+    code, out, err = run("import", str(daiad_like), "--db", db, "--no-progress", "--tz", "Europe/Madrid")
+    assert code == 0, err
+    assert "(daiad)" in out and re.search(r"readings stored\s+2\b", out)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.csv"], "does not exist"),
+    (["{empty}"], "no data rows"),
+    (["{history}", "--tz", "Mars/Olympus"], "unknown time zone"),
+    (["{history}", "--map", "nonsense"], "COLUMN=METER:QUANTITY:UNIT"),
+])
+def test_import_errors_are_messages_not_tracebacks(db, tmp_path, args, message):
+    empty = tmp_path / "empty.csv"
+    empty.write_text(HEADER)
+    paths = {"empty": empty, "history": history(tmp_path)}
+    code, out, err = run("import", *[a.format(**paths) for a in args], "--db", db, "--no-progress")
+    assert code != 0
+    assert message in out + err and "Traceback" not in out + err
+
+
+def test_export_errors(db, tmp_path):
+    run("import", str(history(tmp_path)), "--db", db, "--no-progress")
+    code, out, err = run("export", "--db", db, "--meter", "nope")
+    assert code == 1 and "unknown meter: nope" in err
+    code, out, err = run("export", "--db", db)
+    assert code == 2 and "--meter ID" in err
+    code, out, err = run("export", "--db", str(tmp_path / "none.duckdb"), "--meter", "m1")
+    assert code == 1 and "cannot read the store" in err
