@@ -42,15 +42,15 @@ def gap_threshold_s(interval_s: np.ndarray) -> np.ndarray:
 
 def typical_intervals(
     meter: np.ndarray, ts: np.ndarray, prior: list[np.ndarray], keep: int = RECENT_INTERVALS
-) -> tuple[np.ndarray, list[np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Each reading's expected reporting interval: the median of its meter's previous ``keep``
     intervals (s), NaN when there are none yet.
 
     ``meter`` (int codes, contiguous) and ``ts`` (µs) are sorted as in `derive_intervals`;
-    ``prior[i]`` holds, oldest first, the intervals of meter ``meter`` before this window's
-    first row. Judging each interval only by the ones before it makes gap flags the same
-    however the readings were batched. Also returns each meter's last ``keep`` intervals,
-    in order of first appearance, for the next batch.
+    ``prior[g]`` holds, oldest first, the intervals of the g-th meter (in order of first
+    appearance) before this window's first row. Judging each interval only by the ones
+    before it makes gap flags the same however the readings were batched. Also returns,
+    per meter, its last ``keep`` intervals (a row per meter, NaN-padded at the front).
     """
     n = len(meter)
     first = np.ones(n, dtype=bool)
@@ -58,21 +58,20 @@ def typical_intervals(
     dt = np.where(first, np.nan, (ts - np.roll(ts, 1)) / US)
     starts = np.flatnonzero(first)
     lengths = np.diff(np.append(starts, n))
-    history = [np.concatenate([np.asarray(p, dtype="float64")[-keep:], dt[a + 1:a + k]])
-               for p, a, k in zip(prior, starts, lengths)]
-    previous = np.full((n, keep), np.nan)
-    for g, (a, k) in enumerate(zip(starts, lengths)):
-        series = history[g]
-        offset = len(series) - (k - 1)  # index in series of the dt closing row a + 1
-        for j in range(keep):
-            idx = offset + np.arange(k) - 2 - j  # row a + i closes series[offset + i - 1]; earlier ones
-            valid = idx >= 0
-            previous[a:a + k, j][valid] = series[idx[valid]]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    group = np.cumsum(first) - 1
+    base = np.concatenate([[0], np.cumsum(keep + lengths)[:-1]])  # each meter: keep slots of history, then its rows
+    series = np.full(int((keep + lengths).sum()), np.nan)
+    for g, history in enumerate(prior):
+        history = np.asarray(history, dtype="float64")[-keep:]
+        if len(history):
+            series[base[g] + keep - len(history):base[g] + keep] = history
+    own = base[group] + keep + (np.arange(n) - starts[group])
+    series[own] = dt
+    previous = series[own[:, None] - 1 - np.arange(keep)[None, :]]
+    last = series[(base + lengths)[:, None] + np.arange(keep)[None, :]]
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        typical = np.nanmedian(previous, axis=1)
-    recent = [series[~np.isnan(series)][-keep:] for series in history]
-    return typical, recent
+        return np.nanmedian(previous, axis=1), last
 
 
 def _group_cummax(values: np.ndarray, segment: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ before it, replacing the intervals it splits, and the rollups get the difference
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.consumption import derive_intervals, typical_intervals
+from data.consumption import RECENT_INTERVALS, derive_intervals, typical_intervals
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.quality import Flag, quality_score
@@ -281,9 +282,11 @@ def _derive_consumption(
         }
     )
     removed = pd.DataFrame({"meter_id": [], "ts_start": [], "ts_end": [], "volume_l": [], "flags": []})
+    before_anchor: dict[str, np.ndarray] = {}
     if late.any():
         late_codes = np.flatnonzero(late)
-        late_window, removed = _late_window(cur, meters.index[late_codes], first_new[late_codes], meters)
+        late_window, removed, before_anchor = _late_window(cur, meters.index[late_codes], first_new[late_codes],
+                                                           meters)
         position = pd.Series(np.arange(len(meters)), index=meters.index)
         late_window["meter_id"] = position[late_window["meter_id"]].to_numpy()
         removed["meter_id"] = position[removed["meter_id"]].to_numpy()
@@ -294,8 +297,10 @@ def _derive_consumption(
     position = window["meter_id"].to_numpy(dtype="int64")
     in_window = pd.unique(position)
     stored_recent = meters["recent_intervals"].to_numpy(dtype=object)
-    prior = [np.asarray(stored_recent[c] if isinstance(stored_recent[c], (list, np.ndarray)) else [],
-                        dtype="float64") for c in in_window]
+    names = meters.index.to_numpy(dtype=object)
+    prior = [before_anchor.get(names[c], np.empty(0)) if late[c] else
+             np.asarray(stored_recent[c] if isinstance(stored_recent[c], (list, np.ndarray)) else [], dtype="float64")
+             for c in in_window]
     typical, recent = typical_intervals(position, window["ts"].to_numpy(dtype="int64"), prior)
     window["quantity"] = meters["quantity"].to_numpy(dtype=object)[position]
     window["register_size_l"] = meters["register_size_l"].to_numpy(dtype="float64")[position]
@@ -303,7 +308,6 @@ def _derive_consumption(
     window["interval_s"] = typical
 
     intervals = derive_intervals(window)
-    names = meters.index.to_numpy(dtype=object)
     register_frame(cur, "new_intervals", intervals.assign(meter_id=names[intervals["meter_id"].to_numpy(dtype="int64")]))
     cur.execute(
         """INSERT INTO consumption SELECT meter_id, make_timestamp(ts_start), make_timestamp(ts_end),
@@ -318,21 +322,27 @@ def _derive_consumption(
 
     readings = window[~window["is_anchor"].to_numpy()]
     last = readings.assign(baseline=intervals["baseline"].to_numpy()).groupby("meter_id").tail(1)
+    recent_of_last = recent[np.searchsorted(in_window, last["meter_id"].to_numpy(dtype="int64"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median_of_last = np.nanmedian(recent_of_last, axis=1)
     return pd.DataFrame(
         {
             "code": last["meter_id"].to_numpy(dtype="int64"),
             "last_ts": last["ts"].to_numpy(dtype="int64").astype("datetime64[us]"),
             "last_value": last["value"].to_numpy(),
             "last_baseline": last["baseline"].to_numpy(),
-            "recent_intervals": pd.Series(recent, index=in_window).reindex(last["meter_id"].to_numpy()).to_numpy(),
+            "recent_intervals": [row[~np.isnan(row)] for row in recent_of_last],
+            "interval_s": median_of_last,
         }
-    ).assign(interval_s=lambda f: [float(np.median(r)) if len(r) else np.nan for r in f["recent_intervals"]])
+    )
 
 
 def _late_window(
     cur: duckdb.DuckDBPyConnection, ids: pd.Index, first_new: pd.Series, meters: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Readings to re-derive for meters that received late readings, and the intervals they replace."""
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Readings to re-derive for meters that received late readings, the intervals they replace,
+    and each meter's reporting intervals just before its anchor (the history its gaps are judged by)."""
     late = pd.DataFrame(
         {"meter_id": ids.to_numpy(dtype=object), "quantity": meters.loc[ids, "quantity"].to_numpy(dtype=object),
          "t0": first_new.to_numpy(dtype="int64").astype("datetime64[us]")}
@@ -369,9 +379,17 @@ def _late_window(
            RETURNING c.meter_id, epoch_us(c.ts_start) AS ts_start, epoch_us(c.ts_end) AS ts_end,
                      c.volume_l, c.flags"""
     ).df()
+    history = cur.execute(
+        f"""SELECT meter_id, list(epoch_us(ts) ORDER BY ts) AS ts FROM (
+                SELECT r.meter_id, r.ts, row_number() OVER (PARTITION BY r.meter_id ORDER BY r.ts DESC) AS k
+                FROM late_anchor a JOIN readings r ON r.meter_id = a.meter_id AND r.quantity = a.quantity
+                     AND r.ts <= a.anchor_ts AND r.ts >= a.anchor_ts - INTERVAL {LATE_ANCHOR_LOOKBACK})
+            WHERE k <= {RECENT_INTERVALS + 1} GROUP BY meter_id"""
+    ).fetchall()
     cur.unregister("late_anchor")
     window["is_anchor"] = window["is_anchor"].fillna(False).astype(bool)
-    return window, removed
+    before_anchor = {meter: np.diff(np.asarray(stamps, dtype="float64")) / 1e6 for meter, stamps in history}
+    return window, removed, before_anchor
 
 
 def _update_meters(

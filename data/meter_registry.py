@@ -39,17 +39,30 @@ class MeterRegistry:
         return self._load(cur).reindex(ids)
 
     def update(self, state: pd.DataFrame) -> None:
-        """Fold in the state a committed batch wrote (columns ``meter_id`` + STATE_COLUMNS)."""
+        """Fold in the state a committed batch wrote (columns ``meter_id`` + STATE_COLUMNS),
+        with the same rules as the UPDATE in `data.ingest._update_meters`."""
         if self._meters is None or state.empty:
             return
-        new = state.set_index("meter_id")
-        current = self._meters.loc[new.index, STATE_COLUMNS]
-        merged = new[STATE_COLUMNS].astype(current.dtypes.to_dict()).combine_first(current)
-        merged["last_baseline"] = np.where(new["last_ts"].isna(), current["last_baseline"], new["last_baseline"])
-        merged["last_seen_at"] = np.fmax(new["last_seen_at"].to_numpy(), current["last_seen_at"].to_numpy())
-        merged["recent_intervals"] = [n if isinstance(n, (list, np.ndarray)) else c for n, c in
-                                      zip(new["recent_intervals"], current["recent_intervals"])]
-        self._meters.loc[new.index, STATE_COLUMNS] = merged[STATE_COLUMNS]
+        rows = self._meters.index.get_indexer(state["meter_id"])
+        if (rows < 0).any():
+            self.invalidate()
+            return
+        for column in STATE_COLUMNS:
+            current = self._meters[column].to_numpy(dtype=object, na_value=None).copy()
+            old = current[rows]
+            new = state[column].to_numpy(dtype=object, na_value=None)
+            if column == "last_baseline":
+                merged = np.where(pd.isna(state["last_ts"]).to_numpy(), old, new)
+            elif column == "last_seen_at":
+                merged = [o if n is None or (o is not None and o > n) else n for o, n in zip(old, new)]
+            elif column == "recent_intervals":
+                merged = [n if isinstance(n, (list, np.ndarray)) else o for o, n in zip(old, new)]
+            else:
+                merged = [o if n is None or n is pd.NaT or (isinstance(n, float) and np.isnan(n)) else n
+                          for o, n in zip(old, new)]
+            current[rows] = merged
+            self._meters[column] = pd.Series(current, index=self._meters.index).astype(
+                self._meters[column].dtype if column != "recent_intervals" else object)
 
     def invalidate(self) -> None:
         self._meters = None

@@ -11,7 +11,9 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 TOPIC_ROOT = "waterline/v1/readings"
 
@@ -27,9 +29,8 @@ class Rejection:
     meter_id: str | None = None
 
 
-@dataclass(frozen=True)
-class RawReading:
-    """One reading object as the device sent it, before validation."""
+class RawReading(NamedTuple):
+    """One reading object as the device sent it, before validation (a tuple: made per reading)."""
 
     fields: dict[str, Any]
     source: str
@@ -60,19 +61,23 @@ def decode_message(
         head = payload[:4096].decode("utf-8", errors="replace")
         return refuse(f"payload of {len(payload)} bytes exceeds the {max_bytes}-byte limit", head)
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return refuse(f"payload is not UTF-8 ({err.reason} at byte {err.start})")
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as err:
-        return refuse(f"payload is not valid JSON: {err}", text)
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError:  # strict JSON failed: find out why, or accept NaN/Infinity
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return refuse(f"payload is not UTF-8 ({err.reason} at byte {err.start})")
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            return refuse(f"payload is not valid JSON: {err}", text)
 
     items = document if isinstance(document, list) else [document]
     if len(items) > max_readings:
-        return refuse(f"message holds {len(items)} readings, more than the limit of {max_readings}", text[:4096])
+        return refuse(f"message holds {len(items)} readings, more than the limit of {max_readings}",
+                      payload[:4096].decode("utf-8", errors="replace"))
     if not items:
-        return refuse("payload is an empty array", text)
+        return refuse("payload is an empty array")
 
     readings: list[RawReading] = []
     rejections: list[Rejection] = []
@@ -88,5 +93,10 @@ def decode_message(
 
 
 def is_finite_number(value: Any) -> bool:
-    """True for JSON numbers that are real and finite (booleans are not numbers)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """True for JSON numbers that are real and finite as a double (booleans are not numbers)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the range of a double
+        return False

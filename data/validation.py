@@ -25,6 +25,8 @@ METER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
 KNOWN_FIELDS = frozenset({"meter_id", "ts", "quantity", "value", "unit", "seq"})
 EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01: smaller numbers are seconds or garbage
 EPOCH_MS_MAX = 4_102_444_800_000  # 2100-01-01
+SEQ_MIN, SEQ_MAX = -(2**53), 2**53  # ingest compares seq as doubles, exact up to 2**53
+DOUBLE_MAX = 1.7976931348623157e308  # larger JSON integers do not fit a double
 
 READING_COLUMNS = [
     "meter_id", "ts", "quantity", "value", "unit", "orig_unit",
@@ -69,21 +71,36 @@ def _check_fields(fields: dict) -> str | None:
     value = fields.get("value")
     if isinstance(value, float) and not np.isfinite(value):
         return f"value is {value} (NaN or infinite)"
+    if isinstance(value, int) and not isinstance(value, bool) and not is_finite_number(value):
+        return "value is an integer too large to be a measurement"
     if not is_finite_number(value):
         return f"value must be a number, got {type(value).__name__}"
     ts = fields.get("ts")
     if isinstance(ts, str):
         if not _offset_present(ts):
             return f"timestamp {ts!r} has no UTC offset"
+        if not ts.isascii():
+            return f"timestamp {ts!r} is not a valid ISO 8601 time"
     elif is_finite_number(ts):
         if not EPOCH_MS_MIN <= ts < EPOCH_MS_MAX:
             return f"epoch timestamp {ts} is not milliseconds between 2000 and 2100"
     else:
         return "ts must be an ISO 8601 string with offset or epoch milliseconds"
     seq = fields.get("seq")
-    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
-        return "seq must be an integer"
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or not SEQ_MIN <= seq <= SEQ_MAX):
+        return "seq must be an integer between -2**53 and 2**53"
+    extra = {k: v for k, v in fields.items() if k not in KNOWN_FIELDS}
+    if extra:
+        try:
+            json.dumps(extra, default=str, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "extra fields hold text that is not valid Unicode (a lone surrogate escape)"
     return None
+
+
+def _storable(text: str) -> str:
+    """Text the database can hold: lone surrogates (from JSON escapes) become backslash escapes."""
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 def _dump(fields: dict) -> str:
@@ -107,21 +124,24 @@ def validate_readings(
         m, t, q, v, u, n = (f.get("meter_id"), f.get("ts"), f.get("quantity"), f.get("value"),
                             f.get("unit"), f.get("seq"))
         tv, tt = type(v), type(t)
-        if (type(m) is str and type(q) is str and type(u) is str and (tv is float or tv is int)
-                and (tt is str or tt is int or tt is float) and (n is None or type(n) is int)):
-            kept.append(raw)
-            meter_id.append(m)
-            ts.append(t)
-            quantity.append(q)
-            value.append(v)
-            unit.append(u)
-            seq.append(n)
+        if (type(m) is str and type(q) is str and type(u) is str and m.isascii() and q.isascii() and u.isascii()
+                and (tv is float or (tv is int and -DOUBLE_MAX < v < DOUBLE_MAX))
+                and ((tt is str and t.isascii()) or tt is float or (tt is int and -DOUBLE_MAX < t < DOUBLE_MAX))
+                and (n is None or (type(n) is int and SEQ_MIN <= n <= SEQ_MAX))):
             extra = len(f) - 5 - ("seq" in f)
-            attrs.append(json.dumps({k: x for k, x in f.items() if k not in KNOWN_FIELDS}, default=str)
-                         if extra else None)
-        else:
-            rejections.append(Rejection(_check_fields(f) or "malformed reading", _dump(f), raw.source,
-                                        raw.received_at, m if isinstance(m, str) else None))
+            text = json.dumps({k: x for k, x in f.items() if k not in KNOWN_FIELDS}, default=str) if extra else None
+            if text is None or "\\ud" not in text or _check_fields(f) is None:  # lone surrogates cannot be stored
+                kept.append(raw)
+                meter_id.append(m)
+                ts.append(t)
+                quantity.append(q)
+                value.append(v)
+                unit.append(u)
+                seq.append(n)
+                attrs.append(text)
+                continue
+        rejections.append(Rejection(_check_fields(f) or "malformed reading", _dump(f), raw.source,
+                                    raw.received_at, _storable(m) if isinstance(m, str) else None))
     if not kept:
         return ValidatedBatch(empty_rows(), rejections)
 
@@ -146,7 +166,7 @@ def validate_readings(
         if reason == reasons[i] and pd.isna(reported["ts"].iat[i]):
             reason = f"timestamp {fields['ts']!r} is not a valid ISO 8601 time"
         rejections.append(Rejection(reason, _dump(fields), kept[i].source, kept[i].received_at,
-                                    fields["meter_id"]))
+                                    _storable(fields["meter_id"])))
     return ValidatedBatch(rows, rejections)
 
 
@@ -174,19 +194,22 @@ def validate_frame(
 
     refuse(~meter_id.fillna("").str.fullmatch(METER_ID.pattern).to_numpy(dtype=bool),
            lambda i: f"meter_id {reported['meter_id'].iat[i]!r} is not an id of 1-64 letters, digits and ._:@/-")
-    pairs = list(zip(quantity_in, unit_in))
-    lookup = {pair: _unit_lookup(*pair) for pair in set(pairs)}
-    resolved = [lookup[pair] for pair in pairs]
-    refuse(np.array([r[0] is None for r in resolved], dtype=bool), lambda i: f"unknown quantity {quantity_in[i]!r}")
-    quantity = np.array([r[0] or "" for r in resolved], dtype=object)
-    factor_offset = np.array([r[1] for r in resolved], dtype="float64").reshape(-1, 2)
+    q_code, q_names = pd.factorize(quantity_in)
+    u_code, u_names = pd.factorize(unit_in)
+    pair_code, pair_keys = pd.factorize(q_code.astype("int64") * max(len(u_names), 1) + u_code)
+    pairs = [(q_names[k // max(len(u_names), 1)], u_names[k % max(len(u_names), 1)]) for k in pair_keys]
+    lookup = [_unit_lookup(q, u) for q, u in pairs]
+    known_pair = np.array([entry[0] is not None for entry in lookup], dtype=bool)
+    refuse(~known_pair[pair_code], lambda i: f"unknown quantity {quantity_in[i]!r}")
+    quantity = np.array([entry[0] or "" for entry in lookup], dtype=object)[pair_code]
+    factor_offset = np.array([entry[1] for entry in lookup], dtype="float64").reshape(-1, 2)[pair_code]
     refuse(np.isnan(factor_offset[:, 0]),
            lambda i: f"unit {unit_in[i]!r} is not a unit of {quantity_in[i]} "
                      f"(accepted: {', '.join(_accepted_units(quantity_in[i]))})")
     refuse(~np.isfinite(value_in), lambda i: f"value {reported['value'].iat[i]!r} is not a finite number")
     value = value_in * factor_offset[:, 0] + factor_offset[:, 1]
-    low = np.array([r[2] for r in resolved], dtype="float64")
-    high = np.array([r[3] for r in resolved], dtype="float64")
+    low = np.array([entry[2] for entry in lookup], dtype="float64")[pair_code]
+    high = np.array([entry[3] for entry in lookup], dtype="float64")[pair_code]
     refuse((value < low) | (value > high),
            lambda i: f"{quantity_in[i]} {value[i]:g} {QUANTITIES[quantity[i]].canonical_unit} outside the "
                      f"plausible range {low[i]:g}..{high[i]:g} {QUANTITIES[quantity[i]].canonical_unit}")
@@ -207,7 +230,7 @@ def validate_frame(
 
     ok = reason == None  # noqa: E711 - elementwise
     flags = np.where(lag_s > rules.late_after_s, int(Flag.LATE), 0) | np.where(age_s < -60, int(Flag.CLOCK_AHEAD), 0)
-    canonical_unit = [r[4] for r in resolved]
+    canonical_unit = np.array([entry[4] for entry in lookup], dtype=object)[pair_code]
     rows = pd.DataFrame(
         {
             "meter_id": meter_id.to_numpy(),
