@@ -54,24 +54,27 @@ class IngestMetrics:
         self.last_message_at: float | None = None
         self.last_error: str | None = None
         self._batch_ms: deque[float] = deque(maxlen=2000)
-        self._recent: deque[tuple[float, int, int]] = deque()
+        self._recent: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)])  # (time, messages, readings)
 
     def message_received(self, readings: int) -> None:
-        now = time.time()
-        with self._lock:
-            self.messages += 1
-            self.readings += readings
-            self.last_message_at = now
-            self._recent.append((now, 1, readings))
-            while self._recent and self._recent[0][0] < now - RATE_WINDOW_S:
-                self._recent.popleft()
+        """Called for every message on the network thread (its only writer): no lock, two additions."""
+        self.messages += 1
+        self.readings += readings
+        self.last_message_at = time.time()
 
     def batch_committed(self, elapsed_ms: float, stored: int, duplicates: int, quarantined: int) -> None:
+        now = time.time()
         with self._lock:
             self._batch_ms.append(elapsed_ms)
             self.stored += stored
             self.duplicates += duplicates
             self.quarantined += quarantined
+            self._sample(now)
+
+    def _sample(self, now: float) -> None:
+        self._recent.append((now, self.messages, self.readings))
+        while len(self._recent) > 2 and self._recent[1][0] < now - RATE_WINDOW_S:
+            self._recent.popleft()
 
     def batch_failed(self, error: str) -> None:
         with self._lock:
@@ -90,7 +93,9 @@ class IngestMetrics:
     def snapshot(self) -> IngestSnapshot:
         now = time.time()
         with self._lock:
-            recent = [r for r in self._recent if r[0] >= now - RATE_WINDOW_S]
+            self._sample(now)
+            oldest = self._recent[0]
+            span = max(now - oldest[0], 1e-9)
             times = np.array(self._batch_ms) if self._batch_ms else None
             handled = self.stored + self.duplicates + self.quarantined
             return IngestSnapshot(
@@ -100,8 +105,8 @@ class IngestMetrics:
                 duplicates=self.duplicates,
                 quarantined=self.quarantined,
                 batch_errors=self.batch_errors,
-                messages_per_s=sum(r[1] for r in recent) / RATE_WINDOW_S,
-                readings_per_s=sum(r[2] for r in recent) / RATE_WINDOW_S,
+                messages_per_s=(self.messages - oldest[1]) / span if span > 0.5 else 0.0,
+                readings_per_s=(self.readings - oldest[2]) / span if span > 0.5 else 0.0,
                 batch_p50_ms=float(np.percentile(times, 50)) if times is not None else None,
                 batch_p95_ms=float(np.percentile(times, 95)) if times is not None else None,
                 queue_depth=self._queue_depth(),
