@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
@@ -20,6 +22,15 @@ def _quarantine_table(rows: list[dict]) -> dbc.Table | html.P:
         for r in rows
     ])
     return dbc.Table([header, body], size="sm", striped=True, responsive=True)
+
+
+def _freshness(last_reading_at: datetime | None) -> list | str:
+    if last_reading_at is None:
+        return "no data yet"
+    age_s = max((datetime.now(timezone.utc).replace(tzinfo=None) - last_reading_at).total_seconds(), 0)
+    age = f"{age_s:.0f} s ago" if age_s < 120 else f"{age_s / 60:.0f} min ago" if age_s < 7200 else \
+        f"{age_s / 3600:.0f} h ago" if age_s < 172800 else f"{age_s / 86400:.0f} days ago"
+    return [age, html.Div(f"{last_reading_at:%Y-%m-%d %H:%M} UTC", className="kpi-note")]
 
 
 @callback(
@@ -41,7 +52,7 @@ def refresh_counts(_tick: int | None):
     finally:
         cur.close()
     metrics = rt.metrics.snapshot()
-    freshness = f"{summary.last_reading_at:%Y-%m-%d %H:%M} UTC" if summary.last_reading_at else "no data yet"
+    freshness = _freshness(summary.last_reading_at)
     broker = ("connected" if metrics.broker_connected else "disconnected") if metrics.broker else "not listening"
     return (
         f"{summary.meters:,}",

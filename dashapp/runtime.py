@@ -85,7 +85,11 @@ class Runtime:
         runtime = cls(settings, Store(settings.db, store_options(settings)))
         _current = runtime
         if ingest:
-            runtime._start_ingest()
+            try:
+                runtime._start_ingest()
+            except BaseException:
+                runtime.close()
+                raise
         return runtime
 
     def _start_ingest(self) -> None:

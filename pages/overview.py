@@ -9,10 +9,11 @@ from callbacks import overview_ids as ids
 dash.register_page(__name__, path="/", name="Overview", title="Waterline · Overview")
 
 
-def _kpi(label: str, value_id: str) -> dbc.Col:
+def _kpi(label: str, value_id: str, text: bool = False) -> dbc.Col:
     return dbc.Col(
         dbc.Card(dbc.CardBody([html.Div(label, className="kpi-label"),
-                               html.Div("–", id=value_id, className="kpi-value")])),
+                               html.Div("–", id=value_id, className="kpi-text" if text else "kpi-value")]),
+                 className="h-100"),
         xs=6, md=4, xl=2, className="mb-3",
     )
 
@@ -27,8 +28,8 @@ def layout(**_query: str) -> html.Div:
                     _kpi("Readings stored", ids.READINGS),
                     _kpi("Readings / s", ids.RATE),
                     _kpi("Quarantined", ids.QUARANTINED),
-                    _kpi("Last reading", ids.FRESHNESS),
-                    _kpi("Broker", ids.BROKER),
+                    _kpi("Last reading", ids.FRESHNESS, text=True),
+                    _kpi("Broker", ids.BROKER, text=True),
                 ]
             ),
             html.H2("Recently quarantined", className="h5 mt-2"),

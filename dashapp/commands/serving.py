@@ -65,10 +65,17 @@ def serve(settings: Settings) -> None:
     serve_until_stopped(settings)
 
 
+def _open(settings: Settings) -> Runtime:
+    try:
+        return Runtime.open(settings)
+    except RuntimeError as err:  # the broker's port is taken, for one
+        raise click.ClickException(str(err)) from None
+
+
 def serve_until_stopped(settings: Settings) -> None:
     _configure_logging()
     _stop_on_signals(threading.Event())
-    runtime = Runtime.open(settings)
+    runtime = _open(settings)
     try:
         run_web(settings, runtime)
     except KeyboardInterrupt:
@@ -86,7 +93,7 @@ def listen(settings: Settings) -> None:
     _configure_logging()
     stop = threading.Event()
     _stop_on_signals(stop)
-    runtime = Runtime.open(settings)
+    runtime = _open(settings)
     click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
     try:
         while not stop.wait(1.0):

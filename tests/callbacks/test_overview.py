@@ -32,7 +32,7 @@ def test_counts_come_from_the_store(store_runtime):
     meters, readings, rate, quarantined, freshness, broker, table = refresh_counts(1)
     assert (meters, readings, quarantined) == ("3", "12", "1")
     assert broker == "not listening"
-    assert freshness.endswith("UTC")
+    assert "min ago" in str(freshness) and "UTC" in str(freshness)
     assert "not valid JSON" in str(table)
 
 
