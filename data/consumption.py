@@ -59,16 +59,20 @@ def typical_intervals(
     starts = np.flatnonzero(first)
     lengths = np.diff(np.append(starts, n))
     group = np.cumsum(first) - 1
-    base = np.concatenate([[0], np.cumsum(keep + lengths)[:-1]])  # each meter: keep slots of history, then its rows
-    series = np.full(int((keep + lengths).sum()), np.nan)
+    place = np.arange(n) - starts[group]  # a row's place among its meter's rows
+    # each meter: keep slots of history, then one slot per interval its rows close (the first row closes none)
+    span = keep + lengths - 1
+    base = np.concatenate([[0], np.cumsum(span)[:-1]])
+    series = np.full(int(span.sum()), np.nan)
     for g, history in enumerate(prior):
         history = np.asarray(history, dtype="float64")[-keep:]
         if len(history):
             series[base[g] + keep - len(history):base[g] + keep] = history
-    own = base[group] + keep + (np.arange(n) - starts[group])
-    series[own] = dt
-    previous = series[own[:, None] - 1 - np.arange(keep)[None, :]]
-    last = series[(base + lengths)[:, None] + np.arange(keep)[None, :]]
+    own = base[group] + keep - 1 + place
+    series[own[~first]] = dt[~first]
+    latest_before = base[group] + keep - 1 + np.maximum(place - 1, 0)
+    previous = series[latest_before[:, None] - np.arange(keep)[None, :]]
+    last = series[(base + span - keep)[:, None] + np.arange(keep)[None, :]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(previous, axis=1), last

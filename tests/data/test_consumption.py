@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data.consumption import (
+    RECENT_INTERVALS,
     bucket_volumes,
     derive_intervals,
     hour_boundaries,
     local_day_boundaries,
     split_into_buckets,
+    typical_intervals,
 )
 from data.quality import Flag
 
@@ -145,6 +147,40 @@ def test_gap_threshold_follows_the_usual_interval():
     assert has(fifteen["flags"].iat[3], Flag.ESTIMATED)
     unknown = derive_intervals(window([0, 10, 20, 50, 60], ts_us=ts))
     assert not has(unknown["flags"].iat[3], Flag.ESTIMATED)  # 2 h when the interval is not known
+
+
+def _minutes_to_us(minutes) -> np.ndarray:
+    return T0_US + np.asarray(minutes, dtype="int64") * 60_000_000
+
+
+def test_typical_interval_is_the_median_of_the_previous_ones():
+    ts = _minutes_to_us([0, 15, 30, 45, 105, 120])
+    typical, last = typical_intervals(np.zeros(6, dtype="int64"), ts, [np.empty(0)])
+    assert typical[:2].tolist() == [pytest.approx(math.nan, nan_ok=True)] * 2  # nothing to judge by yet
+    assert typical[2:].tolist() == [900.0, 900.0, 900.0, 900.0]  # the 60-min gap is judged by what came before
+    assert last[0].tolist() == [900.0, 900.0, 900.0, 3600.0, 900.0]
+
+
+def test_typical_interval_starts_from_the_history_before_the_window():
+    ts = _minutes_to_us([0, 60, 75])  # the first row is the anchor: it closes no interval here
+    typical, _ = typical_intervals(np.zeros(3, dtype="int64"), ts, [np.array([3600.0] * 3 + [900.0] * 2)])
+    assert typical[1] == 3600.0  # judged by the five intervals before the anchor, not four
+    assert typical[2] == 3600.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([5, 15, 15, 60, 60, 100, 240]), min_size=1, max_size=20), st.integers(1, 20))
+def test_typical_interval_is_the_same_however_the_series_is_split(steps_min, split):
+    ts = _minutes_to_us(np.cumsum([0] + steps_min))
+    n = len(ts)
+    whole, whole_last = typical_intervals(np.zeros(n, dtype="int64"), ts, [np.empty(0)])
+    split = min(split, n - 1)
+    head, head_last = typical_intervals(np.zeros(split, dtype="int64"), ts[:split], [np.empty(0)])
+    history = head_last[0][~np.isnan(head_last[0])]
+    assert len(history) == min(split - 1, RECENT_INTERVALS)
+    tail, tail_last = typical_intervals(np.zeros(n - split + 1, dtype="int64"), ts[split - 1:], [history])
+    np.testing.assert_array_equal(np.concatenate([head, tail[1:]]), whole)
+    np.testing.assert_array_equal(tail_last, whole_last)
 
 
 # --- interval volume and flow ---------------------------------------------------------------------
