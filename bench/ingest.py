@@ -25,6 +25,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from dashapp.settings import Settings
 from data.ingest_queue import ReadingQueue
 from data.listener import ListenerConfig, MqttListener
 from data.metrics import IngestMetrics
@@ -33,7 +34,6 @@ from data.validation import ValidationRules
 from data.writer import IngestWriter
 
 REPO = Path(__file__).resolve().parents[1]
-BATCH_MAX_READINGS = 50_000
 
 
 @dataclass
@@ -107,11 +107,12 @@ class ListenerUnderTest:
 
     def __init__(self, host: str, port: int, workdir: Path, client_id: str):
         self.store = Store(workdir / f"{client_id}.duckdb")
-        self.queue = ReadingQueue(200_000)
+        self.queue = ReadingQueue(Settings().queue_capacity_readings)
         self.metrics = IngestMetrics(lambda: self.queue.depth, f"{host}:{port}")
         self.listener = MqttListener(ListenerConfig(host, port, client_id=client_id), self.queue, self.metrics)
+        defaults = Settings()
         self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack,
-                                   max_batch_readings=BATCH_MAX_READINGS)
+                                   defaults.batch_max_readings, defaults.batch_max_wait_ms)
 
     def __enter__(self) -> "ListenerUnderTest":
         self.writer.start()
