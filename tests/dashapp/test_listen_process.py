@@ -66,38 +66,34 @@ def drain(db: Path, port: int, log: Path, expected: int, rounds: int = 6) -> tup
     return total
 
 
+def stop_mid_stream(port: int, tmp_path: Path, how: signal.Signals) -> tuple[Path, Path, int]:
+    """Start a listener and a flat-out publisher, signal the listener while the publisher is
+    still sending, let the publisher finish; returns (store, log, readings stored by then)."""
+    db, log = tmp_path / "store.duckdb", tmp_path / "listener.log"
+    listener = start_listener(db, port, log)
+    wait_for_line(log, "connected to")
+    publisher = start_publisher(port, READINGS)
+    time.sleep(1.0)
+    assert publisher.poll() is None, f"the publisher finished before {how.name}: not mid-stream"
+    listener.send_signal(how)
+    exit_code = listener.wait(60)
+    if how == signal.SIGTERM:
+        assert exit_code == 0
+        assert "stopped:" in log.read_text()
+    committed, _ = stored(db)
+    assert publisher.wait(120) == 0
+    return db, log, committed
+
+
 @pytest.mark.slow
 def test_kill_9_mid_stream_then_restart_stores_every_reading_exactly_once(mosquitto, tmp_path):
-    db, log = tmp_path / "store.duckdb", tmp_path / "listener.log"
-    listener = start_listener(db, mosquitto.port, log)
-    wait_for_line(log, "connected to")
-    publisher = start_publisher(mosquitto.port, READINGS)
-    time.sleep(1.0)
-    assert publisher.poll() is None, "the publisher finished before the kill: not mid-stream"
-    listener.send_signal(signal.SIGKILL)
-    listener.wait(10)
-    committed_before_kill, _ = stored(db)
+    db, log, committed_before_kill = stop_mid_stream(mosquitto.port, tmp_path, signal.SIGKILL)
     assert 0 < committed_before_kill < READINGS
-    assert publisher.wait(120) == 0
-
-    count, distinct = drain(db, mosquitto.port, log, READINGS)
-    assert (count, distinct) == (READINGS, READINGS)
+    assert drain(db, mosquitto.port, log, READINGS) == (READINGS, READINGS)
 
 
 @pytest.mark.slow
 def test_sigterm_commits_what_it_holds_and_exits_cleanly(mosquitto, tmp_path):
-    db, log = tmp_path / "store.duckdb", tmp_path / "listener.log"
-    listener = start_listener(db, mosquitto.port, log)
-    wait_for_line(log, "connected to")
-    publisher = start_publisher(mosquitto.port, READINGS)
-    time.sleep(1.0)
-    assert publisher.poll() is None, "the publisher finished before SIGTERM: not mid-stream"
-    listener.send_signal(signal.SIGTERM)
-    assert listener.wait(60) == 0
-    assert "everything received was committed" in log.read_text() or "stopped:" in log.read_text()
-    first_count, _ = stored(db)
-    assert publisher.wait(120) == 0
-
-    count, distinct = drain(db, mosquitto.port, log, READINGS)
-    assert first_count > 0
-    assert (count, distinct) == (READINGS, READINGS)
+    db, log, committed_at_stop = stop_mid_stream(mosquitto.port, tmp_path, signal.SIGTERM)
+    assert committed_at_stop > 0
+    assert drain(db, mosquitto.port, log, READINGS) == (READINGS, READINGS)
