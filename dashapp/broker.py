@@ -135,5 +135,6 @@ class EmbeddedBroker:
             self._ready.set()
             return
         self._ready.set()
-        await asyncio.to_thread(self._stop_requested.wait)
+        while not self._stop_requested.is_set():  # polled: no executor thread to outlive us
+            await asyncio.sleep(0.2)
         await broker.shutdown()

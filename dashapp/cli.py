@@ -15,13 +15,14 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from dashapp.commands import bench, exporting, importing, serving
+    from dashapp.commands import bench, exporting, importing, serving, simulating
 
     main.add_command(serving.serve)
     main.add_command(serving.listen)
     main.add_command(serving.demo)
     main.add_command(importing.import_command)
     main.add_command(exporting.export_command)
+    main.add_command(simulating.simulate)
     main.add_command(bench.bench)
 
 

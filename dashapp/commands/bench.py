@@ -37,3 +37,16 @@ def ingest(broker: str | None, singles: int, arrays: int) -> None:
             click.echo(format_report(run_ingest_bench(server.host, server.port, singles, arrays)))
         finally:
             server.stop()
+
+
+@bench.command("simulate")
+@click.option("--days", default=365.0, show_default=True, help="Days of the default city to backfill.")
+@click.option("--seed", default=0, show_default=True)
+def simulate(days: float, seed: int) -> None:
+    """Backfill readings/s of the simulated city into a scratch store (docs/PERFORMANCE.md)."""
+    from sim.backfill import bench_backfill
+
+    figures = bench_backfill(days, seed)
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        click.echo(f"{key:<{width}}  {value:,.1f}" if isinstance(value, float) else f"{key:<{width}}  {value}")

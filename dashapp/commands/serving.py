@@ -32,12 +32,18 @@ def _configure_logging() -> None:
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and Ctrl-C stop the process once; repeats are ignored so shutdown can finish."""
+
     def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            log.info("received %s again; still stopping", signal.Signals(signum).name)
+            return
         log.info("received %s; stopping", signal.Signals(signum).name)
         stop.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def run_web(settings: Settings, runtime: Runtime) -> None:
@@ -111,6 +117,35 @@ def listen(settings: Settings) -> None:
 @settings_options
 @click.option("--host", default=None, help="Address to serve the web app on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port of the web app (default 8050).")
-def demo(settings: Settings) -> None:
-    """The demo: embedded broker, listener and web app on the default store."""
-    serve_until_stopped(settings)
+@click.option("--history-days", default=90.0, show_default=True,
+              help="Simulated history to have in the store before going live (only the missing part is made).")
+@click.option("--seed", default=0, show_default=True, help="The simulated city's seed.")
+def demo(settings: Settings, history_days: float, seed: int) -> None:
+    """The demo: a simulated city live through the embedded broker, listener and web app."""
+    from sim.backfill import backfill_into_store
+    from sim.live import run_live
+
+    _configure_logging()
+    _stop_on_signals(threading.Event())
+    runtime = _open(settings)
+    stop_city = threading.Event()
+    city = None
+    try:
+        click.echo(f"Simulated city: bringing {settings.db} up to now ({history_days:g} days of history)...")
+        report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
+        click.echo(f"history ready: {report}")
+        host, port = runtime.broker_address
+        city = threading.Thread(
+            target=run_live, name="waterline-city", daemon=True,
+            args=(f"{host}:{port}", stop_city), kwargs={"store": runtime.store, "seed": seed},
+        )
+        city.start()
+        run_web(settings, runtime)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_city.set()
+        if city is not None:
+            city.join(30)
+        runtime.close()
+        click.echo("stopped; everything received was committed")
