@@ -24,6 +24,15 @@ def _quarantine_table(rows: list[dict]) -> dbc.Table | html.P:
     return dbc.Table([header, body], size="sm", striped=True, responsive=True)
 
 
+def _count(n: int) -> str:
+    """Counts that fit a card: 1,234 then 123.4 k then 1.86 M."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.2f} M"
+    if n >= 100_000:
+        return f"{n / 1_000:.1f} k"
+    return f"{n:,}"
+
+
 def _freshness(last_reading_at: datetime | None) -> list | str:
     if last_reading_at is None:
         return "no data yet"
@@ -55,10 +64,10 @@ def refresh_counts(_tick: int | None):
     freshness = _freshness(summary.last_reading_at)
     broker = ("connected" if metrics.broker_connected else "disconnected") if metrics.broker else "not listening"
     return (
-        f"{summary.meters:,}",
-        f"{summary.readings:,}",
+        _count(summary.meters),
+        _count(summary.readings),
         f"{metrics.readings_per_s:,.0f}",
-        f"{summary.quarantined:,}",
+        _count(summary.quarantined),
         freshness,
         broker,
         _quarantine_table(quarantined),
