@@ -215,26 +215,6 @@ def _pieces(intervals: pd.DataFrame, boundaries: np.ndarray) -> tuple[np.ndarray
     return rows[piece], bucket, overlap / span[piece]
 
 
-def split_into_buckets(intervals: pd.DataFrame, boundaries: np.ndarray) -> pd.DataFrame:
-    """Spread each interval's volume over the buckets it overlaps, in proportion to time.
-
-    ``boundaries`` are sorted bucket starts (int64 microseconds) that cover every
-    interval. Returns ``meter_id, bucket, volume_l, estimated_l`` with one row per
-    overlapped piece (zero-length intervals carry no volume and are dropped).
-    """
-    row, bucket, share = _pieces(intervals, boundaries)
-    volume = intervals["volume_l"].to_numpy(dtype="float64")[row] * share
-    estimated = (intervals["flags"].to_numpy(dtype="int64")[row] & int(Flag.ESTIMATED)) > 0
-    return pd.DataFrame(
-        {
-            "meter_id": intervals["meter_id"].to_numpy()[row],
-            "bucket": boundaries[bucket],
-            "volume_l": volume,
-            "estimated_l": np.where(estimated, volume, 0.0),
-        }
-    )
-
-
 def hour_boundaries(start_us: int, end_us: int) -> np.ndarray:
     """UTC hour starts covering [start, end] with one spare hour after the end."""
     first = start_us // HOUR_US * HOUR_US

@@ -21,7 +21,6 @@ class StoreSummary:
     readings: int
     quarantined: int
     last_reading_at: datetime | None
-    readings_last_hour: int
 
 
 def _meter_filter(scope: Scope, column: str = "meter_id") -> tuple[str, list]:
@@ -33,14 +32,10 @@ def _meter_filter(scope: Scope, column: str = "meter_id") -> tuple[str, list]:
 def store_summary(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> StoreSummary:
     """Counts for the overview: meters, readings, quarantined messages, freshness."""
     where, params = _meter_filter(scope)
-    meters = cur.execute(f"SELECT count(*) FROM meters WHERE {where}", params).fetchone()[0]
-    readings, last = cur.execute(f"SELECT count(*), max(ts) FROM readings WHERE {where}", params).fetchone()
-    recent = cur.execute(
-        f"""SELECT count(*) FROM readings
-            WHERE {where} AND received_at >= now()::TIMESTAMP - INTERVAL 1 HOUR""", params
-    ).fetchone()[0]
+    meters, last = cur.execute(f"SELECT count(*), max(last_ts) FROM meters WHERE {where}", params).fetchone()
+    readings = cur.execute(f"SELECT count(*) FROM readings WHERE {where}", params).fetchone()[0]
     quarantined = cur.execute(f"SELECT count(*) FROM quarantine WHERE {where}", params).fetchone()[0]
-    return StoreSummary(meters, readings, quarantined, last, recent)
+    return StoreSummary(meters, readings, quarantined, last)
 
 
 def recent_quarantine(cur: duckdb.DuckDBPyConnection, limit: int = 20, scope: Scope = None) -> list[dict]:

@@ -28,12 +28,6 @@ EPOCH_MS_MAX = 4_102_444_800_000  # 2100-01-01
 SEQ_MIN, SEQ_MAX = -(2**53), 2**53  # ingest compares seq as doubles, exact up to 2**53
 DOUBLE_MAX = 1.7976931348623157e308  # larger JSON integers do not fit a double
 
-READING_COLUMNS = [
-    "meter_id", "ts", "quantity", "value", "unit", "orig_unit",
-    "seq", "attrs", "source", "received_at", "flags",
-]
-
-
 @dataclass(frozen=True)
 class ValidationRules:
     """Limits that decide whether a reading is believable."""

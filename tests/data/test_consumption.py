@@ -15,7 +15,6 @@ from data.consumption import (
     derive_intervals,
     hour_boundaries,
     local_day_boundaries,
-    split_into_buckets,
     typical_intervals,
 )
 from data.quality import Flag
@@ -292,10 +291,10 @@ def test_rising_register_total_is_last_minus_first_however_it_is_split(steps, sp
 
 # --- buckets: hours and local days ---------------------------------------------------------------
 
-def test_split_into_buckets_divides_in_proportion_to_time():
+def test_bucket_volumes_divide_in_proportion_to_time():
     intervals = pd.DataFrame({"meter_id": ["m"], "ts_start": [T0_US + HOUR_US // 2],
                               "ts_end": [T0_US + 3 * HOUR_US], "volume_l": [250.0], "flags": [0]})
-    pieces = split_into_buckets(intervals, hour_boundaries(T0_US, T0_US + 3 * HOUR_US))
+    pieces = bucket_volumes(intervals, hour_boundaries(T0_US, T0_US + 3 * HOUR_US))
     assert pieces["bucket"].tolist() == [T0_US, T0_US + HOUR_US, T0_US + 2 * HOUR_US]
     assert pieces["volume_l"].tolist() == pytest.approx([50.0, 100.0, 100.0])
     assert pieces["estimated_l"].tolist() == [0.0, 0.0, 0.0]
@@ -304,14 +303,14 @@ def test_split_into_buckets_divides_in_proportion_to_time():
 def test_zero_length_intervals_carry_nothing():
     intervals = pd.DataFrame({"meter_id": ["m"], "ts_start": [T0_US], "ts_end": [T0_US], "volume_l": [0.0],
                               "flags": [int(Flag.FIRST)]})
-    assert split_into_buckets(intervals, hour_boundaries(T0_US, T0_US)).empty
+    assert bucket_volumes(intervals, hour_boundaries(T0_US, T0_US)).empty
 
 
 def test_buckets_that_do_not_cover_are_an_error():
     intervals = pd.DataFrame({"meter_id": ["m"], "ts_start": [T0_US], "ts_end": [T0_US + 5 * HOUR_US],
                               "volume_l": [1.0], "flags": [0]})
     with pytest.raises(ValueError, match="do not cover"):
-        split_into_buckets(intervals, hour_boundaries(T0_US, T0_US + HOUR_US)[:3])
+        bucket_volumes(intervals, hour_boundaries(T0_US, T0_US + HOUR_US)[:3])
 
 
 def _local_day_totals(start: str, end: str, tz: str, litres_per_hour: float = 100.0) -> dict[str, float]:
