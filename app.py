@@ -11,22 +11,50 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import ClientsideFunction, Input, Output, State, clientside_callback, html
 
 HERE = Path(__file__).resolve().parent
 
-NAV_ITEMS = [  # (label, path): pages other issues add keep their places here
+NAV_ITEMS = [  # (label, path): an entry whose page is not built yet shows disabled
     ("Overview", "/"),
+    ("Zones", "/zones"),
+    ("Explore", "/explore"),
+    ("Meters", "/meters"),
+    ("Tanks & pumps", "/tanks"),
+    ("Forecast", "/forecast"),
+    ("Leaks & alerts", "/alerts"),
+    ("Reports", "/reports"),
+    ("System health", "/health"),
+    ("Admin", "/admin"),
 ]
 
 
+def _nav_link(label: str, path: str, built: set[str]) -> dbc.NavLink:
+    if path in built:
+        return dbc.NavLink(label, href=path, active="partial" if path != "/" else "exact")
+    return dbc.NavLink(label, disabled=True)
+
+
 def _navbar() -> dbc.Navbar:
+    built = {page["path"] for page in dash.page_registry.values()}
+    theme_switch = html.Div(
+        [
+            html.Label("Dark", htmlFor="theme-switch", className="text-light small me-2 mb-0"),
+            dbc.Switch(id="theme-switch", value=False, persistence=True, persistence_type="local",
+                       className="mb-0", input_style={"cursor": "pointer"}),
+        ],
+        className="d-flex align-items-center ms-auto",
+    )
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand(["Water", html.Span("line", className="drop")], href="/"),
-                dbc.Nav([dbc.NavLink(label, href=path, active="exact") for label, path in NAV_ITEMS],
-                        navbar=True),
+                dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
+                dbc.Collapse(
+                    [dbc.Nav([_nav_link(label, path, built) for label, path in NAV_ITEMS], navbar=True),
+                     theme_switch],
+                    id="nav-collapse", navbar=True, is_open=False,
+                ),
             ],
             fluid=True,
         ),
@@ -34,6 +62,18 @@ def _navbar() -> dbc.Navbar:
         dark=True,
         className="mb-3",
     )
+
+
+clientside_callback(
+    ClientsideFunction(namespace="waterline", function_name="applyTheme"),
+    Input("theme-switch", "value"),
+)
+clientside_callback(
+    ClientsideFunction(namespace="waterline", function_name="toggleNav"),
+    Output("nav-collapse", "is_open"),
+    Input("nav-toggler", "n_clicks"),
+    State("nav-collapse", "is_open"),
+)
 
 
 def create_app() -> dash.Dash:
@@ -49,7 +89,7 @@ def create_app() -> dash.Dash:
     )
     import callbacks  # noqa: F401  (registers every page's callbacks)
 
-    app.layout = html.Div([_navbar(), dbc.Container(dash.page_container, fluid=True)])
+    app.layout = html.Div([_navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
     return app
 
 

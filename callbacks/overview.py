@@ -9,7 +9,7 @@ from dash import Input, Output, callback, html
 
 from callbacks import overview_ids as ids
 from dashapp import runtime
-from data.queries import recent_quarantine, store_summary
+from data.queries.summary import recent_quarantine, store_summary
 
 
 def _quarantine_table(rows: list[dict]) -> dbc.Table | html.P:

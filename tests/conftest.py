@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.options import Options
 
-pytest_plugins = ["tests.fixtures.mosquitto"]
+pytest_plugins = ["tests.fixtures.mosquitto", "tests.fixtures.city"]
 
 BROWSER_FIXTURES = {"dash_duo", "dash_duo_mp", "dash_br"}
 MOSQUITTO_FIXTURES = {"mosquitto", "mosquitto_module"}
