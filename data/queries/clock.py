@@ -1,0 +1,27 @@
+"""The 'now' that views are anchored to: the wall clock, or the newest reading when the data is older.
+
+A store filled by an import or a backfill ends in the past; "the last 24 hours"
+of such a store means the 24 hours before its newest reading, not an empty
+chart. Live stores get the wall clock. Times are naive UTC, like the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import duckdb
+
+from data.queries.scope import Scope, meter_filter
+
+
+def newest_reading_at(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> datetime | None:
+    """Timestamp of the newest reading of any meter in scope (from meter state, not a scan)."""
+    where, params = meter_filter(scope)
+    return cur.execute(f"SELECT max(last_ts) FROM meters WHERE {where}", params).fetchone()[0]
+
+
+def data_now(cur: duckdb.DuckDBPyConnection, scope: Scope = None, wall_clock: datetime | None = None) -> datetime:
+    """The moment views end at: ``min(wall clock, newest reading)``; the wall clock when there is no data."""
+    wall = wall_clock or datetime.now(timezone.utc).replace(tzinfo=None)
+    newest = newest_reading_at(cur, scope)
+    return wall if newest is None else min(wall, newest)
