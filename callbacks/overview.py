@@ -1,74 +1,120 @@
-"""Overview callbacks: live ingest counts from the store and the listener's metrics."""
+"""Overview callbacks: KPIs and zone cards on every tick; the live chart built once, then extended."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, State, callback, html, no_update
 
 from callbacks import overview_ids as ids
 from dashapp import runtime
-from data.queries.summary import recent_quarantine, store_summary
+from dashapp.display import flow_factor
+from dashapp.figures.overview import extension, live_figure
+from data.queries.clock import data_now
+from data.queries.overview import (CityInflow, TodayConsumption, city_inflow, city_time_zone,
+                                   consumption_today, live_series, open_alert_count)
+
+LIVE_WINDOW = timedelta(hours=6)
 
 
-def _quarantine_table(rows: list[dict]) -> dbc.Table | html.P:
-    if not rows:
-        return html.P("Nothing quarantined: every message so far was valid.", className="text-muted")
-    header = html.Thead(html.Tr([html.Th(h) for h in ("Received (UTC)", "Source", "Meter", "Reason")]))
-    body = html.Tbody([
-        html.Tr([html.Td(f"{r['received_at']:%Y-%m-%d %H:%M:%S}"), html.Td(r["source"]),
-                 html.Td(r["meter_id"] or "–"), html.Td(r["reason"])])
-        for r in rows
-    ])
-    return dbc.Table([header, body], size="sm", striped=True, responsive=True)
+def _note(text: str) -> html.Div:
+    return html.Div(text, className="kpi-note")
 
 
-def _count(n: int) -> str:
-    """Counts that fit a card: 1,234 then 123.4 k then 1.86 M."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.2f} M"
-    if n >= 100_000:
-        return f"{n / 1_000:.1f} k"
-    return f"{n:,}"
+def _inflow(inflow: CityInflow) -> list | str:
+    if inflow.zones_with_inlet == 0:
+        return [html.Span("–"), _note("no zone inlet meters registered")]
+    if inflow.total_l_s is None:
+        return [html.Span("–"), _note("no inlet reading in the last 2 h")]
+    return [f"{inflow.total_l_s:,.1f} L/s",
+            _note(f"{inflow.zones_reporting} of {inflow.zones_with_inlet} zone inlets reporting")]
 
 
-def _freshness(last_reading_at: datetime | None) -> list | str:
+def _today(today: TodayConsumption) -> list:
+    value = f"{today.volume_l / 1000:,.1f} m³"
+    if today.change is None:
+        return [value, _note(f"{today.hours} h so far; no previous weeks to compare")]
+    arrow = "▲" if today.change >= 0 else "▼"
+    return [value, _note(f"{arrow} {abs(today.change):.0%} vs typical "
+                         f"{today.typical_l / 1000:,.1f} m³ ({today.hours} h, {today.weeks} wk)")]
+
+
+def _alerts(count: int | None) -> list | str:
+    if count is None:
+        return [html.Span("–"), _note("alerting not set up")]
+    return [f"{count:,}", _note("open or acknowledged")]
+
+
+def _freshness(last_reading_at: datetime | None, now: datetime) -> list | str:
     if last_reading_at is None:
         return "no data yet"
-    age_s = max((datetime.now(timezone.utc).replace(tzinfo=None) - last_reading_at).total_seconds(), 0)
+    age_s = max((now - last_reading_at).total_seconds(), 0)
     age = f"{age_s:.0f} s ago" if age_s < 120 else f"{age_s / 60:.0f} min ago" if age_s < 7200 else \
         f"{age_s / 3600:.0f} h ago" if age_s < 172800 else f"{age_s / 86400:.0f} days ago"
-    return [age, html.Div(f"{last_reading_at:%Y-%m-%d %H:%M} UTC", className="kpi-note")]
+    return [age, _note(f"{last_reading_at:%Y-%m-%d %H:%M} UTC")]
+
+
+def _ingest(metrics) -> list:
+    broker = ("broker connected" if metrics.broker_connected else "broker disconnected") \
+        if metrics.broker else "not listening"
+    return [f"{metrics.readings_per_s:,.0f}/s", _note(f"readings; {broker}")]
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @callback(
-    Output(ids.METERS, "children"),
-    Output(ids.READINGS, "children"),
-    Output(ids.RATE, "children"),
-    Output(ids.QUARANTINED, "children"),
+    Output(ids.AS_OF, "children"),
+    Output(ids.INFLOW, "children"),
+    Output(ids.TODAY, "children"),
+    Output(ids.ALERTS, "children"),
     Output(ids.FRESHNESS, "children"),
-    Output(ids.BROKER, "children"),
-    Output(ids.QUARANTINE_TABLE, "children"),
+    Output(ids.INGEST, "children"),
     Input(ids.TICK, "n_intervals"),
 )
-def refresh_counts(_tick: int | None):
+def refresh_kpis(_tick: int | None):
     rt = runtime.current()
     cur = rt.store.cursor()
     try:
-        summary = store_summary(cur)
-        quarantined = recent_quarantine(cur, limit=10)
+        wall = _wall_clock()
+        now = data_now(cur, wall_clock=wall)
+        inflow = city_inflow(cur, now)
+        today = consumption_today(cur, now, city_time_zone(cur))
+        alerts = open_alert_count(cur)
+        newest = cur.execute("SELECT max(last_ts) FROM meters").fetchone()[0]
     finally:
         cur.close()
-    metrics = rt.metrics.snapshot()
-    freshness = _freshness(summary.last_reading_at)
-    broker = ("connected" if metrics.broker_connected else "disconnected") if metrics.broker else "not listening"
-    return (
-        _count(summary.meters),
-        _count(summary.readings),
-        f"{metrics.readings_per_s:,.0f}",
-        _count(summary.quarantined),
-        freshness,
-        broker,
-        _quarantine_table(quarantined),
-    )
+    as_of = "live" if now == wall else f"as of {now:%Y-%m-%d %H:%M} UTC, the newest data"
+    return (as_of, _inflow(inflow), _today(today), _alerts(alerts), _freshness(newest, wall),
+            _ingest(rt.metrics.snapshot()))
+
+
+@callback(
+    Output(ids.LIVE_CHART, "figure"),
+    Output(ids.LIVE_CHART, "extendData"),
+    Output(ids.LIVE_STATE, "data"),
+    Input(ids.TICK, "n_intervals"),
+    Input(ids.FLOW_UNIT, "value"),
+    State(ids.LIVE_STATE, "data"),
+)
+def refresh_live_chart(_tick: int | None, flow_unit: str, state: dict | None):
+    factor = flow_factor(flow_unit)
+    cur = runtime.current().store.cursor()
+    try:
+        now = data_now(cur, wall_clock=_wall_clock())
+        rebuild = not state or state.get("unit") != flow_unit or not state.get("keys")
+        since = now - LIVE_WINDOW if rebuild else datetime.fromisoformat(state["last_ts"])
+        points = live_series(cur, since, now)
+        names = dict(cur.execute("SELECT zone_id, coalesce(name, zone_id) FROM zones").fetchall())
+    finally:
+        cur.close()
+    last_ts = points["ts"].max().isoformat() if not points.empty else since.isoformat()
+    if rebuild:
+        figure, keys = live_figure(points, names, flow_unit, factor, "last 6 hours")
+        return figure, no_update, {"keys": keys, "last_ts": last_ts, "unit": flow_unit}
+    extend = extension(points, [tuple(k) for k in state["keys"]], factor)
+    if extend is None:
+        return no_update, no_update, no_update
+    return no_update, extend, {**state, "last_ts": last_ts}

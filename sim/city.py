@@ -94,6 +94,7 @@ class CitySpec:
     boosters: tuple[BoosterSpec, ...]
     customer_scale: float = 1.0       # multiply every zone's customer counts
     weather_station: str = "WX-1"
+    quarter_hourly_share: float | None = None  # every category's share of 15-min meters (None: per category)
 
     def zone(self, zone_id: str) -> ZoneSpec:
         return next(z for z in self.zones if z.zone_id == zone_id)
@@ -167,6 +168,7 @@ class CityOptions:
     holiday_country: str | None = None
     customer_scale: float = 1.0
     extra_zones: tuple[ZoneSpec, ...] = field(default=())
+    quarter_hourly_share: float | None = None
 
     def apply(self, spec: CitySpec = DEFAULT_CITY) -> CitySpec:
         return replace(
@@ -175,4 +177,6 @@ class CityOptions:
             holiday_country=self.holiday_country or spec.holiday_country,
             customer_scale=spec.customer_scale * self.customer_scale,
             zones=spec.zones + self.extra_zones,
+            quarter_hourly_share=self.quarter_hourly_share if self.quarter_hourly_share is not None
+            else spec.quarter_hourly_share,
         )

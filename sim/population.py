@@ -101,7 +101,9 @@ def _customers(city: CitySpec, network: CityNetwork, rng: np.random.Generator) -
     frame["holiday_days"] = np.where(takes_holiday, rng.integers(7, 22, n), 0)
 
     category = frame["category"].to_numpy()
-    quarter = rng.random(n) < frame["category"].map(QUARTER_HOURLY_SHARE).to_numpy()
+    share = frame["category"].map(QUARTER_HOURLY_SHARE).to_numpy() if city.quarter_hourly_share is None \
+        else np.full(n, city.quarter_hourly_share)
+    quarter = rng.random(n) < share
     frame["interval_s"] = np.where(quarter, 900, 3600)
     frame["unit"] = np.where(rng.random(n) < frame["category"].map(M3_UNIT_SHARE).to_numpy(), "m3", "L")
     old_module = (category == "residential") & (rng.random(n) < SMALL_REGISTER_RESIDENTIAL_SHARE)

@@ -1,57 +1,70 @@
-"""The Overview page: live ingest counts, called as a function and seen in Chromium."""
+"""The Overview page: KPIs, the live chart built then extended, and the page in Chromium."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
-from callbacks.overview import refresh_counts
-from dashapp.runtime import Runtime
-from dashapp.settings import load_settings
-from data.payload import RawReading, decode_message
-from data.validation import ValidationRules, validate_readings
-
-NOW = datetime.now(timezone.utc)
+from callbacks import overview_ids as ids
+from callbacks.overview import refresh_kpis, refresh_live_chart
+from data.queries.clock import data_now
 
 
-@pytest.fixture
-def store_runtime(tmp_path):
-    runtime = Runtime.open(load_settings({"db": str(tmp_path / "store.duckdb")}, environ={}), ingest=False)
-    readings = [RawReading({"meter_id": f"m-{i % 3}", "ts": (NOW - timedelta(minutes=60 - i)).isoformat(),
-                            "quantity": "volume", "value": 100.0 + 10 * i, "unit": "L"}, "test", NOW)
-                for i in range(12)]
-    bad, rejections = decode_message(b"{broken", "waterline/v1/readings/gw", NOW, 1 << 20, 100)
-    batch = validate_readings(readings, ValidationRules())
-    runtime.store.ingest(batch.rows, rejections + batch.rejections)
-    yield runtime
-    runtime.close()
+def test_kpis_on_the_simulated_city_read_its_inlets_and_meters(city_runtime):
+    as_of, inflow, today, alerts, freshness, ingest = refresh_kpis(1)
+    assert "as of 2025-07-10 00:00 UTC" in as_of
+    cur = city_runtime.store.cursor()
+    latest = cur.execute("""SELECT sum(value) FROM readings WHERE quantity = 'flow' AND ts = '2025-07-09 23:45'
+                            AND meter_id LIKE '%-INLET'""").fetchone()[0]
+    assert f"{latest:,.1f} L/s" == inflow[0]
+    assert "4 of 4 zone inlets reporting" in str(inflow)
+    assert today[0].endswith("m³") and "vs typical" in str(today)
+    assert "alerting not set up" in str(alerts)
+    assert "2025-07-10 00:00 UTC" in str(freshness) and "days ago" in str(freshness)
+    assert "not listening" in str(ingest)
 
 
-def test_counts_come_from_the_store(store_runtime):
-    meters, readings, rate, quarantined, freshness, broker, table = refresh_counts(1)
-    assert (meters, readings, quarantined) == ("3", "12", "1")
-    assert broker == "not listening"
-    assert "min ago" in str(freshness) and "UTC" in str(freshness)
-    assert "not valid JSON" in str(table)
+def test_empty_store_says_so_instead_of_failing(empty_runtime):
+    as_of, inflow, today, alerts, freshness, _ = refresh_kpis(1)
+    assert as_of == "live" and freshness == "no data yet"
+    assert "no zone inlet meters registered" in str(inflow)
+    figure, _, state = refresh_live_chart(1, "L/s", None)
+    assert "No inflow or pressure readings" in figure.layout.annotations[0].text
+    assert state["keys"] == []
 
 
-def test_empty_store_says_so(tmp_path):
-    runtime = Runtime.open(load_settings({"db": str(tmp_path / "empty.duckdb")}, environ={}), ingest=False)
-    try:
-        meters, readings, _, quarantined, freshness, _, table = refresh_counts(1)
-        assert (meters, readings, quarantined, freshness) == ("0", "0", "0", "no data yet")
-        assert "Nothing quarantined" in str(table)
-    finally:
-        runtime.close()
+def test_live_chart_is_built_once_then_only_new_points_travel(city_runtime):
+    figure, extend, state = refresh_live_chart(None, "L/s", None)
+    assert len(figure.data) == 8  # four zones' inflow and four zones' pressure
+    assert figure.layout.uirevision == "overview-live"
+    assert all(len(trace.x) == 23 for trace in figure.data)  # (18:00, 23:45] in 15-min readings
+    cur = city_runtime.store.cursor()
+    now = data_now(cur)
+    cur.execute("DELETE FROM readings WHERE ts > ?", [now - timedelta(minutes=30)])
+    figure, _, state = refresh_live_chart(None, "L/s", None)
+    assert state["last_ts"] == "2025-07-09T23:30:00"
+    from sim.backfill import backfill_into_store
+    backfill_into_store(city_runtime.store, 0.25, end="2025-07-10T06:00:00", seed=0)
+    figure, extend, new_state = refresh_live_chart(2, "L/s", state)
+    assert figure is not None and extend is not None
+    data, indices, max_points = extend
+    assert indices == list(range(8)) and len(data["x"][0]) == 24  # 00:00 to 05:45 arrived: 24 quarter hours
+    assert new_state["last_ts"] == "2025-07-10T05:45:00"
 
 
-def test_overview_page_shows_the_counts_in_a_browser(store_runtime, dash_duo):
+def test_switching_the_flow_unit_rebuilds_in_that_unit(city_runtime):
+    litres, _, _ = refresh_live_chart(None, "L/s", None)
+    minutes, _, _ = refresh_live_chart(None, "L/min", None)
+    assert minutes.data[0].y[-1] == pytest.approx(litres.data[0].y[-1] * 60, rel=1e-3)
+    assert "L/min" in minutes.layout.annotations[0].text
+
+
+def test_overview_page_in_a_browser(city_runtime, dash_duo):
     from app import create_app
 
-    app = create_app()
-    dash_duo.start_server(app)
-    dash_duo.wait_for_text_to_equal("#overview-readings", "12", timeout=10)
-    dash_duo.wait_for_text_to_equal("#overview-meters", "3", timeout=10)
-    assert "not valid JSON" in dash_duo.find_element("#overview-quarantine-table").text
+    dash_duo.start_server(create_app())
+    dash_duo.wait_for_contains_text(f"#{ids.INFLOW}", "L/s", timeout=15)
+    dash_duo.wait_for_element(f"#{ids.LIVE_CHART} .js-plotly-plot", timeout=15)
+    assert "as of 2025-07-10" in dash_duo.find_element(f"#{ids.AS_OF}").text
     assert dash_duo.get_logs() == []

@@ -1,0 +1,138 @@
+"""What the Overview shows: the city's inflow now, today's consumption against a typical day, live series.
+
+Zone inflow is measured by each zone's inlet flow meter (category ``inlet``);
+pressure per zone is the lowest of its pressure sensors, the service level
+its worst-served customers see. Everything reads indexed rollups or a short
+window of recent readings, never whole tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from data.queries.scope import Scope, meter_filter
+
+#: An inlet reading older than this no longer counts as "current" inflow.
+CURRENT_WINDOW = timedelta(hours=2)
+
+#: How many previous same weekdays make "typical".
+TYPICAL_WEEKS = 4
+
+
+@dataclass(frozen=True)
+class CityInflow:
+    total_l_s: float | None       # None: no inlet reported within CURRENT_WINDOW
+    zones_reporting: int
+    zones_with_inlet: int
+    as_of: datetime | None
+
+
+@dataclass(frozen=True)
+class TodayConsumption:
+    day: str                      # the local calendar day, ISO
+    hours: int                    # local hours elapsed and compared
+    volume_l: float
+    typical_l: float | None       # mean of the same hours on the previous same weekdays
+    weeks: int                    # how many previous weekdays had data
+
+    @property
+    def change(self) -> float | None:
+        if not self.typical_l:
+            return None
+        return self.volume_l / self.typical_l - 1.0
+
+
+def monitoring_points(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> pd.DataFrame:
+    """Zone inlet flow meters and pressure sensors: meter_id, zone_id, quantity."""
+    where, params = meter_filter(scope)
+    return cur.execute(
+        f"""SELECT meter_id, zone_id, quantity FROM meters
+            WHERE {where} AND zone_id IS NOT NULL
+              AND ((category = 'inlet' AND quantity = 'flow') OR quantity = 'pressure')
+            ORDER BY zone_id, quantity, meter_id""",
+        params,
+    ).df()
+
+
+def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = None) -> CityInflow:
+    """Sum of each zone inlet's latest flow within `CURRENT_WINDOW` before ``now``."""
+    where, params = meter_filter(scope, "m.meter_id")
+    inlets, reporting, total, as_of = cur.execute(
+        f"""WITH inlets AS (
+                SELECT meter_id FROM meters m
+                WHERE {where} AND category = 'inlet' AND quantity = 'flow'),
+            latest AS (
+                SELECT r.meter_id, arg_max(r.value, r.ts) AS flow, max(r.ts) AS ts
+                FROM readings r JOIN inlets USING (meter_id)
+                WHERE r.quantity = 'flow' AND r.ts > ? AND r.ts <= ?
+                GROUP BY r.meter_id)
+            SELECT (SELECT count(*) FROM inlets), count(*), sum(flow), max(ts) FROM latest""",
+        params + [now - CURRENT_WINDOW, now],
+    ).fetchone()
+    return CityInflow(None if not reporting else float(total), int(reporting), int(inlets), as_of)
+
+
+def city_time_zone(cur: duckdb.DuckDBPyConnection) -> str:
+    """The time zone most zones keep (the city's calendar); UTC when there are no zones."""
+    row = cur.execute("SELECT tz FROM zones GROUP BY tz ORDER BY count(*) DESC, tz LIMIT 1").fetchone()
+    return row[0] if row else "UTC"
+
+
+def consumption_today(cur: duckdb.DuckDBPyConnection, now: datetime, tz: str,
+                      scope: Scope = None) -> TodayConsumption:
+    """Customer consumption since local midnight against the same hours of previous same weekdays."""
+    local_now = pd.Timestamp(now).tz_localize("UTC").tz_convert(tz)
+    midnight = local_now.normalize()
+    starts = [midnight - pd.Timedelta(weeks=w) for w in range(TYPICAL_WEEKS + 1)]
+    elapsed = local_now - midnight
+    windows = [(s.tz_convert("UTC").tz_localize(None), (s + elapsed).tz_convert("UTC").tz_localize(None))
+               for s in starts]
+    where, params = meter_filter(scope, "h.meter_id")
+    ranges = " OR ".join("(h.hour >= ? AND h.hour < ?)" for _ in windows)
+    cases = ", ".join(f"sum(CASE WHEN h.hour >= ? AND h.hour < ? THEN h.volume_l END) AS w{i}"
+                      for i in range(len(windows)))
+    flat = [t.to_pydatetime() for window in windows for t in window]
+    row = cur.execute(
+        f"""SELECT {cases} FROM meter_hourly h JOIN meters m USING (meter_id)
+            WHERE {where} AND m.category NOT IN ('inlet', 'sensor', 'weather') AND ({ranges})""",
+        flat + params + flat,
+    ).fetchone()
+    today, previous = row[0] or 0.0, [v for v in row[1:] if v is not None]
+    typical = sum(previous) / len(previous) if previous else None
+    return TodayConsumption(midnight.date().isoformat(), int(elapsed / pd.Timedelta(hours=1)),
+                            float(today), typical, len(previous))
+
+
+def open_alert_count(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> int | None:
+    """Open or acknowledged alerts; None where alerting has not created its table yet."""
+    exists = cur.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'alerts'").fetchone()[0]
+    if not exists:
+        return None
+    where, params = meter_filter(scope)
+    return cur.execute(
+        f"SELECT count(*) FROM alerts WHERE {where} AND state IN ('open', 'acknowledged')", params
+    ).fetchone()[0]
+
+
+def live_series(cur: duckdb.DuckDBPyConnection, since: datetime, until: datetime,
+                scope: Scope = None) -> pd.DataFrame:
+    """Zone inflow (L/s) and lowest zone pressure (bar) per timestamp in ``(since, until]``.
+
+    Columns: ts, zone_id, quantity ('flow' or 'pressure'), value; sorted by ts.
+    """
+    where, params = meter_filter(scope, "m.meter_id")
+    return cur.execute(
+        f"""SELECT r.ts, m.zone_id, r.quantity,
+                   CASE r.quantity WHEN 'flow' THEN sum(r.value) ELSE min(r.value) END AS value
+            FROM readings r JOIN meters m USING (meter_id)
+            WHERE {where} AND m.zone_id IS NOT NULL
+              AND ((m.category = 'inlet' AND r.quantity = 'flow') OR r.quantity = 'pressure')
+              AND r.ts > ? AND r.ts <= ?
+            GROUP BY r.ts, m.zone_id, r.quantity ORDER BY r.ts, m.zone_id, r.quantity""",
+        params + [since, until],
+    ).df()
