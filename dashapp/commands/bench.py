@@ -50,3 +50,32 @@ def simulate(days: float, seed: int) -> None:
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         click.echo(f"{key:<{width}}  {value:,.1f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+
+
+@bench.command("app")
+@click.option("--dir", "directory", default="var/bench", show_default=True, type=click.Path(file_okay=False),
+              help="Where the one-year bench store lives (built on first use, a few minutes).")
+@click.option("--days", default=365, show_default=True, help="Days of the city in the bench store.")
+@click.option("--runs", default=20, show_default=True, help="Timed calls per page callback.")
+@click.option("--naive-runs", default=3, show_default=True, help="Timed calls per naive view (slow).")
+def app(directory: str, days: int, runs: int, naive_runs: int) -> None:
+    """p50/p95 of every page callback on a year of the city at 15 min, beside naive pandas views."""
+    from pathlib import Path
+
+    from bench.app import format_timings, naive_cases, page_cases, time_case
+    from bench.app_store import ensure_bench_store
+    from dashapp.runtime import Runtime
+    from dashapp.settings import load_settings
+
+    path = ensure_bench_store(Path(directory), days)
+    with Runtime.open(load_settings({"db": str(path)}), ingest=False) as runtime:
+        cur = runtime.store.cursor()
+        readings = cur.execute("SELECT count(*) FROM readings").fetchone()[0]
+        timings = []
+        for case in page_cases():
+            timings.append(time_case(case, runs))
+            click.echo(f"{case.page}: {case.name}: p95 {timings[-1].p95_ms:,.0f} ms", err=True)
+        for case in naive_cases(cur):
+            timings.append(time_case(case, naive_runs))
+            click.echo(f"{case.page}: {case.name}: p95 {timings[-1].p95_ms:,.0f} ms", err=True)
+    click.echo(format_timings(timings, readings, str(path)))

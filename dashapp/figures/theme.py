@@ -7,6 +7,8 @@ rebuilt when the user switches.
 
 from __future__ import annotations
 
+import functools
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -44,8 +46,15 @@ pio.templates["waterline"] = go.layout.Template(
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         margin=dict(l=50, r=20, t=40, b=40),
         hoverlabel=dict(namelength=-1),
+        modebar=dict(bgcolor="rgba(0,0,0,0)", color=_GREY, activecolor="#0ea5e9"),
     )
 )
+
+
+@functools.cache
+def template_json() -> dict:
+    """The template as plain JSON, for figures built as dicts (fast paths such as live charts)."""
+    return pio.templates[TEMPLATE].to_plotly_json()
 
 
 def base_figure(height: int = 320, **layout) -> go.Figure:

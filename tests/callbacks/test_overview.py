@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import plotly.graph_objects as go
 import pytest
 
 from callbacks import overview_ids as ids
@@ -36,9 +37,10 @@ def test_empty_store_says_so_instead_of_failing(empty_runtime):
 
 def test_live_chart_is_built_once_then_only_new_points_travel(city_runtime):
     figure, extend, state = refresh_live_chart(None, "L/s", None)
-    assert len(figure.data) == 8  # four zones' inflow and four zones' pressure
-    assert figure.layout.uirevision == "overview-live"
-    assert all(len(trace.x) == 23 for trace in figure.data)  # (18:00, 23:45] in 15-min readings
+    assert len(figure["data"]) == 8  # four zones' inflow and four zones' pressure
+    assert figure["layout"]["uirevision"] == "overview-live"
+    go.Figure(figure)  # a valid plotly figure, though built as a plain dict
+    assert all(len(trace["x"]) == 23 for trace in figure["data"])  # (18:00, 23:45] in 15-min readings
     cur = city_runtime.store.cursor()
     now = data_now(cur)
     cur.execute("DELETE FROM readings WHERE ts > ?", [now - timedelta(minutes=30)])
@@ -56,8 +58,8 @@ def test_live_chart_is_built_once_then_only_new_points_travel(city_runtime):
 def test_switching_the_flow_unit_rebuilds_in_that_unit(city_runtime):
     litres, _, _ = refresh_live_chart(None, "L/s", None)
     minutes, _, _ = refresh_live_chart(None, "L/min", None)
-    assert minutes.data[0].y[-1] == pytest.approx(litres.data[0].y[-1] * 60, rel=1e-3)
-    assert "L/min" in minutes.layout.annotations[0].text
+    assert minutes["data"][0]["y"][-1] == pytest.approx(litres["data"][0]["y"][-1] * 60, rel=1e-3)
+    assert "L/min" in minutes["layout"]["annotations"][0]["text"]
 
 
 def test_overview_page_in_a_browser(city_runtime, dash_duo):
