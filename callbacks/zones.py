@@ -19,6 +19,7 @@ from data.queries.zone_status import StatusLimits, zone_statuses
 from data.queries.zones import water_balance, zone_flow_pressure, zone_list
 
 VALID_DAYS = {7, 30, 90, 365}
+STEP_HOURS = {7: 1, 30: 1, 90: 3, 365: 6}  # chart resolution: at most ~1,500 points per series
 
 
 @callback(
@@ -92,7 +93,7 @@ def render_zone(zone_id: str | None, days: str | int | None, flow_unit: str, vol
             blank = message_figure(message)
             return blank, blank, blank, ""
         start = now - timedelta(days=days)
-        flow_pressure = zone_flow_pressure(cur, zone.zone_id, start, now)
+        flow_pressure = zone_flow_pressure(cur, zone.zone_id, start, now, step_hours=STEP_HOURS[days])
         nights = night_flow_minima(cur, start, now, zone_id=zone.zone_id)
         local_today = pd.Timestamp(now, tz="UTC").tz_convert(zone.tz).date()
         balance = water_balance(cur, zone.zone_id, local_today - timedelta(days=days), local_today - timedelta(days=1))
@@ -107,7 +108,8 @@ def render_zone(zone_id: str | None, days: str | int | None, flow_unit: str, vol
     else:
         balance_message = None
     return (
-        flow_pressure_figure(flow_pressure, flow_unit, zone.tz, (limits.pressure_min_bar, limits.pressure_max_bar), label),
+        flow_pressure_figure(flow_pressure, flow_unit, zone.tz, (limits.pressure_min_bar, limits.pressure_max_bar),
+                             label, STEP_HOURS[days]),
         night_flow_figure(nights, flow_unit, label),
         water_balance_figure(balance, volume_unit, factor, label, balance_message),
         "" if balance_message else _balance_summary(balance, volume_unit, factor),

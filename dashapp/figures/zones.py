@@ -21,8 +21,9 @@ def _local(hours: pd.Series, tz: str) -> list[str]:
 
 
 def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
-                         pressure_band: tuple[float, float], zone_label: str) -> dict:
-    """Hourly inlet flow (top, in ``flow_unit``) and pressure per sensor (bottom, bar), in local time.
+                         pressure_band: tuple[float, float], zone_label: str, step_hours: int = 1) -> dict:
+    """Inlet flow (top, in ``flow_unit``) and pressure per sensor (bottom, bar), in local time, as
+    means over ``step_hours``.
 
     Over a DST change local time repeats or skips an hour; the points keep their
     true order because they are drawn in UTC order with local labels.
@@ -30,6 +31,7 @@ def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
     if frame.empty:
         return message_figure(f"No inlet flow or pressure readings for {zone_label} in this period.", height=480)
     factor = flow_factor(flow_unit)
+    mean_over = f" (mean over {step_hours} h)" if step_hours > 1 else ""
     data = []
     for i, ((meter_id, quantity), series) in enumerate(frame.groupby(["meter_id", "quantity"], sort=True)):
         flow = quantity == "flow"
@@ -38,7 +40,7 @@ def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
             "x": _local(series["hour"], tz), "y": (series["mean"] * (factor if flow else 1)).round(4).tolist(),
             "xaxis": "x", "yaxis": "y" if flow else "y2",
             "line": {"width": 1.5, "color": COLOURS["flow"] if flow else SERIES[(i + 3) % len(SERIES)]},
-            "hovertemplate": "%{y:.2f} " + (flow_unit if flow else "bar"),
+            "hovertemplate": "%{y:.2f} " + (flow_unit if flow else "bar") + mean_over,
         })
     low, _high = pressure_band
     return figure(

@@ -49,19 +49,22 @@ def zone_list(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[ZoneI
 
 
 def zone_flow_pressure(cur: duckdb.DuckDBPyConnection, zone_id: str, start: datetime, end: datetime,
-                       scope: Scope = None) -> pd.DataFrame:
-    """Hourly mean, minimum and maximum of the zone's inlet flows (L/s) and pressures (bar).
+                       scope: Scope = None, step_hours: int = 1) -> pd.DataFrame:
+    """Mean, minimum and maximum of the zone's inlet flows (L/s) and pressures (bar) per ``step_hours``.
 
-    Columns: meter_id, quantity ('flow' or 'pressure'), hour (UTC), mean, minimum, maximum.
+    Columns: meter_id, quantity ('flow' or 'pressure'), hour (UTC start of the step), mean, minimum,
+    maximum. Steps longer than an hour downsample long periods for the chart (means weighted by readings).
     """
     where, params = meter_filter(scope, "r.meter_id")
+    step = max(int(step_hours), 1)
     return cur.execute(
         f"""
-        SELECT r.meter_id, r.quantity, r.hour, r.total / r.n AS mean, r.minimum, r.maximum
+        SELECT r.meter_id, r.quantity, time_bucket(INTERVAL '{step} hours', r.hour) AS hour,
+               sum(r.total) / sum(r.n) AS mean, min(r.minimum) AS minimum, max(r.maximum) AS maximum
         FROM reading_hourly r JOIN meters m USING (meter_id)
         WHERE m.zone_id = ? AND r.hour >= ? AND r.hour < ? AND {where}
           AND ((r.quantity = 'flow' AND m.category = 'inlet') OR r.quantity = 'pressure')
-        ORDER BY r.meter_id, r.hour
+        GROUP BY ALL ORDER BY r.meter_id, hour
         """,
         [zone_id, start, end] + params,
     ).df()
