@@ -159,9 +159,9 @@ def weekday_hour_profile(cur: duckdb.DuckDBPyConnection, period: Period, filt: E
     if hours.empty:
         return pd.DataFrame({"weekday": [], "hour": [], "mean_l": [], "hours": []})
     local = _to_local(hours["hour"], period.tz)
-    totals = hours.assign(weekday=local.dt.weekday, hour=local.dt.hour).groupby(["weekday", "hour"])["volume_l"].sum()
+    totals = hours.assign(weekday=local.dt.day_of_week, hour=local.dt.hour).groupby(["weekday", "hour"])["volume_l"].sum()
     span = pd.date_range(hours["hour"].min(), hours["hour"].max(), freq="h", tz="UTC").tz_convert(period.tz)
-    calendar = pd.DataFrame({"weekday": span.weekday, "hour": span.hour}).value_counts().rename("hours")
+    calendar = pd.DataFrame({"weekday": span.day_of_week, "hour": span.hour}).value_counts().rename("hours")
     frame = totals.to_frame().join(calendar, how="left")
     frame["mean_l"] = frame["volume_l"] / frame["hours"]
     return frame.reset_index()[["weekday", "hour", "mean_l", "hours"]].sort_values(["weekday", "hour"])
