@@ -95,6 +95,7 @@ def render_zone(zone_id: str | None, days: str | int | None, flow_unit: str, vol
         start = now - timedelta(days=days)
         flow_pressure = zone_flow_pressure(cur, zone.zone_id, start, now, step_hours=STEP_HOURS[days])
         nights = night_flow_minima(cur, start, now, zone_id=zone.zone_id)
+        nights = nights[nights["complete"]]
         local_today = pd.Timestamp(now, tz="UTC").tz_convert(zone.tz).date()
         balance = water_balance(cur, zone.zone_id, local_today - timedelta(days=days), local_today - timedelta(days=1))
     finally:

@@ -53,7 +53,7 @@ def heatmap_figure(profile: pd.DataFrame, unit: str, factor: float, title: str) 
     z = [[None if pd.isna(v) else round(float(v), 6) for v in row] for row in grid.to_numpy()]
     return figure(
         [{"type": "heatmap", "z": z, "x": [f"{h:02d}:00" for h in range(24)], "y": WEEKDAYS,
-          "colorscale": "Blues", "colorbar": {"title": {"text": f"{unit}/h"}},
+          "colorscale": "Blues", "reversescale": True, "colorbar": {"title": {"text": f"{unit}/h"}},
           "hovertemplate": "%{y} %{x}<br>%{z:,.3f} " + unit + " per hour<extra></extra>"}],
         height=320, title={"text": f"Peak usage: mean per hour, {title}", "x": 0, "font": {"size": 15}},
         yaxis={"autorange": "reversed"}, xaxis={"title": {"text": "local hour"}},
