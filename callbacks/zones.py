@@ -67,51 +67,80 @@ def render_status(zone_id: str | None):
     return zone_status_cards(statuses, selected=zone_id), zone_status_detail(status)
 
 
+def _zone_window(cur, zone_id: str | None, days: str | int | None):
+    """The chosen zone (or a message why there is none), the period in days and the data's 'now'."""
+    days = int(days) if str(days).isdigit() and int(days) in VALID_DAYS else 30
+    zones = {z.zone_id: z for z in zone_list(cur)}
+    zone = zones.get(zone_id)
+    if zone is None:
+        return None, ("No zones in the store yet." if not zones else f"Zone {zone_id!r} is not in the store."), days, None
+    return zone, f"{zone.name} ({zone.zone_id})", days, data_now(cur)
+
+
 @callback(
     Output(ids.FLOW_PRESSURE, "figure"),
+    Input(ids.ZONE, "value"),
+    Input(ids.DAYS, "value"),
+    Input(ids.FLOW_UNIT, "value"),
+)
+def render_flow_pressure(zone_id: str | None, days: str | int | None, flow_unit: str):
+    """The zone's inlet flow and pressures over the last ``days`` days of data (downsampled for long periods)."""
+    rt = runtime.current()
+    limits = StatusLimits.from_settings(rt.settings)
+    cur = rt.store.cursor()
+    try:
+        zone, label, days, now = _zone_window(cur, zone_id, days)
+        if zone is None:
+            return message_figure(label)
+        frame = zone_flow_pressure(cur, zone.zone_id, now - timedelta(days=days), now, step_hours=STEP_HOURS[days])
+    finally:
+        cur.close()
+    return flow_pressure_figure(frame, flow_unit, zone.tz, (limits.pressure_min_bar, limits.pressure_max_bar),
+                                label, STEP_HOURS[days])
+
+
+@callback(
     Output(ids.NIGHT_FLOW, "figure"),
+    Input(ids.ZONE, "value"),
+    Input(ids.DAYS, "value"),
+    Input(ids.FLOW_UNIT, "value"),
+)
+def render_night_flow(zone_id: str | None, days: str | int | None, flow_unit: str):
+    """Minimum night flow of each complete night in the period."""
+    cur = runtime.current().store.cursor()
+    try:
+        zone, label, days, now = _zone_window(cur, zone_id, days)
+        if zone is None:
+            return message_figure(label)
+        nights = night_flow_minima(cur, now - timedelta(days=days), now, zone_id=zone.zone_id)
+    finally:
+        cur.close()
+    return night_flow_figure(nights[nights["complete"]], flow_unit, label)
+
+
+@callback(
     Output(ids.BALANCE, "figure"),
     Output(ids.BALANCE_SUMMARY, "children"),
     Input(ids.ZONE, "value"),
     Input(ids.DAYS, "value"),
-    Input(ids.FLOW_UNIT, "value"),
     Input(ids.VOLUME_UNIT, "value"),
 )
-def render_zone(zone_id: str | None, days: str | int | None, flow_unit: str, volume_unit: str):
-    """The chosen zone's flow and pressure, night flow and water balance over the last ``days`` days of data."""
-    rt = runtime.current()
-    limits = StatusLimits.from_settings(rt.settings)
-    days = int(days) if str(days).isdigit() and int(days) in VALID_DAYS else 30
+def render_balance(zone_id: str | None, days: str | int | None, volume_unit: str):
+    """The zone's water balance per local day: inflow, customer meters, unaccounted-for volume and share."""
     factor = volume_factor(volume_unit)
-    cur = rt.store.cursor()
+    cur = runtime.current().store.cursor()
     try:
-        now = data_now(cur)
-        zones = {z.zone_id: z for z in zone_list(cur)}
-        zone = zones.get(zone_id)
+        zone, label, days, now = _zone_window(cur, zone_id, days)
         if zone is None:
-            message = "No zones in the store yet." if not zones else f"Zone {zone_id!r} is not in the store."
-            blank = message_figure(message)
-            return blank, blank, blank, ""
-        start = now - timedelta(days=days)
-        flow_pressure = zone_flow_pressure(cur, zone.zone_id, start, now, step_hours=STEP_HOURS[days])
-        nights = night_flow_minima(cur, start, now, zone_id=zone.zone_id)
-        nights = nights[nights["complete"]]
+            return message_figure(label), ""
         local_today = pd.Timestamp(now, tz="UTC").tz_convert(zone.tz).date()
         balance = water_balance(cur, zone.zone_id, local_today - timedelta(days=days), local_today - timedelta(days=1))
     finally:
         cur.close()
-
-    label = f"{zone.name} ({zone.zone_id})"
     if not zone.inlets:
-        balance_message = f"{label} has no inlet flow meter: its water balance needs one."
+        message = f"{label} has no inlet flow meter: its water balance needs one."
     elif not zone.customers:
-        balance_message = f"{label} has no customer meters: nothing to balance the inflow against."
+        message = f"{label} has no customer meters: nothing to balance the inflow against."
     else:
-        balance_message = None
-    return (
-        flow_pressure_figure(flow_pressure, flow_unit, zone.tz, (limits.pressure_min_bar, limits.pressure_max_bar),
-                             label, STEP_HOURS[days]),
-        night_flow_figure(nights, flow_unit, label),
-        water_balance_figure(balance, volume_unit, factor, label, balance_message),
-        "" if balance_message else _balance_summary(balance, volume_unit, factor),
-    )
+        return water_balance_figure(balance, volume_unit, factor, label), _balance_summary(balance, volume_unit, factor)
+    return water_balance_figure(balance, volume_unit, factor, label, message), ""

@@ -6,12 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from callbacks.zones import render_status, render_zone, zone_choices
+from callbacks.zones import render_balance, render_flow_pressure, render_night_flow, render_status, zone_choices
 from dashapp.figures.plain import message_of
 from tests.data.queries.small_city import build_small_city
 from tests.fixtures.city import open_runtime
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def render_zone(zone_id, days, flow_unit, volume_unit):
+    return (render_flow_pressure(zone_id, days, flow_unit), render_night_flow(zone_id, days, flow_unit),
+            *render_balance(zone_id, days, volume_unit))
 
 
 @pytest.fixture
