@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -36,7 +36,13 @@ def _dst_day(year: int, tz: str) -> str | None:
 def callback_cases(runtime: Runtime) -> list[tuple[str, Callable, tuple]]:
     """(name, callback function, arguments) for every Zones and Explore callback, on views taken from the data."""
     from callbacks.explore import render_explore, render_heatmap, render_top, resolve_view
-    from callbacks.zones import render_balance, render_flow_pressure, render_night_flow, render_status, zone_choices
+    from callbacks.zones import (
+        render_balance,
+        render_flow_pressure,
+        render_night_flow,
+        render_status,
+        zone_choices,
+    )
 
     cur = runtime.store.cursor()
     try:

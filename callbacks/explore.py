@@ -22,8 +22,15 @@ from dashapp.display import TIME_ZONES, volume_factor
 from dashapp.figures.explore import consumption_figure, heatmap_figure
 from dashapp.figures.plain import message_figure
 from data.queries.clock import data_now
-from data.queries.explore import (ExploreFilter, consumption_by_child, explore_choices, period_total,
-                                  time_zones_in_use, top_consumers, weekday_hour_profile)
+from data.queries.explore import (
+    ExploreFilter,
+    consumption_by_child,
+    explore_choices,
+    period_total,
+    time_zones_in_use,
+    top_consumers,
+    weekday_hour_profile,
+)
 from data.queries.periods import CHILD, COMPARISONS, Period, parse_period
 
 

@@ -82,7 +82,7 @@ class Period:
         stamp = pd.Timestamp(self.key).tz_convert(self.tz)
         return f"{stamp:%a %d %b %Y %H:%M} {stamp.tzname()}"
 
-    def parent(self) -> "Period":
+    def parent(self) -> Period:
         if self.level == "all":
             return self
         level = PARENT[self.level]
@@ -90,7 +90,7 @@ class Period:
         key = {"all": "", "year": f"{local:%Y}", "month": f"{local:%Y-%m}", "day": f"{local:%Y-%m-%d}"}[level]
         return Period(level, key, self.tz)
 
-    def ancestors(self) -> list["Period"]:
+    def ancestors(self) -> list[Period]:
         """From 'all' down to this period's parent."""
         chain, period = [], self
         while period.level != "all":
@@ -98,7 +98,7 @@ class Period:
             chain.append(period)
         return chain[::-1]
 
-    def shifted(self, comparison: str) -> "Period | None":
+    def shifted(self, comparison: str) -> Period | None:
         """The period to compare with: the previous one of the same level, or the same one a year earlier."""
         if comparison == "none" or self.level == "all":
             return None

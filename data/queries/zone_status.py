@@ -40,7 +40,7 @@ class StatusLimits:
     typical_nights: int = 14
 
     @classmethod
-    def from_settings(cls, settings: object) -> "StatusLimits":
+    def from_settings(cls, settings: object) -> StatusLimits:
         names = {"pressure_min_bar": "zone_pressure_min_bar", "pressure_critical_bar": "zone_pressure_critical_bar",
                  "pressure_max_bar": "zone_pressure_max_bar", "stale_after_min": "zone_stale_after_min",
                  "typical_nights": "night_flow_typical_nights"}
@@ -153,8 +153,8 @@ def _inlet_findings(inlets: list[dict], flows: list[dict], now: datetime,
         if last is None:
             findings.append((1, f"No reading from inlet {meter_id} in the last {_ago(stale)}."))
         elif now - last - (timedelta(0) if exact else timedelta(minutes=59)) > stale:
-            findings.append((1, f"No reading from inlet {meter_id} for {_ago(now - last)} "
-                                f"(last at {last:%Y-%m-%d %H:%M} UTC)."))
+            text = f"No reading from inlet {meter_id} for {_ago(now - last)} (last at {last:%Y-%m-%d %H:%M} UTC)."
+            findings.append((1, text))
         else:
             when = f"last at {last:%H:%M} UTC" if exact else f"readings in the hour from {last:%H:%M} UTC"
             findings.append((0, f"Inlet {meter_id} reporting ({when})."))
@@ -163,26 +163,26 @@ def _inlet_findings(inlets: list[dict], flows: list[dict], now: datetime,
 
 def _pressure_findings(pressures: list[dict], now: datetime, stale: timedelta,
                        limits: StatusLimits) -> list[tuple[int, str]]:
-    findings = []
-    fine = []
+    limits_broken = [  # (level, test, words): the first that holds applies
+        (2, lambda bar: bar < limits.pressure_critical_bar,
+         f"below the {limits.pressure_critical_bar:.1f} bar critical minimum"),
+        (1, lambda bar: bar < limits.pressure_min_bar, f"below the {limits.pressure_min_bar:.1f} bar service minimum"),
+        (1, lambda bar: bar > limits.pressure_max_bar, f"above the {limits.pressure_max_bar:.1f} bar maximum"),
+    ]
+    findings, fine = [], []
     for meter_id, hour, mean in sorted((r["meter_id"], r["hour"], r["mean"]) for r in pressures):
         if now - (hour + timedelta(hours=1)) > stale:
-            findings.append((1, f"No reading from pressure sensor {meter_id} since {hour + timedelta(hours=1):%H:%M} UTC."))
-        elif mean < limits.pressure_critical_bar:
-            findings.append((2, f"Pressure at {meter_id} {mean:.1f} bar, below the "
-                                f"{limits.pressure_critical_bar:.1f} bar critical minimum."))
-        elif mean < limits.pressure_min_bar:
-            findings.append((1, f"Pressure at {meter_id} {mean:.1f} bar, below the "
-                                f"{limits.pressure_min_bar:.1f} bar service minimum."))
-        elif mean > limits.pressure_max_bar:
-            findings.append((1, f"Pressure at {meter_id} {mean:.1f} bar, above the "
-                                f"{limits.pressure_max_bar:.1f} bar maximum."))
+            since = hour + timedelta(hours=1)
+            findings.append((1, f"No reading from pressure sensor {meter_id} since {since:%H:%M} UTC."))
+            continue
+        broken = next(((level, words) for level, test, words in limits_broken if test(mean)), None)
+        if broken:
+            findings.append((broken[0], f"Pressure at {meter_id} {mean:.1f} bar, {broken[1]}."))
         else:
             fine.append(mean)
     if fine:
-        low, high = min(fine), max(fine)
-        findings.append((0, f"Pressure {low:.1f}–{high:.1f} bar, within the "
-                            f"{limits.pressure_min_bar:.1f}–{limits.pressure_max_bar:.1f} bar band."))
+        band = f"{limits.pressure_min_bar:.1f}–{limits.pressure_max_bar:.1f} bar band"
+        findings.append((0, f"Pressure {min(fine):.1f}–{max(fine):.1f} bar, within the {band}."))
     return findings
 
 

@@ -15,7 +15,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_the_url_view_is_checked_and_wrong_values_are_named(city_runtime):
-    *_, tz_options, tz, state, notice = resolve_view({"level": "month", "key": "2025-13", "zone": "Z9", "tz": None})
+    *_, tz, state, notice = resolve_view({"level": "month", "key": "2025-13", "zone": "Z9", "tz": None})
     assert tz == "Europe/Rome" and state == {"level": "year", "key": "2025"}
     assert "zone 'Z9' is not in the store" in str(notice)
     assert "period '2025-13' is not a valid month" in str(notice)
@@ -25,7 +25,7 @@ def test_the_url_view_is_checked_and_wrong_values_are_named(city_runtime):
 
 def test_drilling_from_a_year_to_an_hour_and_back(city_runtime):
     state = {"level": "year", "key": "2025"}
-    summary, figure, crumbs, search = render_explore(state, None, None, None, "m3", "Europe/Rome", "none")
+    summary, figure, _, search = render_explore(state, None, None, None, "m3", "Europe/Rome", "none")
     assert figure["data"][0]["customdata"] == ["2025-06", "2025-07"]
     assert summary.startswith("2025: ") and " m3 used" in summary
     assert parse_qs(urlparse(search).query) == {"level": ["year"], "period": ["2025"], "unit": ["m3"],
@@ -63,7 +63,7 @@ def test_units_filters_heatmap_and_top_consumers(city_runtime):
 def test_an_empty_store_says_so(empty_runtime):
     *_, state, notice = resolve_view({})
     assert state == {"level": "all", "key": ""} and notice == ""
-    summary, figure, _, _ = render_explore(state, None, None, None, "m3", "UTC", "none")
+    _, figure, _, _ = render_explore(state, None, None, None, "m3", "UTC", "none")
     assert message_of(figure) == "No consumption recorded for All years · all customers."
     assert message_of(render_heatmap(state, None, None, None, "m3", "UTC")) == \
         "No hourly consumption for All years · all customers."

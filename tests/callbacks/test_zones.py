@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from callbacks.zones import render_balance, render_flow_pressure, render_night_flow, render_status, zone_choices
+from callbacks.zones import (
+    render_balance,
+    render_flow_pressure,
+    render_night_flow,
+    render_status,
+    zone_choices,
+)
 from dashapp.figures.plain import message_of
 from tests.data.queries.small_city import build_small_city
 from tests.fixtures.city import open_runtime
@@ -49,7 +55,7 @@ def test_balance_by_hand_and_a_zone_without_meters(small_city_runtime):
     *_, summary = render_zone("ZA", "7", "L/s", "L")
     assert summary == ("Over these 7 days: inflow 30,240.0 L, customer meters 25,200.0 L, "
                        "unaccounted-for 5,040.0 L (16.7 %).")
-    flow_pressure, nights, balance, summary = render_zone("ZB", "30", "L/s", "m3")
+    flow_pressure, _, balance, summary = render_zone("ZB", "30", "L/s", "m3")
     assert message_of(flow_pressure) == "No inlet flow or pressure readings for Basso (ZB) in this period."
     assert message_of(balance) == "Basso (ZB) has no inlet flow meter: its water balance needs one."
     assert summary == ""

@@ -9,14 +9,14 @@ Data starts at local midnight of 2024-06-01 (22:00 UTC the day before).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 from data.store import Store
 from tests.data.builders import ingest, reading
 
-START = datetime(2024, 5, 31, 22, 0, tzinfo=timezone.utc)  # 2024-06-01 00:00 in Rome
+START = datetime(2024, 5, 31, 22, 0, tzinfo=UTC)  # 2024-06-01 00:00 in Rome
 QUARTER = timedelta(minutes=15)
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
-from data.queries.explore import (ExploreFilter, consumption_by_child, explore_choices, period_total,
-                                  top_consumers, weekday_hour_profile)
+from data.queries.explore import (
+    ExploreFilter,
+    consumption_by_child,
+    explore_choices,
+    period_total,
+    top_consumers,
+    weekday_hour_profile,
+)
 from data.queries.periods import parse_period
 from data.store import Store
 from tests.data.builders import ingest, reading
@@ -28,7 +34,7 @@ def dst_store():
         {"meter_id": "D-C-1", "zone_id": "ZD", "category": "commercial", "quantity": "volume", "unit": "L",
          "tz": "Europe/Rome"},
     ]))
-    start = datetime(2024, 10, 25, 22, tzinfo=timezone.utc)  # 26 Oct 00:00 in Rome (CEST)
+    start = datetime(2024, 10, 25, 22, tzinfo=UTC)  # 26 Oct 00:00 in Rome (CEST)
     hours = 24 * 4
     readings = [reading("D-R-1", start + timedelta(hours=h), 10 * h) for h in range(hours + 1)]
     readings += [reading("D-C-1", start + timedelta(hours=h), 30 * h) for h in range(hours + 1)]

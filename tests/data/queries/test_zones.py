@@ -44,7 +44,7 @@ def test_water_balance_of_a_zone_without_meters_is_empty(small_city):
 
 
 def test_flow_and_pressure_in_steps_of_hours(small_city):
-    store, end = small_city
+    store, _ = small_city
     hourly = zone_flow_pressure(store.cursor(), "ZA", datetime(2024, 6, 1), datetime(2024, 6, 2))
     assert len(hourly[hourly["quantity"] == "flow"]) == 24
     assert hourly.loc[hourly["quantity"] == "pressure", "mean"].tolist() == pytest.approx([3.0] * 24)
