@@ -1,3 +1,7 @@
 """Callbacks of every page. Each module must be imported here, or it registers nothing."""
 
-from callbacks import overview  # noqa: F401
+from callbacks import (
+    explore,  # noqa: F401
+    overview,  # noqa: F401
+    zones,  # noqa: F401
+)

@@ -53,6 +53,15 @@ class Settings:
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
 
+    zone_pressure_min_bar: float = 1.5        # service minimum: a zone below it is Warning
+    zone_pressure_critical_bar: float = 1.0   # below it the zone is Critical
+    zone_pressure_max_bar: float = 7.5        # above it the zone is Warning (burst risk)
+    zone_stale_after_min: float = 60.0        # no inlet reading for this long is Warning
+    night_flow_warning_rise: float = 0.25     # last night's minimum flow above typical by this share
+    night_flow_critical_rise: float = 0.60
+    night_flow_min_rise_l_s: float = 0.05     # and by at least this much (ignores noise on tiny flows)
+    night_flow_typical_nights: int = 14       # typical = median minimum night flow of these nights
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:
@@ -119,6 +128,8 @@ def load_settings(
     settings = Settings(**{name: _coerce(name, known[name], v) for name, v in values.items()})
     if settings.unknown_meters not in {"register", "quarantine"}:
         raise SettingsError("unknown_meters must be 'register' or 'quarantine'")
+    if not settings.zone_pressure_critical_bar <= settings.zone_pressure_min_bar < settings.zone_pressure_max_bar:
+        raise SettingsError("zone pressure limits must satisfy critical <= min < max")
     settings.broker_address  # validates the HOST:PORT form early
     return settings
 

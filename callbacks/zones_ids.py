@@ -1,0 +1,13 @@
+"""Component ids of the Zones page, shared by its layout and callbacks."""
+
+ZONE = "zones-zone"
+ZONE_FROM_URL = "zones-zone-from-url"
+DAYS = "zones-days"
+FLOW_UNIT = "zones-flow-unit"
+VOLUME_UNIT = "zones-volume-unit"
+STATUS_CARDS = "zones-status-cards"
+STATUS_DETAIL = "zones-status-detail"
+FLOW_PRESSURE = "zones-flow-pressure"
+NIGHT_FLOW = "zones-night-flow"
+BALANCE = "zones-balance"
+BALANCE_SUMMARY = "zones-balance-summary"
