@@ -11,9 +11,11 @@ from callbacks import overview_ids as ids
 from dashapp import runtime
 from dashapp.display import flow_factor
 from dashapp.figures.overview import extension, live_figure
+from dashapp.zone_cards import zone_status_cards
 from data.queries.clock import data_now
 from data.queries.overview import (CityInflow, TodayConsumption, city_inflow, city_time_zone,
                                    consumption_today, live_series, open_alert_count)
+from data.queries.zone_status import StatusLimits, zone_statuses
 
 LIVE_WINDOW = timedelta(hours=6)
 
@@ -72,6 +74,7 @@ def _wall_clock() -> datetime:
     Output(ids.ALERTS, "children"),
     Output(ids.FRESHNESS, "children"),
     Output(ids.INGEST, "children"),
+    Output(ids.ZONE_CARDS, "children"),
     Input(ids.TICK, "n_intervals"),
 )
 def refresh_kpis(_tick: int | None):
@@ -84,11 +87,12 @@ def refresh_kpis(_tick: int | None):
         today = consumption_today(cur, now, city_time_zone(cur))
         alerts = open_alert_count(cur)
         newest = cur.execute("SELECT max(last_ts) FROM meters").fetchone()[0]
+        statuses = zone_statuses(cur, now, limits=StatusLimits.from_settings(rt.settings))
     finally:
         cur.close()
     as_of = "live" if now == wall else f"as of {now:%Y-%m-%d %H:%M} UTC, the newest data"
     return (as_of, _inflow(inflow), _today(today), _alerts(alerts), _freshness(newest, wall),
-            _ingest(rt.metrics.snapshot()))
+            _ingest(rt.metrics.snapshot()), zone_status_cards(statuses, link=True))
 
 
 @callback(

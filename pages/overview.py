@@ -35,7 +35,7 @@ def layout(**_query: str) -> html.Div:
                 ]
             ),
             html.H2("Zones", className="h5"),
-            dbc.Row(id=ids.ZONE_CARDS, className="mb-2"),
+            html.Div(id=ids.ZONE_CARDS, className="mb-2"),
             dbc.Card(
                 dbc.CardBody(
                     [

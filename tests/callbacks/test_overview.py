@@ -13,8 +13,11 @@ from data.queries.clock import data_now
 
 
 def test_kpis_on_the_simulated_city_read_its_inlets_and_meters(city_runtime):
-    as_of, inflow, today, alerts, freshness, ingest = refresh_kpis(1)
+    as_of, inflow, today, alerts, freshness, ingest, zones = refresh_kpis(1)
     assert "as of 2025-07-10 00:00 UTC" in as_of
+    for zone in ("Colle (Z1)", "Centro (Z2)", "Borgo Basso (Z3)", "Zona Industriale (Z4)"):
+        assert zone in str(zones)
+    assert "/zones?zone=Z3" in str(zones)
     cur = city_runtime.store.cursor()
     latest = cur.execute("""SELECT sum(value) FROM readings WHERE quantity = 'flow' AND ts = '2025-07-09 23:45'
                             AND meter_id LIKE '%-INLET'""").fetchone()[0]
@@ -27,7 +30,8 @@ def test_kpis_on_the_simulated_city_read_its_inlets_and_meters(city_runtime):
 
 
 def test_empty_store_says_so_instead_of_failing(empty_runtime):
-    as_of, inflow, today, alerts, freshness, _ = refresh_kpis(1)
+    as_of, inflow, today, alerts, freshness, _, zones = refresh_kpis(1)
+    assert "No zones in the store yet" in str(zones)
     assert as_of == "live" and freshness == "no data yet"
     assert "no zone inlet meters registered" in str(inflow)
     figure, _, state = refresh_live_chart(1, "L/s", None)
