@@ -108,5 +108,5 @@ DEFAULT_RULES = [
 def ensure_alert_tables(cur: duckdb.DuckDBPyConnection) -> None:
     """Create the alert tables if missing and seed the default rules into an empty rule table."""
     cur.execute(DDL)
-    if cur.execute("SELECT count(*) FROM alert_rules").fetchone()[0] == 0:
+    if cur.execute("SELECT count(*) FROM alert_rules").fetchall()[0][0] == 0:
         cur.executemany("INSERT INTO alert_rules VALUES (?, ?, ?, ?, ?)", DEFAULT_RULES)

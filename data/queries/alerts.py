@@ -26,7 +26,7 @@ SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELS
 
 def has_alerts(cur: duckdb.DuckDBPyConnection) -> bool:
     return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alerts' "
-                       "AND schema_name = 'main'").fetchone()[0] > 0
+                       "AND schema_name = 'main'").fetchall()[0][0] > 0
 
 
 def _scope_filter(scope: Scope) -> tuple[str, list]:
@@ -129,14 +129,14 @@ class AlertSeries:
 
 
 def _meter_quantity(cur: duckdb.DuckDBPyConnection, meter_id: str) -> tuple[str | None, str | None]:
-    row = cur.execute("SELECT quantity, category FROM meters WHERE meter_id = ?", [meter_id]).fetchone()
-    return row if row else (None, None)
+    rows = cur.execute("SELECT quantity, category FROM meters WHERE meter_id = ?", [meter_id]).fetchall()
+    return rows[0] if rows else (None, None)
 
 
 def _inlet_of(cur: duckdb.DuckDBPyConnection, zone_id: str | None) -> str | None:
-    row = cur.execute("SELECT meter_id FROM meters WHERE zone_id = ? AND category = 'inlet' "
-                      "ORDER BY meter_id LIMIT 1", [zone_id]).fetchone()
-    return row[0] if row else None
+    rows = cur.execute("SELECT meter_id FROM meters WHERE zone_id = ? AND category = 'inlet' "
+                       "ORDER BY meter_id LIMIT 1", [zone_id]).fetchall()
+    return rows[0][0] if rows else None
 
 
 def alert_series(cur: duckdb.DuckDBPyConnection, meter_id: str, zone_id: str | None, start: datetime,
