@@ -35,23 +35,37 @@ class Feedback:
 NO_FEEDBACK = Feedback(False, 1.0, "")
 
 
-def feedback_for(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str) -> Feedback:
-    """What earlier "not a leak" answers say about a new event on ``meter_id`` of ``kind``."""
-    rows = cur.execute(
-        """SELECT effect, factor, reason, actor, created_at FROM alert_feedback
-           WHERE meter_id = ? AND kind = ? AND verdict = 'not_a_leak' ORDER BY created_at""",
-        [meter_id, kind],
-    ).fetchall()
+def _combine(meter_id: str, kind: str, rows: list[tuple]) -> Feedback:
+    """Answers (effect, factor, reason, actor, created_at), oldest first, as one effect."""
     if not rows:
         return NO_FEEDBACK
     factor = 1.0
     for effect, f, *_ in rows:
         if effect == "raise_threshold":
             factor *= f or DEFAULT_FACTOR
-    effect, _, reason, actor, created_at = rows[-1]
+    _, _, reason, actor, created_at = rows[-1]
     said = f"{actor or 'an operator'} marked {kind.replace('_', ' ')} on {meter_id} as not a leak " \
            f"on {created_at:%Y-%m-%d %H:%M} UTC" + (f" ({reason})" if reason else "")
     return Feedback(any(r[0] == "suppress" for r in rows), factor, said)
+
+
+def feedback_by_pattern(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> dict[tuple[str, str], Feedback]:
+    """Every meter-and-kind pattern of ``meter_ids`` that has "not a leak" answers, with their effect."""
+    rows = cur.execute(
+        """SELECT meter_id, kind, effect, factor, reason, actor, created_at FROM alert_feedback
+           WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND verdict = 'not_a_leak'
+           ORDER BY created_at""",
+        [sorted(set(meter_ids))],
+    ).fetchall()
+    grouped: dict[tuple[str, str], list[tuple]] = {}
+    for meter_id, kind, *answer in rows:
+        grouped.setdefault((meter_id, kind), []).append(tuple(answer))
+    return {key: _combine(*key, answers) for key, answers in grouped.items()}
+
+
+def feedback_for(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str) -> Feedback:
+    """What earlier "not a leak" answers say about a new event on ``meter_id`` of ``kind``."""
+    return feedback_by_pattern(cur, [meter_id]).get((meter_id, kind), NO_FEEDBACK)
 
 
 def record_feedback(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str, effect: str,

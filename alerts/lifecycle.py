@@ -12,14 +12,14 @@ caller owns the transaction.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
-from alerts.feedback import Feedback, feedback_for, record_feedback
+from alerts.book import AlertBook
+from alerts.feedback import NO_FEEDBACK, Feedback, feedback_by_pattern, record_feedback
 from alerts.rules import load_rules, meter_categories, rule_for
 from alerts.schema import ACTIVE_STATES, SEVERITIES, ensure_alert_tables
 
@@ -77,42 +77,26 @@ def _suppression(feedback: Feedback, score: float, min_score: float) -> str | No
     return None
 
 
-def _insert(cur, event: dict, category: str | None, severity: str, state: str, now: datetime,
-            suppressed_reason: str | None) -> str:
-    alert_id = f"AL-{uuid.uuid4().hex[:10]}"
-    cur.execute(
-        """INSERT INTO alerts (alert_id, event_id, meter_id, zone_id, category, kind, detector, severity,
-               state, opened_at, updated_at, event_start, last_event_end, score, explanation,
-               lost_volume_l, cost, escalation_level, suppressed_reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
-        [alert_id, event["event_id"], event["meter_id"], event["zone_id"], category, event["kind"],
-         event["detector"], severity, state, now, now, event["start"], event["end"], event["score"],
-         event["explanation"], event["lost_volume_l"], event["cost"], suppressed_reason],
-    )
-    _history(cur, alert_id, now, SERVICE_ACTOR, "suppressed" if suppressed_reason else "opened",
-             None, state, suppressed_reason or event["explanation"])
-    return alert_id
-
-
-def _merge(cur, alert: dict, event: dict, severity: str, now: datetime) -> bool:
-    """Fold an event into an alert; True when the change is worth a history line."""
+def _merge(book: AlertBook, alert: dict, event: dict, severity: str, now: datetime) -> None:
+    """Fold an event into an alert; a new event or a higher severity is noted in the history."""
     same_event = alert["event_id"] == event["event_id"]
-    lost = event["lost_volume_l"] if same_event else max(alert["lost_volume_l"] or 0, event["lost_volume_l"] or 0)
-    cost = event["cost"] if same_event else max(alert["cost"] or 0, event["cost"] or 0)
     new_severity = max(alert["severity"], severity, key=lambda s: RANK.get(s, 0))
-    cur.execute(
-        """UPDATE alerts SET event_id = ?, last_event_end = greatest(last_event_end, ?),
-               event_start = least(event_start, ?), score = greatest(score, ?), severity = ?,
-               explanation = ?, lost_volume_l = ?, cost = ?, updated_at = ? WHERE alert_id = ?""",
-        [event["event_id"], event["end"], event["start"], event["score"], new_severity,
-         event["explanation"], lost, cost, now, alert["alert_id"]],
-    )
-    worth_noting = not same_event or new_severity != alert["severity"]
-    if worth_noting:
+    if not same_event or new_severity != alert["severity"]:
         note = f"event {event['event_id']}" + ("" if new_severity == alert["severity"] else
                                                f"; severity {alert['severity']} → {new_severity}")
-        _history(cur, alert["alert_id"], now, SERVICE_ACTOR, "updated", alert["state"], alert["state"], note)
-    return worth_noting
+        book.note(alert["alert_id"], now, SERVICE_ACTOR, "updated", alert["state"], alert["state"], note)
+    book.change(
+        alert, event_id=event["event_id"], severity=new_severity, explanation=event["explanation"],
+        last_event_end=max(alert["last_event_end"], event["end"]),
+        event_start=min(alert["event_start"], event["start"]), score=max(alert["score"], event["score"]),
+        lost_volume_l=event["lost_volume_l"] if same_event else _greatest(alert["lost_volume_l"], event["lost_volume_l"]),
+        cost=event["cost"] if same_event else _greatest(alert["cost"], event["cost"]), updated_at=now,
+    )
+
+
+def _greatest(a: float | None, b: float | None) -> float | None:
+    present = [v for v in (a, b) if v is not None]
+    return max(present) if present else None
 
 
 def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: datetime) -> RaiseResult:
@@ -124,6 +108,8 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
     frame = _check_events(events)
     rules = load_rules(cur)
     categories = meter_categories(cur, frame["meter_id"])
+    feedback = feedback_by_pattern(cur, list(frame["meter_id"]))
+    book = AlertBook.load(cur, list(frame["event_id"]), list(frame["meter_id"]))
     for event in frame.to_dict("records"):
         category = categories.get(event["meter_id"])
         rule = rule_for(rules, event["zone_id"], category, event["kind"])
@@ -131,33 +117,35 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
             result.below_threshold += 1
             continue
         severity = rule.severity or (event["severity"] if event["severity"] in SEVERITIES else "warning")
-        states = list(ACTIVE_STATES)
-        alert = _row(cur, "event_id = ?", [event["event_id"]]) or _row(
-            cur, "meter_id = ? AND kind = ? AND state IN (SELECT unnest(?::VARCHAR[]))",
-            [event["meter_id"], event["kind"], states])
+        alert = book.match(event["event_id"], event["meter_id"], event["kind"])
         if alert is not None and alert["state"] in ACTIVE_STATES:
-            _merge(cur, alert, event, severity, now)
+            _merge(book, alert, event, severity, now)
             result.updated.append(alert["alert_id"])
-            continue
-        if alert is not None and alert["state"] == "resolved":
+        elif alert is not None and alert["state"] == "resolved":
             if event["end"] > alert["updated_at"]:
-                _merge(cur, alert, event, severity, now)
-                cur.execute("UPDATE alerts SET state = 'open', escalation_level = 0, opened_at = ? "
-                            "WHERE alert_id = ?", [now, alert["alert_id"]])
-                _history(cur, alert["alert_id"], now, SERVICE_ACTOR, "reopened", "resolved", "open",
-                         "the event went on after the alert was resolved")
+                _merge(book, alert, event, severity, now)
+                book.change(alert, state="open", escalation_level=0, opened_at=now)
+                book.note(alert["alert_id"], now, SERVICE_ACTOR, "reopened", "resolved", "open",
+                          "the event went on after the alert was resolved")
                 result.reopened.append(alert["alert_id"])
-            continue
-        if alert is not None:  # not_a_leak: the operator's answer stands for this event
-            cur.execute("UPDATE alerts SET last_event_end = greatest(last_event_end, ?) WHERE alert_id = ?",
-                        [event["end"], alert["alert_id"]])
-            continue
-        reason = _suppression(feedback_for(cur, event["meter_id"], event["kind"]), event["score"],
-                              rule.min_score)
-        if reason:
-            result.suppressed.append(_insert(cur, event, category, severity, "not_a_leak", now, reason))
+        elif alert is not None:  # not a leak: the operator's answer stands for this event
+            if event["end"] > alert["last_event_end"]:
+                book.change(alert, last_event_end=event["end"])
         else:
-            result.opened.append(_insert(cur, event, category, severity, "open", now, None))
+            reason = _suppression(feedback.get((event["meter_id"], event["kind"]), NO_FEEDBACK),
+                                  event["score"], rule.min_score)
+            state = "not_a_leak" if reason else "open"
+            alert = book.open({
+                "event_id": event["event_id"], "meter_id": event["meter_id"], "zone_id": event["zone_id"],
+                "category": category, "kind": event["kind"], "detector": event["detector"], "severity": severity,
+                "state": state, "opened_at": now, "updated_at": now, "event_start": event["start"],
+                "last_event_end": event["end"], "score": event["score"], "explanation": event["explanation"],
+                "lost_volume_l": event["lost_volume_l"], "cost": event["cost"], "suppressed_reason": reason,
+            })
+            book.note(alert["alert_id"], now, SERVICE_ACTOR, "suppressed" if reason else "opened", None, state,
+                      reason or event["explanation"])
+            (result.suppressed if reason else result.opened).append(alert["alert_id"])
+    book.save(cur)
     return result
 
 
