@@ -38,7 +38,7 @@ class AlertBook:
             self._index(alert)
 
     @classmethod
-    def load(cls, cur: duckdb.DuckDBPyConnection, event_ids: list[str], meter_ids: list[str]) -> "AlertBook":
+    def load(cls, cur: duckdb.DuckDBPyConnection, event_ids: list[str], meter_ids: list[str]) -> AlertBook:
         frame = cur.execute(
             f"""SELECT {', '.join(COLUMNS)} FROM alerts
                 WHERE event_id IN (SELECT unnest(?::VARCHAR[]))

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
 
 from alerts.lifecycle import RaiseResult, escalate, raise_alerts
 from alerts.notify.channels import Channel, channels_from_settings
-from alerts.notify.dispatch import DeliveryResult, held_results, plan_deliveries, record_deliveries, send
+from alerts.notify.dispatch import (
+    DeliveryResult,
+    held_results,
+    plan_deliveries,
+    record_deliveries,
+    send,
+)
 from alerts.notify.policy import NotifyPolicy, policy_from_settings
 from alerts.writes import alert_transaction
 from dashapp.settings import Settings
@@ -91,9 +97,9 @@ class AlertService:
                 if report.raised.opened or report.escalated or report.deliveries:
                     log.info("alerts: %d events, %d opened, %d escalated, %d notifications sent",
                              report.events, len(report.raised.opened), len(report.escalated), report.sent)
-            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad cycle
+            except Exception as error:
                 log.exception("alert cycle failed")
-                self.last_report = CycleReport(datetime.now(timezone.utc).replace(tzinfo=None), error=str(error))
+                self.last_report = CycleReport(datetime.now(UTC).replace(tzinfo=None), error=str(error))
             self._stop.wait(self.settings.alert_interval_s)
 
     def start(self) -> None:

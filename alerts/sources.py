@@ -8,8 +8,8 @@ so alerts can follow a detector that runs on its own schedule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import duckdb
 import pandas as pd

@@ -7,7 +7,7 @@ counter that makes the list and the detail re-read the store.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -19,7 +19,14 @@ from callbacks import alerts_ids as ids
 from dashapp import runtime
 from dashapp.figures.alerts import alert_chart, alert_timeline, zone_schematic
 from dashapp.figures.theme import empty_figure
-from data.queries.alerts import alert_detail, alert_kinds, alert_series, list_alerts, zone_choices, zone_status
+from data.queries.alerts import (
+    alert_detail,
+    alert_kinds,
+    alert_series,
+    list_alerts,
+    zone_choices,
+    zone_status,
+)
 from data.queries.scope import Scope
 
 SEVERITY_BADGE = {"critical": "danger", "warning": "warning", "info": "info"}
@@ -110,6 +117,22 @@ def refresh_alerts(zones, kinds, severities, states, _tick, _changed):
     finally:
         cur.close()
     return zone_schematic(statuses), alert_timeline(alerts), _alert_list(alerts, any_alerts), _summary(alerts)
+
+
+@callback(
+    Output(ids.ZONE_FILTER, "value"),
+    Input(ids.SCHEMATIC, "clickData"),
+    State(ids.ZONE_FILTER, "value"),
+    prevent_initial_call=True,
+)
+def filter_by_clicked_zone(click, zones):
+    """Clicking a zone box narrows the list to that zone; clicking it again widens it back."""
+    if not click or not click.get("points"):
+        return no_update
+    zone_id = click["points"][0].get("customdata")
+    if not zone_id:
+        return no_update
+    return [] if zones == [zone_id] else [zone_id]
 
 
 @callback(
@@ -206,7 +229,7 @@ def act_on_alert(_ack, _resolve, _not_a_leak, alert_id, note, actor, effect, cha
     if not alert_id:
         return no_update, dbc.Alert("Choose an alert first.", color="info", className="py-2 small"), no_update
     actor = (actor or "").strip() or "operator"
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     try:
         with alert_transaction(runtime.current().store) as cur:
             if ctx.triggered_id == ids.ACKNOWLEDGE:

@@ -14,9 +14,10 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Callable, Protocol
+from typing import Protocol
 
 import paho.mqtt.publish as mqtt_publish
 

@@ -30,7 +30,7 @@ class AlertMessage:
     escalation_level: int
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "AlertMessage":
+    def from_row(cls, row: dict[str, Any]) -> AlertMessage:
         values = {}
         for name in FIELDS:
             value = row.get(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts.schema import SEVERITIES
@@ -48,7 +48,7 @@ class NotifyPolicy:
         if self.quiet_hours is None:
             return False
         start, end = self.quiet_hours
-        local = now_utc.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(self.quiet_tz)).time()
+        local = now_utc.replace(tzinfo=UTC).astimezone(ZoneInfo(self.quiet_tz)).time()
         return start <= local < end if start <= end else (local >= start or local < end)
 
     def holds(self, severity: str, now_utc: datetime) -> bool:

@@ -27,7 +27,7 @@ class SmtpInbox:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
-    def __enter__(self) -> "SmtpInbox":
+    def __enter__(self) -> SmtpInbox:
         self._controller.start()
         return self
 
@@ -44,7 +44,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 receiver.requests += 1
@@ -64,7 +64,7 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         self._thread.start()
         return self
 

@@ -7,8 +7,14 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from alerts.lifecycle import (AlertStateError, acknowledge, escalate, mark_not_a_leak, raise_alerts,
-                              resolve)
+from alerts.lifecycle import (
+    AlertStateError,
+    acknowledge,
+    escalate,
+    mark_not_a_leak,
+    raise_alerts,
+    resolve,
+)
 from alerts.rules import save_rule
 from tests.alerts.builders import T0, alert_db, alert_rows, event, events
 
@@ -46,7 +52,7 @@ def test_a_new_event_on_a_meter_with_an_open_alert_of_that_kind_joins_it():
     cur = alert_db()
     raise_alerts(cur, events(event("ev-1"), event("ev-2", start=T0 + timedelta(days=1))), NOW)
     raise_alerts(cur, events(event("ev-3", start=T0 + timedelta(days=2))), NOW)
-    raise_alerts(cur, events(event("ev-4", kind="burst", meter_id="Z1-INLET", score=0.9)), NOW)
+    raise_alerts(cur, events(event("ev-4", kind="burst", meter_id="Z1-INLET", score=0.9)), NOW + timedelta(minutes=1))
     rows = alert_rows(cur)
     assert [(a["meter_id"], a["kind"]) for a in rows] == [("Z1-R-0001", "continuous_flow"), ("Z1-INLET", "burst")]
     assert rows[0]["event_id"] == "ev-3"

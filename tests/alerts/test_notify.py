@@ -8,8 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from alerts.lifecycle import acknowledge, escalate, raise_alerts
-from alerts.notify.channels import (EmailChannel, LogChannel, MqttChannel, SmsChannel, WebhookChannel,
-                                    channels_from_settings)
+from alerts.notify.channels import (
+    EmailChannel,
+    LogChannel,
+    MqttChannel,
+    SmsChannel,
+    WebhookChannel,
+    channels_from_settings,
+)
 from alerts.notify.dispatch import notify_due
 from alerts.notify.policy import NotifyPolicy, parse_quiet_hours, policy_from_settings
 from dashapp.settings import SettingsError, load_settings

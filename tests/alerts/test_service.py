@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pandas as pd
 
+from alerts.lifecycle import acknowledge
 from alerts.notify.channels import WebhookChannel
 from alerts.notify.policy import NotifyPolicy
 from alerts.service import AlertService
 from alerts.writes import alert_transaction
-from alerts.lifecycle import acknowledge
 from dashapp.settings import load_settings
 from data.store import Store
 from tests.alerts.builders import T0, event, events

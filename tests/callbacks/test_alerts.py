@@ -80,7 +80,7 @@ def test_not_a_leak_closes_the_alert_and_the_page_says_why_the_next_one_is_suppr
     alert_id = alert_id_of(alert_runtime, "Z1-R-0001")
     changed, message, note = press(ids.NOT_A_LEAK, 1, None, 1, alert_id, "garden tap", "luca", "suppress", 3)
     assert changed == 4 and "marked not a leak" in str(message) and note == ""
-    unchanged, refusal, _ = press(ids.ACKNOWLEDGE, 1, None, None, alert_id, None, "luca", "suppress", 4)
+    _, refusal, _ = press(ids.ACKNOWLEDGE, 1, None, None, alert_id, None, "luca", "suppress", 4)
     assert "is not a leak: only open alerts can be acknowledged" in str(refusal)
     with alert_transaction(alert_runtime.store) as cur:
         result = raise_alerts(cur, events(event("leak-2", meter_id="Z1-R-0001", start=START + timedelta(days=1))),
@@ -118,3 +118,12 @@ def test_acknowledge_in_the_browser(alert_runtime, dash_duo):
         ("acknowledged", "operator", "crew sent")
     dash_duo.driver.save_screenshot("docs/screenshots/alerts.png")
     assert dash_duo.get_logs() == []
+
+
+def test_clicking_a_zone_box_filters_to_it_and_back():
+    from callbacks.alerts import filter_by_clicked_zone
+
+    click = {"points": [{"customdata": "Z2"}]}
+    assert filter_by_clicked_zone(click, None) == ["Z2"]
+    assert filter_by_clicked_zone(click, ["Z2"]) == []
+    assert filter_by_clicked_zone(click, ["Z1", "Z3"]) == ["Z2"]
