@@ -62,8 +62,8 @@ def layout(**_query: str) -> html.Div:
             dbc.Col([
                 html.H2("Selected alert", className="h5"),
                 html.Div(id=ids.DETAIL),
-                dcc.Graph(id=ids.CHART, config={"displaylogo": False}),
                 _actions(),
+                dcc.Graph(id=ids.CHART, config={"displaylogo": False}),
             ], xl=7),
         ], className="mt-2"),
         dcc.Store(id=ids.SELECTED),
