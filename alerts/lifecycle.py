@@ -146,6 +146,9 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
                       reason or event["explanation"])
             (result.suppressed if reason else result.opened).append(alert["alert_id"])
     book.save(cur)
+    if result.reopened:  # a reopened alert is news again on every channel
+        cur.execute("UPDATE notifications SET status = 'reopened' WHERE status <> 'held' AND "
+                    "alert_id IN (SELECT unnest(?::VARCHAR[]))", [result.reopened])
     return result
 
 

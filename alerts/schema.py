@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     channel          VARCHAR NOT NULL,    -- log, email, webhook, mqtt, sms
     target           VARCHAR NOT NULL,
     escalation_level INTEGER NOT NULL,
-    status           VARCHAR NOT NULL,    -- sent | failed | held
+    status           VARCHAR NOT NULL,    -- sent | failed | held | reopened (sent before the alert reopened)
     attempts         INTEGER NOT NULL,
     error            VARCHAR,
     created_at       TIMESTAMP NOT NULL,

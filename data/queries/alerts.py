@@ -54,10 +54,11 @@ def list_alerts(cur: duckdb.DuckDBPyConnection, scope: Scope = None, zones: list
              _in("state", states)]
     where = " AND ".join(p[0] for p in parts)
     params = [v for p in parts for v in p[1]]
-    return cur.execute(
+    frame = cur.execute(
         f"""SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE {where}
             ORDER BY state IN ('open', 'acknowledged') DESC, {SEVERITY_ORDER} DESC, last_event_end DESC
             LIMIT {int(limit)}""", params).df()
+    return frame.astype(object).where(frame.notna(), None)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from alerts.lifecycle import acknowledge, escalate, raise_alerts
+from alerts.lifecycle import acknowledge, escalate, raise_alerts, resolve
 from alerts.notify.channels import (
     EmailChannel,
     LogChannel,
@@ -164,3 +164,17 @@ def test_channels_come_from_settings_and_bad_values_are_explained():
     with pytest.raises(SettingsError, match="alert_sms_template uses an unknown field"):
         channels_from_settings(load_settings({"alert_sms_url": "http://sms", "alert_sms_to": "1",
                                               "alert_sms_template": "{nope}"}, environ={}))
+
+
+def test_a_reopened_alert_is_notified_again():
+    cur = alert_db()
+    [alert_id] = raise_alerts(cur, events(event(hours=6)), NOW).opened
+    with WebhookReceiver() as hook:
+        channel = WebhookChannel([hook.url], backoff_s=0.01)
+        notify_due(cur, [channel], NotifyPolicy(), NOW)
+        resolve(cur, alert_id, "maria", NOW)
+        assert notify_due(cur, [channel], NotifyPolicy(), NOW) == []
+        assert raise_alerts(cur, events(event(hours=12)), NOW + timedelta(hours=6)).reopened == [alert_id]
+        notify_due(cur, [channel], NotifyPolicy(), NOW + timedelta(hours=6))
+    assert [(b["alert_id"], b["state"]) for b in hook.bodies] == [(alert_id, "open"), (alert_id, "open")]
+    assert statuses(cur) == [("webhook", hook.url, 0, "sent", 2)]
