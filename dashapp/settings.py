@@ -55,6 +55,7 @@ class Settings:
 
     # Alerts (alerts/): scan interval, rules of escalation and notification channels.
     # Every channel but the local log is off until its target is set.
+    alert_service: bool = True                # serve/demo/listen run the alert cycle in the background
     alert_interval_s: float = 60.0
     alert_escalate_after_min: float = 120.0   # open (unacknowledged) this long: escalate one level
     alert_max_escalation: int = 2
