@@ -101,6 +101,7 @@ def fill_filters(_tick: int | None, _changed: int | None):
     Output(ids.TIMELINE, "figure"),
     Output(ids.LIST, "children"),
     Output(ids.SUMMARY, "children"),
+    Output(ids.SHOWN, "data"),
     Input(ids.ZONE_FILTER, "value"),
     Input(ids.KIND_FILTER, "value"),
     Input(ids.SEVERITY_FILTER, "value"),
@@ -116,7 +117,8 @@ def refresh_alerts(zones, kinds, severities, states, _tick, _changed):
         statuses = zone_status(cur, _scope())
     finally:
         cur.close()
-    return zone_schematic(statuses), alert_timeline(alerts), _alert_list(alerts, any_alerts), _summary(alerts)
+    return (zone_schematic(statuses), alert_timeline(alerts), _alert_list(alerts, any_alerts), _summary(alerts),
+            list(alerts["alert_id"]))
 
 
 @callback(
@@ -139,14 +141,21 @@ def filter_by_clicked_zone(click, zones):
     Output(ids.SELECTED, "data"),
     Input({"type": ids.SHOW, "index": ALL}, "n_clicks"),
     Input(ids.TIMELINE, "clickData"),
-    prevent_initial_call=True,
+    Input(ids.SHOWN, "data"),
+    State(ids.SELECTED, "data"),
 )
-def select_alert(_clicks, timeline_click):
-    trigger = ctx.triggered_id
-    if isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-        return trigger["index"]
-    if trigger == ids.TIMELINE and timeline_click:
+def select_alert(_clicks, timeline_click, shown, selected):
+    """A click on Show or on a timeline bar selects; a new list keeps the selection or takes its first alert."""
+    fired = {t["prop_id"]: t["value"] for t in ctx.triggered}
+    for prop_id, component in ctx.triggered_prop_ids.items():
+        if isinstance(component, dict) and fired.get(prop_id):
+            return component["index"]
+    if f"{ids.TIMELINE}.clickData" in fired and timeline_click:
         return timeline_click["points"][0]["customdata"][0]
+    if f"{ids.SHOWN}.data" in fired and shown is not None:
+        if selected in shown:
+            return no_update
+        return shown[0] if shown else None
     return no_update
 
 

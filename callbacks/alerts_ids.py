@@ -10,6 +10,7 @@ SCHEMATIC = "alerts-schematic"
 TIMELINE = "alerts-timeline"
 LIST = "alerts-list"
 SELECTED = "alerts-selected"
+SHOWN = "alerts-shown"  # ids of the alerts listed, in order
 CHANGED = "alerts-changed"
 DETAIL = "alerts-detail"
 CHART = "alerts-chart"

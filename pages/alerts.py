@@ -67,6 +67,7 @@ def layout(**_query: str) -> html.Div:
             ], xl=7),
         ], className="mt-2"),
         dcc.Store(id=ids.SELECTED),
+        dcc.Store(id=ids.SHOWN),
         dcc.Store(id=ids.CHANGED, data=0),
         dcc.Interval(id=ids.TICK, interval=30_000),
     ])

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from dash._callback_context import context_value
+from dash import no_update
 from dash._utils import AttributeDict
 
 from alerts.lifecycle import raise_alerts
@@ -42,8 +43,8 @@ def press(button: str, *args):
 
 
 def test_an_empty_store_says_there_is_nothing_yet(empty_runtime):
-    schematic, timeline, listing, summary = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
-    assert "No alerts yet" in str(listing) and summary == ""
+    schematic, timeline, listing, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    assert "No alerts yet" in str(listing) and summary == "" and shown == []
     assert timeline.layout.annotations[0].text == "No alerts match these filters."
     assert "No zones are registered yet" in schematic.layout.annotations[0].text
     detail, chart, *disabled = show_alert(None, 0)
@@ -54,14 +55,15 @@ def test_zones_take_the_worst_open_severity_and_filters_narrow_the_list(alert_ru
     zones, kinds = fill_filters(0, 0)
     assert [z["value"] for z in zones] == ["Z1", "Z2", "Z3", "Z4"]
     assert [k["value"] for k in kinds] == ["burst", "continuous_flow"]
-    schematic, timeline, listing, summary = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    schematic, timeline, _, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    assert shown[0] == alert_id_of(alert_runtime, "Z2-INLET")  # critical first
     zone_text = schematic.data[0].text
     assert "Z1 · Warning" in zone_text[0] and "Z2 · Critical" in zone_text[1] and "Z3 · Normal" in zone_text[2]
     assert {t.name for t in timeline.data} == {"critical", "warning"}
     assert summary.startswith("2 alerts shown (1 critical, 1 warning)")
-    _, _, only_z1, _ = refresh_alerts(["Z1"], None, None, None, 0, 0)
+    _, _, only_z1, _, _ = refresh_alerts(["Z1"], None, None, None, 0, 0)
     assert "Z1-R-0001" in str(only_z1) and "Z2-INLET" not in str(only_z1)
-    _, _, none, _ = refresh_alerts(None, None, ["info"], None, 0, 0)
+    _, _, none, _, _ = refresh_alerts(None, None, ["info"], None, 0, 0)
     assert "No alerts match these filters" in str(none)
 
 
@@ -99,13 +101,14 @@ def click(dash_duo, selector: str) -> None:
 def test_acknowledge_in_the_browser(alert_runtime, dash_duo):
     from app import create_app
 
-    alert_id = alert_id_of(alert_runtime, "Z2-INLET")
+    alert_id = alert_id_of(alert_runtime, "Z1-R-0001")
     dash_duo.start_server(create_app())
     dash_duo.driver.set_window_size(1400, 1400)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/alerts")
-    dash_duo.wait_for_contains_text(f"#alerts-item-{alert_id}", "burst", timeout=15)
+    # the worst alert is shown first, then the one the user picks
+    dash_duo.wait_for_contains_text("#alerts-explanation", "inlet flow stepped up 6.2 L/s", timeout=15)
     click(dash_duo, f"#alerts-item-{alert_id} button")
-    dash_duo.wait_for_contains_text("#alerts-explanation", "inlet flow stepped up 6.2 L/s", timeout=10)
+    dash_duo.wait_for_contains_text("#alerts-explanation", "flow never fell below 22 L/h for 8 h", timeout=10)
     dash_duo.find_element(f"#{ids.NOTE}").send_keys("crew sent")
     click(dash_duo, f"#{ids.ACKNOWLEDGE}")
     dash_duo.wait_for_contains_text(f"#{ids.ACTION_MESSAGE}", f"Alert {alert_id} acknowledged", timeout=10)
@@ -127,3 +130,17 @@ def test_clicking_a_zone_box_filters_to_it_and_back():
     assert filter_by_clicked_zone(click, None) == ["Z2"]
     assert filter_by_clicked_zone(click, ["Z2"]) == []
     assert filter_by_clicked_zone(click, ["Z1", "Z3"]) == ["Z2"]
+
+
+def test_a_new_list_selects_its_first_alert_unless_the_selection_is_still_there():
+    from callbacks.alerts import select_alert
+
+    def shown(ids_shown, selected):
+        def run():
+            context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{ids.SHOWN}.data", "value": ids_shown}]))
+            return select_alert([], None, ids_shown, selected)
+        return copy_context().run(run)
+
+    assert shown(["A1", "A2"], None) == "A1"
+    assert shown(["A1", "A2"], "A2") is no_update
+    assert shown([], "A2") is None
