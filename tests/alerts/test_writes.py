@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from alerts.lifecycle import acknowledge, raise_alerts
 from alerts.writes import alert_transaction
@@ -12,7 +12,7 @@ from data.store import Store
 from data.validation import ValidationRules, validate_readings
 from tests.alerts.builders import T0, event, events
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def batch(index: int):

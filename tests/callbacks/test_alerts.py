@@ -6,8 +6,8 @@ from contextvars import copy_context
 from datetime import datetime, timedelta
 
 import pytest
-from dash._callback_context import context_value
 from dash import no_update
+from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from alerts.lifecycle import raise_alerts
