@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from alerts.lifecycle import acknowledge, raise_alerts
 from alerts.writes import alert_transaction
 from data.payload import RawReading
@@ -22,6 +24,7 @@ def batch(index: int):
     return validate_readings(readings, ValidationRules()).rows
 
 
+@pytest.mark.slow
 def test_alert_writes_and_ingest_interleave(tmp_path):
     store = Store(str(tmp_path / "both.duckdb"))
     errors: list[BaseException] = []
