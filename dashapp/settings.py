@@ -62,6 +62,36 @@ class Settings:
     night_flow_min_rise_l_s: float = 0.05     # and by at least this much (ignores noise on tiny flows)
     night_flow_typical_nights: int = 14       # typical = median minimum night flow of these nights
 
+    # Alerts (alerts/): scan interval, rules of escalation and notification channels.
+    # Every channel but the local log is off until its target is set.
+    alert_service: bool = True                # serve/demo/listen run the alert cycle in the background
+    alert_interval_s: float = 60.0
+    alert_escalate_after_min: float = 120.0   # open (unacknowledged) this long: escalate one level
+    alert_max_escalation: int = 2
+    alert_notify_min_severity: str = "warning"   # info | warning | critical
+    alert_quiet_hours: str | None = None      # "22:00-07:00": non-critical notifications wait
+    alert_quiet_tz: str = "UTC"
+    alert_max_attempts: int = 5               # per alert, channel and target, over all scans
+    alert_notify_log: bool = True
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 25
+    alert_smtp_user: str | None = None
+    alert_smtp_password: str | None = None
+    alert_smtp_starttls: bool = False
+    alert_email_from: str = "waterline@localhost"
+    alert_email_to: str | None = None         # comma-separated addresses
+    alert_escalation_email_to: str | None = None
+    alert_webhook_urls: str | None = None     # comma-separated; JSON POST of the alert
+    alert_webhook_retries: int = 3
+    alert_webhook_backoff_s: float = 2.0      # doubles after each failed try
+    alert_http_timeout_s: float = 10.0
+    alert_mqtt_broker: str | None = None      # HOST:PORT; topic <prefix>/<zone_id>
+    alert_mqtt_topic_prefix: str = "waterline/v1/alerts"
+    alert_sms_url: str | None = None          # the SMS provider's webhook
+    alert_sms_to: str | None = None           # comma-separated numbers
+    alert_escalation_sms_to: str | None = None
+    alert_sms_template: str = "Waterline {severity}: {kind} at {meter_id} (zone {zone_id}). {explanation}"
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

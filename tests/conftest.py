@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dash import _callback as dash_callbacks
 from selenium.webdriver.chrome.options import Options
 
 pytest_plugins = ["tests.fixtures.mosquitto", "tests.fixtures.city"]
@@ -48,3 +49,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(
                     reason=f"not installed: {', '.join(missing)}; `make test` installs it"
                 ))
+
+
+@pytest.fixture(scope="session")
+def dash_callback_registry() -> tuple[list, dict, list]:
+    """What `dash.callback` registered when the app and its callbacks were imported."""
+    import app  # noqa: F401  (module-level clientside callbacks)
+    import callbacks  # noqa: F401  (every page's callbacks)
+
+    return (list(dash_callbacks.GLOBAL_CALLBACK_LIST), dict(dash_callbacks.GLOBAL_CALLBACK_MAP),
+            list(dash_callbacks.GLOBAL_INLINE_SCRIPTS))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dash_callbacks(request: pytest.FixtureRequest) -> None:
+    """Dash hands the registered callbacks to the first app that serves and empties its registry,
+    so a second `create_app()` in the same process would serve pages whose callbacks never fire.
+    Each browser test starts with the registry as it was after import."""
+    if not set(getattr(request, "fixturenames", ())) & BROWSER_FIXTURES:
+        return
+    callback_list, callback_map, inline_scripts = request.getfixturevalue("dash_callback_registry")
+    dash_callbacks.GLOBAL_CALLBACK_LIST[:] = callback_list
+    dash_callbacks.GLOBAL_CALLBACK_MAP.clear()
+    dash_callbacks.GLOBAL_CALLBACK_MAP.update(callback_map)
+    dash_callbacks.GLOBAL_INLINE_SCRIPTS[:] = inline_scripts

@@ -1,0 +1,168 @@
+"""What the Leaks & alerts page reads: alerts by filter, zone status, one alert's story and its chart.
+
+Alert tables are created by the alert service on first use; until then every
+query here answers empty rather than failing. Zone-level alerts
+('ZONE:<zone_id>') are in a scope when any meter of their zone is. The chart
+around an alert reads hourly rollups only: a customer meter's hourly volume,
+a sensor's hourly mean and range, a zone's inlet flow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from data.queries.scope import Scope, meter_filter
+
+ALERT_COLUMNS = ["alert_id", "event_id", "meter_id", "zone_id", "category", "kind", "detector", "severity",
+                 "state", "opened_at", "updated_at", "event_start", "last_event_end", "score", "explanation",
+                 "lost_volume_l", "cost", "acknowledged_by", "note", "escalation_level", "suppressed_reason"]
+SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
+
+
+def has_alerts(cur: duckdb.DuckDBPyConnection) -> bool:
+    return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alerts' "
+                       "AND schema_name = 'main'").fetchall()[0][0] > 0
+
+
+def _scope_filter(scope: Scope) -> tuple[str, list]:
+    if scope is None:
+        return "TRUE", []
+    where, params = meter_filter(scope)
+    zones_where, zones_params = meter_filter(scope)
+    return (f"({where} OR (meter_id LIKE 'ZONE:%' AND zone_id IN "
+            f"(SELECT zone_id FROM meters WHERE {zones_where})))", params + zones_params)
+
+
+def _in(column: str, values: list[str] | None) -> tuple[str, list]:
+    if not values:
+        return "TRUE", []
+    return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [list(values)]
+
+
+def list_alerts(cur: duckdb.DuckDBPyConnection, scope: Scope = None, zones: list[str] | None = None,
+                kinds: list[str] | None = None, severities: list[str] | None = None,
+                states: list[str] | None = None, limit: int = 200) -> pd.DataFrame:
+    """Alerts matching the filters (empty list or None = any), worst and newest first."""
+    if not has_alerts(cur):
+        return pd.DataFrame(columns=ALERT_COLUMNS)
+    parts = [_scope_filter(scope), _in("zone_id", zones), _in("kind", kinds), _in("severity", severities),
+             _in("state", states)]
+    where = " AND ".join(p[0] for p in parts)
+    params = [v for p in parts for v in p[1]]
+    frame = cur.execute(
+        f"""SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE {where}
+            ORDER BY state IN ('open', 'acknowledged') DESC, {SEVERITY_ORDER} DESC, last_event_end DESC
+            LIMIT {int(limit)}""", params).df()
+    return frame.astype(object).where(frame.notna(), None)
+
+
+@dataclass(frozen=True)
+class ZoneStatus:
+    zone_id: str
+    name: str
+    status: str          # normal | warning | critical (info alerts leave a zone normal)
+    open_alerts: int
+    supply: str | None
+
+
+def zone_status(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[ZoneStatus]:
+    """Every zone with the worst severity among its open and acknowledged alerts."""
+    zones = cur.execute("SELECT zone_id, coalesce(name, zone_id), attrs FROM zones ORDER BY zone_id").fetchall()
+    if scope is not None:
+        where, params = meter_filter(scope)
+        visible = {z for (z,) in cur.execute(f"SELECT DISTINCT zone_id FROM meters WHERE {where}", params).fetchall()}
+        zones = [z for z in zones if z[0] in visible]
+    worst: dict[str, tuple[int, int]] = {}
+    if has_alerts(cur):
+        where, params = _scope_filter(scope)
+        worst = {z: (rank, n) for z, rank, n in cur.execute(
+            f"""SELECT zone_id, max({SEVERITY_ORDER}), count(*) FROM alerts
+                WHERE state IN ('open', 'acknowledged') AND {where} GROUP BY zone_id""", params).fetchall()}
+    statuses = []
+    for zone_id, name, attrs in zones:
+        rank, n = worst.get(zone_id, (0, 0))
+        supply = (json.loads(attrs) if attrs else {}).get("supply")
+        statuses.append(ZoneStatus(zone_id, name, {3: "critical", 2: "warning"}.get(rank, "normal"), n, supply))
+    return statuses
+
+
+def alert_kinds(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[str]:
+    if not has_alerts(cur):
+        return []
+    where, params = _scope_filter(scope)
+    return [k for (k,) in cur.execute(f"SELECT DISTINCT kind FROM alerts WHERE {where} ORDER BY kind",
+                                      params).fetchall()]
+
+
+def zone_choices(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[tuple[str, str]]:
+    return [(z.zone_id, z.name) for z in zone_status(cur, scope)]
+
+
+def alert_detail(cur: duckdb.DuckDBPyConnection, alert_id: str, scope: Scope = None) -> dict | None:
+    """One alert (within scope) with its history, newest change last; None when not found."""
+    if not alert_id or not has_alerts(cur):
+        return None
+    where, params = _scope_filter(scope)
+    frame = cur.execute(f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE alert_id = ? AND {where}",
+                        [alert_id] + params).df()
+    if frame.empty:
+        return None
+    alert = frame.astype(object).where(frame.notna(), None).iloc[0].to_dict()
+    alert["history"] = cur.execute(
+        """SELECT changed_at, actor, action, to_state, note FROM alert_history WHERE alert_id = ?
+           ORDER BY changed_at, CASE action WHEN 'opened' THEN 0 WHEN 'suppressed' THEN 0 ELSE 1 END""",
+        [alert_id]).df().to_dict("records")
+    return alert
+
+
+@dataclass(frozen=True)
+class AlertSeries:
+    """An hourly series around an alert: value per hour with an optional min-max band."""
+
+    frame: pd.DataFrame  # hour, value, low, high
+    label: str
+    unit: str
+
+
+def _meter_quantity(cur: duckdb.DuckDBPyConnection, meter_id: str) -> tuple[str | None, str | None]:
+    rows = cur.execute("SELECT quantity, category FROM meters WHERE meter_id = ?", [meter_id]).fetchall()
+    return rows[0] if rows else (None, None)
+
+
+def _inlet_of(cur: duckdb.DuckDBPyConnection, zone_id: str | None) -> str | None:
+    rows = cur.execute("SELECT meter_id FROM meters WHERE zone_id = ? AND category = 'inlet' "
+                       "ORDER BY meter_id LIMIT 1", [zone_id]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def alert_series(cur: duckdb.DuckDBPyConnection, meter_id: str, zone_id: str | None, start: datetime,
+                 end: datetime, before: timedelta = timedelta(hours=48),
+                 after: timedelta = timedelta(hours=24)) -> AlertSeries:
+    """The hourly series of the alert's meter (or its zone's inlet) from ``before`` start to ``after`` end."""
+    lo, hi = start - before, end + after
+    if meter_id.startswith("ZONE:"):
+        inlet = _inlet_of(cur, zone_id or meter_id.removeprefix("ZONE:"))
+        if inlet is None:
+            frame = cur.execute(
+                """SELECT hour, sum(volume_l) AS value, NULL AS low, NULL AS high FROM zone_hourly
+                   WHERE zone_id = ? AND hour BETWEEN ? AND ? GROUP BY hour ORDER BY hour""",
+                [zone_id, lo, hi]).df()
+            return AlertSeries(frame, f"zone {zone_id} consumption", "L/h")
+        meter_id = inlet
+    quantity, _category = _meter_quantity(cur, meter_id)
+    if quantity == "volume":
+        frame = cur.execute(
+            """SELECT hour, volume_l AS value, NULL AS low, NULL AS high FROM meter_hourly
+               WHERE meter_id = ? AND hour BETWEEN ? AND ? ORDER BY hour""", [meter_id, lo, hi]).df()
+        return AlertSeries(frame, f"{meter_id} hourly consumption", "L/h")
+    frame = cur.execute(
+        """SELECT hour, total / n AS value, minimum AS low, maximum AS high FROM reading_hourly
+           WHERE meter_id = ? AND quantity = ? AND hour BETWEEN ? AND ? ORDER BY hour""",
+        [meter_id, quantity, lo, hi]).df()
+    unit = {"flow": "L/s", "pressure": "bar", "level": "m"}.get(quantity or "", "")
+    return AlertSeries(frame, f"{meter_id} {quantity or 'readings'} (hourly mean, min–max)", unit)

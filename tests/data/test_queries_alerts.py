@@ -1,0 +1,80 @@
+"""Alert queries: filters, scope (zone-level alerts included through their zone), zone status, series."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+
+from alerts.lifecycle import acknowledge, raise_alerts, resolve
+from data.queries.alerts import alert_detail, alert_series, has_alerts, list_alerts, zone_status
+from data.schema import DDL
+from tests.alerts.builders import T0, alert_db, event, events
+
+NOW = T0 + timedelta(hours=7)
+
+
+def seeded():
+    cur = alert_db()
+    raise_alerts(cur, events(
+        event("a", meter_id="Z1-R-0001", zone_id="Z1"),
+        event("b", meter_id="Z1-INLET", zone_id="Z1", kind="burst", score=0.9),
+        event("c", meter_id="ZONE:Z2", zone_id="Z2", kind="night_flow_rise", score=0.7),
+        event("d", meter_id="Z2-R-0001", zone_id="Z2", kind="sensor_stuck"),
+    ), NOW)
+    return cur
+
+
+def ids_of(frame):
+    return sorted(frame["event_id"])
+
+
+def test_a_store_without_alert_tables_answers_empty():
+    cur = duckdb.connect(":memory:")
+    cur.execute(DDL)
+    assert not has_alerts(cur)
+    assert list_alerts(cur).empty and alert_detail(cur, "AL-1") is None and zone_status(cur) == []
+
+
+def test_filters_and_scope():
+    cur = seeded()
+    assert ids_of(list_alerts(cur)) == ["a", "b", "c", "d"]
+    assert ids_of(list_alerts(cur, zones=["Z2"])) == ["c", "d"]
+    assert ids_of(list_alerts(cur, severities=["critical"])) == ["b"]
+    assert ids_of(list_alerts(cur, kinds=["burst", "sensor_stuck"])) == ["b", "d"]
+    assert ids_of(list_alerts(cur, scope=["Z2-R-0001"])) == ["c", "d"]  # the zone's alert comes with its meter
+    assert ids_of(list_alerts(cur, scope=["Z1-R-0001"])) == ["a"]
+    assert list(list_alerts(cur)["event_id"])[0] == "b"  # critical first
+
+
+def test_zone_status_is_the_worst_active_severity_and_info_stays_normal():
+    cur = seeded()
+    status = {z.zone_id: (z.status, z.open_alerts) for z in zone_status(cur)}
+    assert status == {"Z1": ("critical", 2), "Z2": ("warning", 2)}
+    burst = cur.execute("SELECT alert_id FROM alerts WHERE event_id = 'b'").fetchall()[0][0]
+    acknowledge(cur, burst, "maria", NOW)
+    assert {z.zone_id: z.status for z in zone_status(cur)}["Z1"] == "critical"  # acknowledged is still active
+    resolve(cur, burst, "maria", NOW)
+    assert {z.zone_id: z.status for z in zone_status(cur)}["Z1"] == "warning"
+    zone_two = cur.execute("SELECT alert_id FROM alerts WHERE event_id = 'c'").fetchall()[0][0]
+    resolve(cur, zone_two, "maria", NOW)
+    assert {z.zone_id: z.status for z in zone_status(cur)}["Z2"] == "normal"  # only the info alert is left
+    assert [z.zone_id for z in zone_status(cur, scope=["Z2-R-0001"])] == ["Z2"]
+
+
+def test_detail_carries_the_history_in_order():
+    cur = seeded()
+    alert_id = cur.execute("SELECT alert_id FROM alerts WHERE event_id = 'a'").fetchall()[0][0]
+    acknowledge(cur, alert_id, "maria", NOW + timedelta(minutes=1), note="on it")
+    detail = alert_detail(cur, alert_id)
+    assert [(h["action"], h["actor"]) for h in detail["history"]] == [("opened", "waterline"), ("acknowledged", "maria")]
+    assert alert_detail(cur, alert_id, scope=["Z2-R-0001"]) is None
+
+
+def test_series_reads_meter_rollups_in_the_window():
+    cur = alert_db()
+    hours = [T0 + timedelta(hours=h) for h in range(-72, 48)]
+    cur.executemany("INSERT INTO meter_hourly VALUES ('Z1-R-0001', ?, ?, 0)", [[h, 10.0] for h in hours])
+    series = alert_series(cur, "Z1-R-0001", "Z1", T0, T0 + timedelta(hours=6))
+    assert series.unit == "L/h" and len(series.frame) == 48 + 6 + 24 + 1
+    assert series.frame["hour"].min() == T0 - timedelta(hours=48) and series.frame["value"].sum() == 790.0
