@@ -46,11 +46,8 @@ def test_empty_store_says_so(tmp_path):
         runtime.close()
 
 
-def test_overview_page_shows_the_counts_in_a_browser(store_runtime, dash_duo):
-    from app import create_app
-
-    app = create_app()
-    dash_duo.start_server(app)
+def test_overview_page_shows_the_counts_in_a_browser(store_runtime, dash_duo, waterline_app):
+    dash_duo.start_server(waterline_app)
     dash_duo.wait_for_text_to_equal("#overview-readings", "12", timeout=10)
     dash_duo.wait_for_text_to_equal("#overview-meters", "3", timeout=10)
     assert "not valid JSON" in dash_duo.find_element("#overview-quarantine-table").text
