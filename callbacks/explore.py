@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, ctx, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import explore_ids as ids
@@ -286,13 +286,8 @@ def render_top(state: dict | None, zone: str | None, category: str | None, unit:
             _top_table(top, unit, factor)]
 
 
-clientside_callback(
-    """function (search) {
-        if (search && window.location.search !== search) {
-            window.history.replaceState(window.history.state, "", window.location.pathname + search);
-        }
-        return window.dash_clientside.no_update;
-    }""",
+clientside_callback(  # assets/explore.js: a function in assets survives a second app in one process
+    ClientsideFunction(namespace="waterline_explore", function_name="writeSearch"),
     Output(ids.URL_SEARCH, "id"),
     Input(ids.URL_SEARCH, "data"),
 )

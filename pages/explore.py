@@ -15,6 +15,11 @@ COMPARE_OPTIONS = [{"label": "No comparison", "value": "none"},
                    {"label": "Same period last year", "value": "last-year"}]
 
 
+def _chart(graph_id: str, description: str) -> html.Div:
+    return html.Div(dcc.Graph(id=graph_id, config={"displaylogo": False}), role="figure",
+                    **{"aria-label": description})
+
+
 def _control(label: str, control_id: str, control, lg: int = 2) -> dbc.Col:
     return dbc.Col([html.Label(label, htmlFor=control_id, className="form-label small mb-1"), control],
                    xs=12, sm=6, lg=lg, className="mb-2")
@@ -60,13 +65,12 @@ def layout(level: str | None = None, period: str | None = None, zone: str | None
             ),
             dbc.Card(dbc.CardBody([
                 dcc.Loading([html.Div(id=ids.SUMMARY, className="small mb-1"),
-                             dcc.Graph(id=ids.CONSUMPTION, config={"displaylogo": False})], type="default"),
+                             _chart(ids.CONSUMPTION, "Consumption of the chosen period; click a bar to drill down")], type="default"),
                 html.Div("Click a bar to drill down: year → month → day → hour.", className="small text-muted"),
             ]), className="mb-3"),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Card(dbc.CardBody(dcc.Loading(dcc.Graph(id=ids.HEATMAP,
-                                                                        config={"displaylogo": False})))),
+                    dbc.Col(dbc.Card(dbc.CardBody(dcc.Loading(_chart(ids.HEATMAP, "Peak usage: mean consumption per hour of the week")))),
                             lg=7, className="mb-3"),
                     dbc.Col(dbc.Card(dbc.CardBody([html.H2("Top consumers", className="h6"),
                                                    dcc.Loading(html.Div(id=ids.TOP))])), lg=5, className="mb-3"),

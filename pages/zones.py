@@ -12,6 +12,11 @@ dash.register_page(__name__, path="/zones", name="Zones", title="Waterline · Zo
 PERIODS = [("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365)]
 
 
+def _chart(graph_id: str, description: str) -> html.Div:
+    return html.Div(dcc.Graph(id=graph_id, config={"displaylogo": False}), role="figure",
+                    **{"aria-label": description})
+
+
 def _control(label: str, control_id: str, control) -> dbc.Col:
     return dbc.Col([html.Label(label, htmlFor=control_id, className="form-label small mb-1"), control],
                    xs=12, sm=6, lg=3, className="mb-2")
@@ -38,18 +43,18 @@ def layout(zone: str | None = None, **_query: str) -> html.Div:
                 className="align-items-end",
             ),
             dcc.Loading(html.Div(id=ids.STATUS_DETAIL, className="mb-3"), type="dot"),
-            dbc.Card(dbc.CardBody(dcc.Loading(dcc.Graph(id=ids.FLOW_PRESSURE, config={"displaylogo": False}))),
+            dbc.Card(dbc.CardBody(dcc.Loading(_chart(ids.FLOW_PRESSURE, "Inlet flow and pressure of the chosen zone over time"))),
                      className="mb-3"),
             dbc.Row(
                 [
                     dbc.Col(dbc.Card(dbc.CardBody([
                         html.H2("Minimum night flow", className="h6"),
-                        dcc.Loading(dcc.Graph(id=ids.NIGHT_FLOW, config={"displaylogo": False})),
+                        dcc.Loading(_chart(ids.NIGHT_FLOW, "Minimum night flow of the chosen zone per night")),
                     ])), lg=5, className="mb-3"),
                     dbc.Col(dbc.Card(dbc.CardBody([
                         html.H2("Water balance per day: inlet minus customer meters", className="h6"),
                         dcc.Loading([html.Div(id=ids.BALANCE_SUMMARY, className="small mb-1"),
-                                     dcc.Graph(id=ids.BALANCE, config={"displaylogo": False})]),
+                                     _chart(ids.BALANCE, "Daily water balance of the chosen zone: customer meters and unaccounted-for water")]),
                     ])), lg=7, className="mb-3"),
                 ]
             ),

@@ -8,6 +8,7 @@ there is nothing to draw.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dashapp.display import flow_factor
@@ -15,9 +16,10 @@ from dashapp.figures.plain import figure, line_type, message_figure
 from dashapp.figures.theme import COLOURS, SERIES
 
 
-def _local(hours: pd.Series, tz: str) -> list[str]:
-    local = pd.to_datetime(hours).dt.tz_localize("UTC").dt.tz_convert(tz)
-    return local.dt.strftime("%Y-%m-%dT%H:%M:%S").tolist()
+def _local(hours: pd.Series, tz: str) -> np.ndarray:
+    """Naive UTC times as local wall-clock ISO strings (vectorised: strftime is 10x slower)."""
+    local = pd.to_datetime(hours).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+    return np.datetime_as_string(local.to_numpy(dtype="datetime64[s]"), unit="s")
 
 
 def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
@@ -32,12 +34,13 @@ def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
         return message_figure(f"No inlet flow or pressure readings for {zone_label} in this period.", height=480)
     factor = flow_factor(flow_unit)
     mean_over = f" (mean over {step_hours} h)" if step_hours > 1 else ""
+    frame = frame.assign(local=_local(frame["hour"], tz))
     data = []
     for i, ((meter_id, quantity), series) in enumerate(frame.groupby(["meter_id", "quantity"], sort=True)):
         flow = quantity == "flow"
         data.append({
             "type": line_type(len(series)), "mode": "lines", "name": meter_id,
-            "x": _local(series["hour"], tz), "y": (series["mean"] * (factor if flow else 1)).round(4).tolist(),
+            "x": series["local"].tolist(), "y": (series["mean"] * (factor if flow else 1)).round(4).tolist(),
             "xaxis": "x", "yaxis": "y" if flow else "y2",
             "line": {"width": 1.5, "color": COLOURS["flow"] if flow else SERIES[(i + 3) % len(SERIES)]},
             "hovertemplate": "%{y:.2f} " + (flow_unit if flow else "bar") + mean_over,

@@ -85,10 +85,10 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
         inlet_ids = {row["meter_id"] for row in zone_inlets}
         flows = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "flow" and r["meter_id"] in inlet_ids]
         pressures = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "pressure"]
-        findings = (_inlet_findings(zone_inlets, flows, now, stale)
+        findings = (_alert_findings(alerts.get(zone_id))
                     + _pressure_findings(pressures, now, stale, limits)
                     + _night_flow_findings(nights_of.get(zone_id, []), limits)
-                    + _alert_findings(alerts.get(zone_id)))
+                    + _inlet_findings(zone_inlets, flows, now, stale))
         level = max((f[0] for f in findings), default=0)
         reasons = [text for _, text in sorted(findings, key=lambda f: -f[0])]
         if not reasons:

@@ -91,3 +91,14 @@ def test_scope_limits_the_zones():
         statuses = zone_statuses(store.cursor(), end, scope=["ZA-R-1"])
     assert [s.zone_id for s in statuses] == ["ZA"]
     assert statuses[0].inflow_l_s is None  # the inlet is outside this user's scope
+
+
+def test_limits_come_from_settings_and_contradictory_limits_are_refused():
+    from dashapp.settings import SettingsError, load_settings
+
+    settings = load_settings(environ={"WATERLINE_ZONE_PRESSURE_MIN_BAR": "2.0",
+                                      "WATERLINE_NIGHT_FLOW_TYPICAL_NIGHTS": "7"})
+    limits = StatusLimits.from_settings(settings)
+    assert (limits.pressure_min_bar, limits.pressure_critical_bar, limits.typical_nights) == (2.0, 1.0, 7)
+    with pytest.raises(SettingsError, match="critical <= min < max"):
+        load_settings(environ={"WATERLINE_ZONE_PRESSURE_CRITICAL_BAR": "3.0"})
