@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 SYSTEM_DEPS := mosquitto:/usr/sbin/mosquitto chromium:/usr/bin/chromium \
 	chromium-driver:/usr/bin/chromedriver poppler-utils:/usr/bin/pdftoppm
 
-.PHONY: venv system-deps test demo clean
+.PHONY: venv system-deps test demo screenshots clean
 
 venv: $(VENV)/.installed-runtime
 
@@ -43,6 +43,10 @@ system-deps:
 
 test: system-deps $(VENV)/.installed-dev
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# Browser tests that save what they see into docs/screenshots/ (the README shows them).
+screenshots: system-deps $(VENV)/.installed-dev
+	WATERLINE_SCREENSHOTS=1 $(VPY) -m pytest -m browser -q $(PYTEST_ARGS)
 
 demo: venv
 	$(VPY) app.py

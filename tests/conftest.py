@@ -73,3 +73,26 @@ def _fresh_dash_callbacks(request: pytest.FixtureRequest) -> None:
     dash_callbacks.GLOBAL_CALLBACK_MAP.clear()
     dash_callbacks.GLOBAL_CALLBACK_MAP.update(callback_map)
     dash_callbacks.GLOBAL_INLINE_SCRIPTS[:] = inline_scripts
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def page_screenshot(tmp_path, request):
+    """``page_screenshot(dash_duo, "zones")`` saves what the browser shows.
+
+    Into docs/screenshots/ when ``WATERLINE_SCREENSHOTS=1`` (`make screenshots`),
+    otherwise into the test's temporary directory: a test run leaves the tracked
+    files as they were.
+    """
+    import os
+
+    def save(dash_duo, name: str) -> Path:
+        folder = SCREENSHOTS if os.environ.get("WATERLINE_SCREENSHOTS") == "1" else tmp_path
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        dash_duo.driver.save_screenshot(str(path))
+        return path
+
+    return save

@@ -98,7 +98,7 @@ def click(dash_duo, selector: str) -> None:
     element.click()
 
 
-def test_acknowledge_in_the_browser(alert_runtime, dash_duo):
+def test_acknowledge_in_the_browser(alert_runtime, dash_duo, page_screenshot):
     from app import create_app
 
     alert_id = alert_id_of(alert_runtime, "Z1-R-0001")
@@ -119,7 +119,7 @@ def test_acknowledge_in_the_browser(alert_runtime, dash_duo):
     assert alert_runtime.store.cursor().execute(
         "SELECT state, acknowledged_by, note FROM alerts WHERE alert_id = ?", [alert_id]).fetchone() == \
         ("acknowledged", "operator", "crew sent")
-    dash_duo.driver.save_screenshot("docs/screenshots/alerts.png")
+    page_screenshot(dash_duo, "alerts")
     assert dash_duo.get_logs() == []
 
 

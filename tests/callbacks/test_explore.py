@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from selenium.webdriver.common.action_chains import ActionChains
@@ -10,9 +9,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from callbacks import explore_ids as ids
 from callbacks.explore import next_state, render_explore, render_heatmap, render_top, resolve_view
 from dashapp.figures.plain import message_of
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 
 def test_the_url_view_is_checked_and_wrong_values_are_named(city_runtime):
     *_, tz, state, notice = resolve_view({"level": "month", "key": "2025-13", "zone": "Z9", "tz": None})
@@ -74,7 +70,8 @@ def _bars(dash_duo):
     return dash_duo.find_elements(f"#{ids.CONSUMPTION} .bars .point path")
 
 
-def test_explore_page_drills_down_filters_and_keeps_the_view_in_the_url(city_runtime, dash_duo, waterline_app):
+def test_explore_page_drills_down_filters_and_keeps_the_view_in_the_url(city_runtime, dash_duo, waterline_app,
+                                                                      page_screenshot):
     dash_duo.start_server(waterline_app)
     dash_duo.driver.set_window_size(1400, 1400)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/explore")
@@ -100,6 +97,5 @@ def test_explore_page_drills_down_filters_and_keeps_the_view_in_the_url(city_run
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/explore?level=month&period=2025-07&unit=m3")
     dash_duo.wait_for_contains_text(f"#{ids.TOP}", "Z4-I-", timeout=20)
     dash_duo.wait_for_element(f"#{ids.HEATMAP} .heatmaplayer", timeout=20)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore.png"))
+    page_screenshot(dash_duo, "explore")
     assert dash_duo.get_logs() == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,6 @@ from callbacks.zones import (
 from dashapp.figures.plain import message_of
 from tests.data.queries.small_city import build_small_city
 from tests.fixtures.city import open_runtime
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 
 def render_zone(zone_id, days, flow_unit, volume_unit):
     return (render_flow_pressure(zone_id, days, flow_unit), render_night_flow(zone_id, days, flow_unit),
@@ -69,7 +65,7 @@ def test_an_empty_store_says_so(empty_runtime):
     assert "No zones in the store yet" in str(cards)
 
 
-def test_zones_page_in_a_browser(city_runtime, dash_duo, waterline_app):
+def test_zones_page_in_a_browser(city_runtime, dash_duo, waterline_app, page_screenshot):
     dash_duo.start_server(waterline_app)
     dash_duo.driver.set_window_size(1400, 1750)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/zones?zone=Z3")
@@ -79,6 +75,5 @@ def test_zones_page_in_a_browser(city_runtime, dash_duo, waterline_app):
     per_minute = dash_duo.find_element("#zones-flow-unit input[value='L/min']")
     dash_duo.driver.execute_script("arguments[0].click();", per_minute)
     dash_duo.wait_for_contains_text("#zones-flow-pressure", "inflow (L/min)", timeout=20)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "zones.png"))
+    page_screenshot(dash_duo, "zones")
     assert dash_duo.get_logs() == []
