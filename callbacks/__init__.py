@@ -1,3 +1,6 @@
 """Callbacks of every page. Each module must be imported here, or it registers nothing."""
 
 from callbacks import overview  # noqa: F401
+from callbacks import meters  # noqa: F401
+from callbacks import tanks  # noqa: F401
+from callbacks import health  # noqa: F401

@@ -53,6 +53,9 @@ class Settings:
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
 
+    tank_low_level_m: float | None = None    # tank thresholds when a level sensor's attrs give none
+    tank_high_level_m: float | None = None
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

@@ -54,13 +54,21 @@ class MeterQuality:
         return self.estimated_l / self.volume_l if self.volume_l > 0 else None
 
 
-def meter_choices(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[dict]:
-    """Every meter in scope as a dropdown option, labelled with its zone and category."""
+def meter_choices(cur: duckdb.DuckDBPyConnection, search: str | None = None, scope: Scope = None,
+                  limit: int = 100, keep: str | None = None) -> list[dict]:
+    """Meters in scope matching ``search`` (id, zone or category, any case) as dropdown options.
+
+    At most ``limit`` options, ordered by id; ``keep`` (the chosen meter) is always among them.
+    """
     where, params = meter_filter(scope)
+    pattern = f"%{(search or '').strip()}%"
     rows = cur.execute(
-        f"""SELECT meter_id, coalesce(zone_id, '–'), coalesce(category, '?'), quantity
-            FROM meters WHERE {where} ORDER BY meter_id""", params).fetchall()
-    return [{"label": f"{m} · {z} · {c} ({q})", "value": m} for m, z, c, q in rows]
+        f"""SELECT meter_id, coalesce(zone_id, '–'), coalesce(category, '?'), quantity FROM meters
+            WHERE {where} AND (meter_id ILIKE ? OR zone_id ILIKE ? OR category ILIKE ? OR meter_id = ?)
+            ORDER BY meter_id = ? DESC, meter_id LIMIT {int(limit)}""",
+        [*params, pattern, pattern, pattern, keep, keep]).fetchall()
+    options = [{"label": f"{m} · {z} · {c} ({q})", "value": m} for m, z, c, q in rows]
+    return sorted(options, key=lambda o: o["value"])
 
 
 def meter_info(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = None) -> MeterInfo | None:
@@ -153,8 +161,7 @@ def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = N
 
     Columns: source ('simulated ground truth', 'detected', 'alert'), kind, start, end, detail.
     """
-    where, params = meter_filter(scope, "?")
-    if cur.execute(f"SELECT NOT ({where})", [meter_id, *params]).fetchone()[0]:
+    if scope is not None and meter_id not in set(scope):
         return pd.DataFrame(columns=["source", "kind", "start", "end", "detail"])
     parts, args = [], []
     if _has_table(cur, "event_labels"):

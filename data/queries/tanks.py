@@ -63,6 +63,13 @@ def pumps(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[tuple[str
         params).fetchall()
 
 
+def newest_hour(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> datetime | None:
+    """The end of the newest hour any of these sensors reported in (sensors keep no register state)."""
+    return cur.execute(
+        """SELECT max(hour) + INTERVAL 1 HOUR FROM reading_hourly
+           WHERE meter_id IN (SELECT unnest(?::VARCHAR[]))""", [list(meter_ids)]).fetchone()[0]
+
+
 def tank_hourly(cur: duckdb.DuckDBPyConnection, tank: Tank, start: datetime, end: datetime) -> pd.DataFrame:
     """One row per hour: level_m (mean), outflow_l_s (sum of the zone inlets' means), pump_on (share of the hour).
 
