@@ -73,11 +73,13 @@ def _quality(info: MeterInfo, quality: MeterQuality) -> list:
         share = quality.estimated_share
         parts.append(html.P([html.Strong("Estimated share: "),
                              "–" if share is None else f"{share:.1%}",
-                             html.Strong(" · Gaps: "), f"{quality.gaps} ({quality.gap_hours:.1f} h spread by estimate)"]))
+                             html.Strong(f" · Gaps in the last {quality.counted_days} days: "),
+                             f"{quality.gaps} ({quality.gap_hours:.1f} h spread by estimate)"]))
     if quality.flags.empty:
-        parts.append(html.P("No reading in this period carried a quality flag.", className="text-muted"))
+        parts.append(html.P(f"No reading of the last {quality.counted_days} days carried a quality flag.",
+                            className="text-muted"))
     else:
-        parts.append(html.Div("Readings with quality flags in this period", className="fw-semibold"))
+        parts.append(html.Div(f"Readings with quality flags, last {quality.counted_days} days", className="fw-semibold"))
         flags = quality.flags.assign(flag=quality.flags["flag"].str.replace("_", " "))
         parts.append(_table(flags, {"flag": "Flag", "readings": "Readings"}))
     if quality.quarantine.empty:
@@ -138,5 +140,5 @@ def show_meter(meter_id: str | None, days: str | None, unit: str | None):
     consumption_fig = (consumption_figure(consumption, meter_id, info.tz, daily, unit, VOLUME_UNITS[unit])
                        if consumption is not None else
                        empty_figure(f"{meter_id} measures {info.quantity}, not consumption."))
-    return (_summary(info, quality, unit), consumption_fig, measured_figure(measured, meter_id, info.tz),
+    return (_summary(info, quality, unit), consumption_fig, measured_figure(measured, meter_id, info.tz, daily),
             _quality(info, quality), _events(events))

@@ -37,15 +37,15 @@ def consumption_figure(frame: pd.DataFrame, meter_id: str, tz: str, daily: bool,
     return figure
 
 
-def measured_figure(frame: pd.DataFrame, meter_id: str, tz: str) -> go.Figure:
-    """Hourly mean of each measured quantity, with its min–max band where known."""
+def measured_figure(frame: pd.DataFrame, meter_id: str, tz: str, daily: bool = False) -> go.Figure:
+    """Hourly (or daily) mean of each measured quantity, with its min–max band where known."""
     if frame.empty:
         return empty_figure(f"No readings from {meter_id} in this period.")
-    quantities = list(dict.fromkeys(frame["quantity"]))
+    quantities = [str(q) for q in pd.unique(frame["quantity"].to_numpy(dtype=object))]
     figure = base_figure(300, hovermode="x unified")
     for quantity in quantities:
         rows = frame[frame["quantity"] == quantity]
-        x = local_times(rows["hour"], tz)
+        x = pd.to_datetime(rows["hour"]) if daily else local_times(rows["hour"], tz)
         trace = scatter_class(len(rows))
         label = QUANTITY_LABELS.get(quantity, quantity)
         colour = COLOURS.get(quantity, COLOURS["flow"])
@@ -53,9 +53,10 @@ def measured_figure(frame: pd.DataFrame, meter_id: str, tz: str) -> go.Figure:
             figure.add_trace(trace(x=x, y=rows["maximum"], mode="lines", line=dict(width=0), showlegend=False,
                                    hoverinfo="skip", name=f"{label} max"))
             figure.add_trace(trace(x=x, y=rows["minimum"], mode="lines", line=dict(width=0), fill="tonexty",
-                                   fillcolor="rgba(14,165,233,0.15)", name="Hourly min–max", hoverinfo="skip"))
-        figure.add_trace(trace(x=x, y=rows["mean"], mode="lines", name=f"{label}, hourly mean",
+                                   fillcolor="rgba(14,165,233,0.15)", name=f"{'Daily' if daily else 'Hourly'} min–max",
+                                   hoverinfo="skip"))
+        figure.add_trace(trace(x=x, y=rows["mean"], mode="lines", name=f"{label}, {'daily' if daily else 'hourly'} mean",
                                line=dict(color=colour, width=1.5)))
     figure.update_yaxes(title_text=" / ".join(QUANTITY_LABELS.get(q, q) for q in quantities))
-    figure.update_xaxes(title_text=f"Local time ({tz})")
+    figure.update_xaxes(title_text="Day (UTC)" if daily else f"Local time ({tz})")
     return figure

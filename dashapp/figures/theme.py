@@ -10,7 +10,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
-TEMPLATE = "waterline"  # plotly_white with Waterline's layout, merged once: a "a+b" name is re-merged per figure (~50 ms)
+#: A small template of its own: "plotly_white+waterline" is re-merged and re-validated for every
+#: figure (40-60 ms each on this machine, the largest part of a page callback); this one costs ~5 ms.
+TEMPLATE = "waterline"
 
 #: One colour per series role, used consistently across pages.
 COLOURS = {
@@ -39,14 +41,15 @@ _WATERLINE = go.layout.Template(
         plot_bgcolor="rgba(0,0,0,0)",
         font=dict(color=_GREY, family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"),
         colorway=SERIES,
-        xaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID),
-        yaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID),
+        xaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID, ticks="", automargin=True),
+        yaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID, ticks="", automargin=True),
+        hovermode="closest",
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         margin=dict(l=50, r=20, t=40, b=40),
         hoverlabel=dict(namelength=-1),
     )
 )
-pio.templates["waterline"] = pio.templates.merge_templates("plotly_white", _WATERLINE)
+pio.templates["waterline"] = _WATERLINE
 
 
 def base_figure(height: int = 320, **layout) -> go.Figure:

@@ -18,8 +18,11 @@ import pandas as pd
 from data.quality import Flag, describe
 from data.queries.scope import Scope, meter_filter
 
-#: Above this many days the page shows daily volumes rather than hourly ones.
+#: Above this many days the page shows daily volumes and values rather than hourly ones.
 HOURLY_UP_TO_DAYS = 31
+
+#: Gaps and reading flags are counted over at most this many recent days (they scan raw rows).
+QUALITY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,9 @@ class MeterInfo:
 class MeterQuality:
     volume_l: float
     estimated_l: float
-    gaps: int                  # intervals spread over a gap in the readings
+    gaps: int                  # intervals spread over a gap in the readings (last QUALITY_DAYS days)
     gap_hours: float
+    counted_days: int          # days over which gaps and flags were counted
     flags: pd.DataFrame        # flag, readings
     quarantine: pd.DataFrame   # reason, messages, last_at
     quarantine_recent: pd.DataFrame
@@ -100,20 +104,27 @@ def meter_consumption(cur: duckdb.DuckDBPyConnection, info: MeterInfo, start: da
 
 
 def meter_flow(cur: duckdb.DuckDBPyConnection, info: MeterInfo, start: datetime, end: datetime) -> pd.DataFrame:
-    """Hourly mean, min and max of the meter's measured quantity; for registers the mean flow (L/s).
+    """Mean, min and max of the meter's measured quantity per hour (per day over long windows).
 
-    Columns: hour, mean, minimum, maximum, quantity.
+    Registers give their mean flow (L/s) from the volume rollups. Columns: hour, mean, minimum, maximum, quantity.
     """
+    daily = (end - start).days > HOURLY_UP_TO_DAYS
     if info.quantity in ("volume", "interval_volume"):
-        frame = cur.execute(
-            """SELECT hour, volume_l / 3600.0 AS mean, NULL::DOUBLE AS minimum, NULL::DOUBLE AS maximum,
-                      'flow' AS quantity
-               FROM meter_hourly WHERE meter_id = ? AND hour >= ? AND hour < ? ORDER BY hour""",
-            [info.meter_id, start, end]).df()
-        return frame
+        if daily:
+            sql = """SELECT day::TIMESTAMP AS hour, volume_l / 86400.0 AS mean, NULL::DOUBLE AS minimum,
+                            NULL::DOUBLE AS maximum, 'flow' AS quantity FROM meter_daily
+                     WHERE meter_id = ? AND day >= ?::DATE AND day < ?::DATE ORDER BY day"""
+        else:
+            sql = """SELECT hour, volume_l / 3600.0 AS mean, NULL::DOUBLE AS minimum, NULL::DOUBLE AS maximum,
+                            'flow' AS quantity FROM meter_hourly
+                     WHERE meter_id = ? AND hour >= ? AND hour < ? ORDER BY hour"""
+        return cur.execute(sql, [info.meter_id, start, end]).df()
+    bucket = "time_bucket(INTERVAL 1 DAY, hour)" if daily else "hour"
     return cur.execute(
-        """SELECT hour, total / n AS mean, minimum, maximum, quantity FROM reading_hourly
-           WHERE meter_id = ? AND hour >= ? AND hour < ? ORDER BY quantity, hour""",
+        f"""SELECT {bucket} AS hour, sum(total) / sum(n) AS mean, min(minimum) AS minimum, max(maximum) AS maximum,
+                   quantity
+            FROM reading_hourly WHERE meter_id = ? AND hour >= ? AND hour < ?
+            GROUP BY ALL ORDER BY quantity, hour""",
         [info.meter_id, start, end]).df()
 
 
@@ -129,31 +140,34 @@ def _quarantine(cur: duckdb.DuckDBPyConnection, meter_id: str, limit: int) -> tu
 
 def meter_quality(cur: duckdb.DuckDBPyConnection, info: MeterInfo, start: datetime, end: datetime,
                   recent: int = 10) -> MeterQuality:
-    """Estimated share, gaps and reading flags in the window; the meter's quarantined messages."""
+    """Estimated share in the window; gaps and reading flags over its last `QUALITY_DAYS` days;
+    the meter's quarantined messages."""
+    recent_start = max(start, end - timedelta(days=QUALITY_DAYS))
     volume_l, estimated_l = cur.execute(
         """SELECT coalesce(sum(volume_l), 0), coalesce(sum(estimated_l), 0) FROM meter_hourly
            WHERE meter_id = ? AND hour >= ? AND hour < ?""", [info.meter_id, start, end]).fetchone()
     gaps, gap_s = cur.execute(
         f"""SELECT count(*), coalesce(sum(epoch(ts_end - ts_start)), 0) FROM consumption
             WHERE meter_id = ? AND ts_end >= ? AND ts_end < ? AND (flags & {int(Flag.ESTIMATED)}) <> 0""",
-        [info.meter_id, start, end]).fetchone()
+        [info.meter_id, recent_start, end]).fetchone()
     by_mask = cur.execute(
         """SELECT flags, count(*) AS readings FROM readings
            WHERE meter_id = ? AND ts >= ? AND ts < ? AND flags <> 0 GROUP BY flags""",
-        [info.meter_id, start, end]).fetchall()
+        [info.meter_id, recent_start, end]).fetchall()
     counts: dict[str, int] = {}
     for mask, n in by_mask:
         for name in describe(mask):
             counts[name] = counts.get(name, 0) + n
     flags = pd.DataFrame(sorted(counts.items(), key=lambda kv: -kv[1]), columns=["flag", "readings"])
     grouped, latest = _quarantine(cur, info.meter_id, recent)
-    return MeterQuality(float(volume_l), float(estimated_l), int(gaps), float(gap_s) / 3600, flags, grouped, latest)
+    return MeterQuality(float(volume_l), float(estimated_l), int(gaps), float(gap_s) / 3600,
+                        round((end - recent_start).total_seconds() / 86400), flags, grouped, latest)
 
 
-def _has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
-        [table]).fetchone()[0])
+def _tables(cur: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> set[str]:
+    rows = cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND table_name IN "
+                       "(SELECT unnest(?::VARCHAR[]))", [list(names)]).fetchall()
+    return {r[0] for r in rows}
 
 
 def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = None, limit: int = 50) -> pd.DataFrame:
@@ -164,18 +178,19 @@ def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = N
     if scope is not None and meter_id not in set(scope):
         return pd.DataFrame(columns=["source", "kind", "start", "end", "detail"])
     parts, args = [], []
-    if _has_table(cur, "event_labels"):
+    present = _tables(cur, ("event_labels", "detected_events", "alerts"))
+    if "event_labels" in present:
         parts.append("""SELECT 'simulated ground truth' AS source, kind, start, "end",
                                coalesce(note, '') || CASE WHEN magnitude IS NULL THEN ''
                                    ELSE ' (' || round(magnitude, 3) || ' ' || coalesce(unit, '') || ')' END AS detail
                         FROM event_labels WHERE asset = ?""")
         args.append(meter_id)
-    if _has_table(cur, "detected_events"):
+    if "detected_events" in present:
         parts.append("""SELECT 'detected' AS source, kind, start, "end",
                                coalesce(explanation, '') || ' (score ' || round(score, 2) || ')' AS detail
                         FROM detected_events WHERE meter_id = ?""")
         args.append(meter_id)
-    if _has_table(cur, "alerts"):
+    if "alerts" in present:
         parts.append("""SELECT 'alert' AS source, kind, opened_at AS start, NULL::TIMESTAMP AS "end",
                                severity || ', ' || state || ': ' || coalesce(explanation, '') AS detail
                         FROM alerts WHERE meter_id = ?""")

@@ -1,0 +1,67 @@
+"""Timing of the Meters, Tanks & pumps and System health callbacks on a store, until `bench app` covers them.
+
+    python -m bench.pages_b STORE.duckdb [--repeat 20]
+
+Opens a private copy of nothing: the store is opened read-only through the
+app's runtime (so never run it against a store a server is writing). Each
+callback is called as a plain function, the way Dash calls it, and p50/p95 of
+wall time are printed. The meters timed are picked from the store itself: the
+first residential customer meter, the first inlet, the tanks and pumps found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from dashapp.runtime import Runtime
+from dashapp.settings import load_settings
+from data.store import Store
+
+
+def cases(cur) -> list[tuple[str, tuple]]:
+    customer = cur.execute("SELECT min(meter_id) FROM meters WHERE category = 'residential'").fetchone()[0]
+    inlet = cur.execute("SELECT min(meter_id) FROM meters WHERE category = 'inlet'").fetchone()[0]
+    levels = [r[0] for r in cur.execute("SELECT meter_id FROM meters WHERE quantity = 'level' ORDER BY 1").fetchall()]
+    return ([("search_meters", ("r-00", None)), ("search_meters", (None, customer))]
+            + [("show_meter", (customer, days, "m3")) for days in ("7", "30", "365")]
+            + [("show_meter", (inlet, "30", "L"))]
+            + [("show_meter", (m, "7", "L")) for m in levels[:1]]
+            + [("list_tanks", (True,))]
+            + [("show_tank", (m, days, "48")) for m in levels for days in ("7", "90")]
+            + [("show_pumps", ("7",)), ("show_pumps", ("90",)), ("live_metrics", (1,)), ("stored_health", (1,))])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("store")
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    settings = load_settings({"db": args.store}, environ={})
+    runtime = Runtime(settings, Store(args.store, read_only=True))
+    from dashapp import runtime as current
+    current.install(runtime)
+    from app import create_app
+    create_app()
+    from callbacks import health, meters, tanks
+    functions = {name: getattr(module, name) for module in (meters, tanks, health)
+                 for name in dir(module) if callable(getattr(module, name))}
+    cur = runtime.store.cursor()
+    todo = cases(cur)
+    cur.close()
+    print(f"{'callback':<16} {'arguments':<34} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, arguments in todo:
+        function = functions[name]
+        function(*arguments)  # warm
+        times = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            function(*arguments)
+            times.append((time.perf_counter() - start) * 1000)
+        print(f"{name:<16} {str(arguments):<34} {np.percentile(times, 50):8.1f} {np.percentile(times, 95):8.1f}")
+
+
+if __name__ == "__main__":
+    main()
