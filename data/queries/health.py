@@ -18,7 +18,7 @@ SILENT_AFTER_INTERVALS = 3
 
 #: Values inside quotes and numbers vary per message; reasons are grouped without them.
 _REASON_KIND = r"""regexp_replace(regexp_replace(reason, '''[^'']*''', '''…''', 'g'),
-                                  '[-+]?[0-9][0-9.:eT+-]*', '#', 'g')"""
+                                  '\b[0-9][0-9.:eT+-]*', '#', 'g')"""
 
 
 def ingest_history(cur: duckdb.DuckDBPyConnection, since: datetime) -> pd.DataFrame:
