@@ -45,3 +45,17 @@ def test_run_hours_count_the_running_readings_per_local_day(city):
 def test_newest_hour_ends_after_the_last_sensor_reading(city):
     assert newest_hour(city, ["T1-LEVEL"]) == datetime(2025, 7, 10)
     assert newest_hour(city, ["nope"]) is None
+
+
+def test_run_hours_follow_local_days_over_the_dst_change(store):
+    from datetime import timedelta, timezone
+
+    from tests.data.builders import ingest, reading
+
+    start = datetime(2025, 10, 24, 22, tzinfo=timezone.utc)     # local midnight, Oct 25 (CEST)
+    ingest(store, [reading("PUMP-1", start + timedelta(minutes=15 * i), 1, quantity="pump_state", unit="state")
+                   for i in range(4 * 73)])
+    store.cursor().execute("UPDATE meters SET tz = 'Europe/Rome' WHERE meter_id = 'PUMP-1'")
+    days = pump_run_hours(store.cursor(), "PUMP-1", "Europe/Rome", datetime(2025, 10, 20), datetime(2025, 11, 1))
+    assert days["day"].astype(str).tolist() == ["2025-10-25", "2025-10-26", "2025-10-27"]
+    assert days["run_h"].tolist() == [24.0, 25.0, 24.0]   # the day the clocks go back has 25 hours
