@@ -15,6 +15,7 @@ import argparse
 import time
 
 import numpy as np
+import pandas as pd
 
 from dashapp.runtime import Runtime
 from dashapp.settings import load_settings
@@ -32,6 +33,22 @@ def cases(cur) -> list[tuple[str, tuple]]:
             + [("list_tanks", (True,))]
             + [("show_tank", (m, days, "48")) for m in levels for days in ("7", "90")]
             + [("show_pumps", ("7",)), ("show_pumps", ("90",)), ("live_metrics", (1,)), ("stored_health", (1,))])
+
+
+def naive_meter_hourly(cur, meter_id: str, days: int):
+    """The naive way: every reading of the store into pandas, then the meter's hourly volumes."""
+    frame = cur.execute("SELECT meter_id, ts, value FROM readings WHERE quantity = 'volume'").df()
+    one = frame[frame["meter_id"] == meter_id].sort_values("ts")
+    one = one[one["ts"] >= one["ts"].max() - pd.Timedelta(days=days)]
+    return one.set_index("ts")["value"].diff().clip(lower=0).resample("h").sum()
+
+
+def naive_tank_level(cur, meter_id: str, days: int):
+    """The naive way: every level reading into pandas, hourly means of one tank."""
+    frame = cur.execute("SELECT meter_id, ts, value FROM readings WHERE quantity = 'level'").df()
+    one = frame[frame["meter_id"] == meter_id]
+    one = one[one["ts"] >= one["ts"].max() - pd.Timedelta(days=days)]
+    return one.set_index("ts")["value"].resample("h").agg(["mean", "min", "max"])
 
 
 def main() -> None:
@@ -61,6 +78,18 @@ def main() -> None:
             function(*arguments)
             times.append((time.perf_counter() - start) * 1000)
         print(f"{name:<16} {str(arguments):<34} {np.percentile(times, 50):8.1f} {np.percentile(times, 95):8.1f}")
+    cur = runtime.store.cursor()
+    customer = todo[2][1][0]
+    levels = [a[0] for n, a in todo if n == "show_tank"]
+    for label, naive in ((f"naive meter hourly {customer} 30 d", lambda: naive_meter_hourly(cur, customer, 30)),
+                         (f"naive tank level {levels[0] if levels else '-'} 7 d",
+                          lambda: naive_tank_level(cur, levels[0], 7) if levels else None)):
+        times = []
+        for _ in range(max(3, args.repeat // 5)):
+            start = time.perf_counter()
+            naive()
+            times.append((time.perf_counter() - start) * 1000)
+        print(f"{label:<51} {np.percentile(times, 50):8.1f} {np.percentile(times, 95):8.1f}")
 
 
 if __name__ == "__main__":

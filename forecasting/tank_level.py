@@ -130,14 +130,17 @@ def roll_forward(model: TankLevelModel, start: pd.Timestamp, level_m: float, hou
     Returns columns hour, level_m (the first row is ``start`` itself).
     """
     stamps = pd.date_range(pd.Timestamp(start), periods=hours + 1, freq="h")
-    hour_of_day = np.floor(_local_hour(pd.Series(stamps), model.tz)).astype(int)
-    typical = model.profile.reindex(hour_of_day).reset_index(drop=True)
+    local_hour = _local_hour(pd.Series(stamps), model.tz)
+    typical = model.profile.reindex(np.floor(local_hour).astype(int))
+    flows = [f for f in model.features if f != "level_m"]
+    by_feature = dict(zip(model.features, model.coefficients[1:1 + len(model.features)]))
+    drive = (model.coefficients[0] + typical[flows].to_numpy(dtype=float) @ np.array([by_feature[f] for f in flows])
+             + _harmonics(local_hour) @ model.coefficients[1 + len(model.features):])
+    keep = 1.0 + by_feature.get("level_m", 0.0)
     levels = np.empty(hours + 1)
     levels[0] = level_m
-    harmonics = _harmonics(_local_hour(pd.Series(stamps), model.tz))
     for k in range(hours):
-        row = [1.0] + [levels[k] if f == "level_m" else float(typical[f].iat[k]) for f in model.features]
-        levels[k + 1] = levels[k] + float(np.dot(np.concatenate([row, harmonics[k]]), model.coefficients))
+        levels[k + 1] = levels[k] * keep + drive[k]
     return pd.DataFrame({"hour": stamps, "level_m": levels})
 
 

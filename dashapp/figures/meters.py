@@ -30,10 +30,9 @@ def consumption_figure(frame: pd.DataFrame, meter_id: str, tz: str, daily: bool,
     measured = (frame["volume_l"] - frame["estimated_l"]).clip(lower=0) / litres_per_unit
     estimated = frame["estimated_l"] / litres_per_unit
     figure = base_figure(300, barmode="stack", yaxis_title=f"Volume ({unit}/{'day' if daily else 'hour'})",
-                         hovermode="x unified")
+                         hovermode="x unified", xaxis_title=f"Local day ({tz})" if daily else f"Local time ({tz})")
     figure.add_trace(go.Bar(x=x, y=measured, name="Measured", marker_color=COLOURS["volume"]))
     figure.add_trace(go.Bar(x=x, y=estimated, name="Estimated over gaps", marker_color=COLOURS["warning"]))
-    figure.update_xaxes(title_text=f"Local day ({tz})" if daily else f"Local time ({tz})")
     return figure
 
 
@@ -42,7 +41,8 @@ def measured_figure(frame: pd.DataFrame, meter_id: str, tz: str, daily: bool = F
     if frame.empty:
         return empty_figure(f"No readings from {meter_id} in this period.")
     quantities = [str(q) for q in pd.unique(frame["quantity"].to_numpy(dtype=object))]
-    figure = base_figure(300, hovermode="x unified")
+    figure = base_figure(300, hovermode="x unified", xaxis_title="Day (UTC)" if daily else f"Local time ({tz})",
+                         yaxis_title=" / ".join(QUANTITY_LABELS.get(q, q) for q in quantities))
     for quantity in quantities:
         rows = frame[frame["quantity"] == quantity]
         x = pd.to_datetime(rows["hour"]) if daily else local_times(rows["hour"], tz)
@@ -57,6 +57,4 @@ def measured_figure(frame: pd.DataFrame, meter_id: str, tz: str, daily: bool = F
                                    hoverinfo="skip"))
         figure.add_trace(trace(x=x, y=rows["mean"], mode="lines", name=f"{label}, {'daily' if daily else 'hourly'} mean",
                                line=dict(color=colour, width=1.5)))
-    figure.update_yaxes(title_text=" / ".join(QUANTITY_LABELS.get(q, q) for q in quantities))
-    figure.update_xaxes(title_text="Day (UTC)" if daily else f"Local time ({tz})")
     return figure
