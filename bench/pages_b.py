@@ -79,7 +79,7 @@ def main() -> None:
             function(*arguments)
             times.append((time.perf_counter() - start) * 1000)
             cpu.append((time.process_time() - start_cpu) * 1000)
-        print(f"{name:<16} {str(arguments):<34} {np.percentile(times, 50):8.1f} {np.percentile(times, 95):8.1f} "
+        print(f"{name:<16} {arguments!s:<34} {np.percentile(times, 50):8.1f} {np.percentile(times, 95):8.1f} "
               f"{np.percentile(cpu, 50):8.1f} {np.percentile(cpu, 95):8.1f}")
     cur = runtime.store.cursor()
     customer = todo[2][1][0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -12,8 +12,13 @@ from callbacks import health_ids as ids
 from dashapp import runtime
 from dashapp.figures.health import ingest_history_figure
 from data.queries.clock import data_now
-from data.queries.health import (SILENT_AFTER_INTERVALS, ingest_history, quarantine_reasons, recent_quarantine,
-                                 silent_meters)
+from data.queries.health import (
+    SILENT_AFTER_INTERVALS,
+    ingest_history,
+    quarantine_reasons,
+    recent_quarantine,
+    silent_meters,
+)
 
 SCOPE = None  # operators see everything
 HISTORY_HOURS = 24
@@ -74,7 +79,7 @@ def live_metrics(_tick: int | None):
 def stored_health(_tick: int | None):
     cur = runtime.current().store.cursor()
     try:
-        wall = datetime.now(timezone.utc).replace(tzinfo=None)
+        wall = datetime.now(UTC).replace(tzinfo=None)
         history = ingest_history(cur, wall - timedelta(hours=HISTORY_HOURS))
         reasons = quarantine_reasons(cur, SCOPE)
         recent = recent_quarantine(cur, SCOPE)

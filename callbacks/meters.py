@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, html
 
 from callbacks import meters_ids as ids
@@ -12,8 +12,18 @@ from dashapp.display import VOLUME_UNITS
 from dashapp.figures.meters import consumption_figure, measured_figure
 from dashapp.figures.theme import empty_figure
 from data.queries.clock import data_now
-from data.queries.meters import (HOURLY_UP_TO_DAYS, MeterInfo, MeterQuality, meter_choices, meter_consumption,
-                                 meter_events, meter_flow, meter_info, meter_quality, meter_window)
+from data.queries.meters import (
+    HOURLY_UP_TO_DAYS,
+    MeterInfo,
+    MeterQuality,
+    meter_choices,
+    meter_consumption,
+    meter_events,
+    meter_flow,
+    meter_info,
+    meter_quality,
+    meter_window,
+)
 
 SCOPE = None  # every meter until users are scoped (roles come in a later issue)
 
@@ -115,11 +125,15 @@ def show_meter(meter_id: str | None, days: str | None, unit: str | None):
         days_n = max(1, min(int(days or 7), 366))
     except ValueError:
         days_n = 7
-    if not meter_id:
-        blank = empty_figure("Choose a meter above.")
-        return _message("Search for a meter by its id, zone or category."), blank, blank, "", ""
     cur = runtime.current().store.cursor()
     try:
+        if not meter_id:
+            if not meter_choices(cur, None, SCOPE, limit=1):
+                blank = empty_figure("No meters in the store yet.")
+                return _message("No meters in the store yet: they appear as soon as readings arrive or are "
+                                "imported."), blank, blank, "", ""
+            blank = empty_figure("Choose a meter above.")
+            return _message("Search for a meter by its id, zone or category."), blank, blank, "", ""
         info = meter_info(cur, meter_id, SCOPE)
         if info is None:
             blank = empty_figure(f"No meter {meter_id!r}.")

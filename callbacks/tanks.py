@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -13,7 +13,13 @@ from dashapp import runtime
 from dashapp.figures.tanks import run_hours_figure, tank_level_figure
 from dashapp.figures.theme import empty_figure
 from data.queries.tanks import level_hourly, newest_hour, pump_run_hours, pumps, tank_hourly, tanks
-from forecasting.tank_level import TankModelError, backtest, fit_tank_model, roll_forward, threshold_crossings
+from forecasting.tank_level import (
+    TankModelError,
+    backtest,
+    fit_tank_model,
+    roll_forward,
+    threshold_crossings,
+)
 
 SCOPE = None  # every tank until users are scoped
 TRAINING_DAYS = 28
@@ -22,7 +28,7 @@ HOLDOUT_DAYS = 2
 
 def _now(cur, meter_ids: list[str]) -> datetime:
     """Views end at the newest hour these sensors reported, or at the wall clock if that is earlier."""
-    wall = datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    wall = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0) + timedelta(hours=1)
     newest = newest_hour(cur, meter_ids)
     return wall if newest is None else min(wall, newest)
 

@@ -37,7 +37,7 @@ def layout(meter: str | None = None, days: str | None = None, unit: str | None =
                     xs=6, md=3, className="mb-2"),
         ]
     )
-    chart = lambda title, graph_id: dbc.Card(dbc.CardBody([  # noqa: E731
+    chart = lambda title, graph_id: dbc.Card(dbc.CardBody([
         html.H2(title, className="h6"),
         dcc.Loading(dcc.Graph(id=graph_id, config={"displaylogo": False}), delay_show=300)]), className="mb-3")
     return html.Div(

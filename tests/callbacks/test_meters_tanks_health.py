@@ -8,9 +8,39 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dash import _callback
 from selenium.webdriver.common.by import By
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _registry_at_import() -> tuple[list, dict, list]:
+    """What `dash.callback` registered at import (taken when this module is collected, before any
+    app serves): Dash hands it to the first app that serves and empties it, so a second served app
+    would get pages whose callbacks never fire. The alerts branch has the same fix suite-wide."""
+    import app  # noqa: F401
+    import callbacks  # noqa: F401
+    return (list(_callback.GLOBAL_CALLBACK_LIST), dict(_callback.GLOBAL_CALLBACK_MAP),
+            list(_callback.GLOBAL_INLINE_SCRIPTS))
+
+
+REGISTRY = _registry_at_import()
+
+
+def _restore_registry() -> None:
+    callback_list, callback_map, inline_scripts = REGISTRY
+    _callback.GLOBAL_CALLBACK_LIST[:] = callback_list
+    _callback.GLOBAL_CALLBACK_MAP.clear()
+    _callback.GLOBAL_CALLBACK_MAP.update(callback_map)
+    _callback.GLOBAL_INLINE_SCRIPTS[:] = inline_scripts
+
+
+@pytest.fixture
+def fresh_callbacks():
+    """The registry as at import, before and after the test (later browser tests need it too)."""
+    _restore_registry()
+    yield
+    _restore_registry()
 
 
 @pytest.fixture
@@ -42,7 +72,7 @@ def test_meter_messages_for_nothing_chosen_unknown_and_silent_meters(city_runtim
     cur.execute("INSERT INTO meters (meter_id, zone_id, category, quantity, tz) VALUES ('NEW-1', 'Z1', "
                 "'residential', 'volume', 'UTC')")
     cur.close()
-    summary, consumption, measured, *_ = meters.show_meter("NEW-1", "30", "L")
+    summary, consumption, _measured, *_ = meters.show_meter("NEW-1", "30", "L")
     assert "has not reported any readings yet" in str(summary)
     assert "has not reported" in consumption.layout.annotations[0].text
 
@@ -63,18 +93,20 @@ def test_tank_view_predicts_and_shows_its_error(city_runtime, app_callbacks):
 def test_empty_store_messages(empty_runtime, app_callbacks):
     meters, tanks, health = app_callbacks
     assert meters.search_meters(None, None) == []
+    summary, consumption, *_ = meters.show_meter(None, "7", "L")
+    assert "No meters in the store yet" in str(summary)
     assert tanks.list_tanks(True) == ([], None)
     summary, figure, _ = tanks.show_tank(None, "7", "24")
     assert "No tank level sensors" in str(summary) and "No tank level sensors" in figure.layout.annotations[0].text
     assert "No pump run-state sensors" in str(tanks.show_pumps("7"))
-    history, reasons, recent, silent = health.stored_health(0)
+    history, reasons, _recent, silent = health.stored_health(0)
     assert "No ingest history" in history.layout.annotations[0].text
     assert "Nothing quarantined" in str(reasons) and "Every meter has reported" in str(silent)
-    rate, batch, queue, errors, broker, last_error = health.live_metrics(0)
+    rate, batch, queue, _errors, broker, last_error = health.live_metrics(0)
     assert (rate, batch, queue, last_error) == ("0", "– / – ms", "0", "none") and "not listening" in str(broker)
 
 
-def test_meters_page_search_and_chart_in_a_browser(city_runtime, dash_duo):
+def test_meters_page_search_and_chart_in_a_browser(city_runtime, fresh_callbacks, dash_duo):
     from app import create_app
 
     dash_duo.start_server(create_app())
@@ -97,7 +129,7 @@ def test_meters_page_search_and_chart_in_a_browser(city_runtime, dash_duo):
     assert dash_duo.get_logs() == []
 
 
-def test_tanks_and_health_pages_in_a_browser(city_runtime, dash_duo):
+def test_tanks_and_health_pages_in_a_browser(city_runtime, fresh_callbacks, dash_duo):
     from app import create_app
     from tests.data.builders import at, ingest, reading
 

@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.tank_level import (TankModelError, backtest, fit_tank_model, roll_forward,
-                                    threshold_crossings)
+from forecasting.tank_level import (
+    TankModelError,
+    backtest,
+    fit_tank_model,
+    roll_forward,
+    threshold_crossings,
+)
 
 AREA_M2 = 10.0
 PUMP_L_S = 5.0

@@ -8,8 +8,15 @@ import pytest
 
 from data.quality import Flag
 from data.queries.clock import data_now
-from data.queries.meters import (meter_choices, meter_consumption, meter_events, meter_flow, meter_info,
-                                 meter_quality, meter_window)
+from data.queries.meters import (
+    meter_choices,
+    meter_consumption,
+    meter_events,
+    meter_flow,
+    meter_info,
+    meter_quality,
+    meter_window,
+)
 
 
 def test_search_finds_meters_by_id_zone_or_category_in_any_case(city):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -48,11 +48,11 @@ def test_newest_hour_ends_after_the_last_sensor_reading(city):
 
 
 def test_run_hours_follow_local_days_over_the_dst_change(store):
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from tests.data.builders import ingest, reading
 
-    start = datetime(2025, 10, 24, 22, tzinfo=timezone.utc)     # local midnight, Oct 25 (CEST)
+    start = datetime(2025, 10, 24, 22, tzinfo=UTC)     # local midnight, Oct 25 (CEST)
     ingest(store, [reading("PUMP-1", start + timedelta(minutes=15 * i), 1, quantity="pump_state", unit="state")
                    for i in range(4 * 73)])
     store.cursor().execute("UPDATE meters SET tz = 'Europe/Rome' WHERE meter_id = 'PUMP-1'")
