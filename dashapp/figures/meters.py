@@ -27,8 +27,10 @@ def consumption_figure(frame: pd.DataFrame, meter_id: str, tz: str, daily: bool,
     if frame.empty or frame["volume_l"].sum() == 0 and frame["estimated_l"].sum() == 0:
         return empty_figure(f"No consumption recorded for {meter_id} in this period.")
     x = pd.to_datetime(frame["period"]) if daily else local_times(frame["period"], tz)
-    measured = (frame["volume_l"] - frame["estimated_l"]).clip(lower=0) / litres_per_unit
-    estimated = frame["estimated_l"] / litres_per_unit
+    volumes = pd.DataFrame({"measured": (frame["volume_l"] - frame["estimated_l"]).clip(lower=0).to_numpy(),
+                            "estimated": frame["estimated_l"].to_numpy()}, index=x) / litres_per_unit
+    volumes = volumes.groupby(level=0, sort=True).sum()   # the repeated local hour when clocks go back: one bar
+    x, measured, estimated = volumes.index, volumes["measured"], volumes["estimated"]
     figure = base_figure(300, barmode="stack", yaxis_title=f"Volume ({unit}/{'day' if daily else 'hour'})",
                          hovermode="x unified", xaxis_title=f"Local day ({tz})" if daily else f"Local time ({tz})")
     figure.add_trace(go.Bar(x=x, y=measured, name="Measured", marker_color=COLOURS["volume"]))

@@ -64,3 +64,11 @@ def test_run_hours_bars_mark_partly_observed_days():
 def test_empty_ingest_history_explains_why():
     empty = pd.DataFrame(columns=["recorded_at", "readings_per_s", "batch_p50_ms", "batch_p95_ms", "queue_depth"])
     assert "No ingest history" in _annotation(ingest_history_figure(empty))
+
+
+def test_hourly_bars_over_the_autumn_clock_change_keep_every_litre():
+    hours = pd.date_range("2024-10-26 22:00", periods=6, freq="h")   # 00:00-04:00 local, 02:00 twice
+    frame = pd.DataFrame({"period": hours, "volume_l": [10.0, 20, 30, 40, 50, 60], "estimated_l": 0.0})
+    bars = consumption_figure(frame, "M1", "Europe/Rome", daily=False).data[0]
+    assert [pd.Timestamp(x).hour for x in bars.x] == [0, 1, 2, 3, 4]
+    assert list(bars.y) == [10.0, 20.0, 70.0, 50.0, 60.0] and sum(bars.y) == 210.0
