@@ -15,6 +15,7 @@ from data.queries.clock import data_now
 from data.queries.health import (
     SILENT_AFTER_INTERVALS,
     ingest_history,
+    never_reported,
     quarantine_reasons,
     recent_quarantine,
     silent_meters,
@@ -36,13 +37,14 @@ def _table(frame: pd.DataFrame, headers: dict[str, str]) -> dbc.Table:
     return dbc.Table.from_dataframe(shown, size="sm", striped=True, responsive=True, className="mb-0")
 
 
-def _silent(frame: pd.DataFrame, now: datetime) -> list | html.P:
+def _silent(frame: pd.DataFrame, now: datetime, unheard: int) -> list | html.P:
+    never = [html.P(f"{unheard} registered meters have never reported.", className="small")] if unheard else []
     if frame.empty:
-        return html.P(f"Every meter has reported within {SILENT_AFTER_INTERVALS} of its usual intervals "
-                      f"(as of {now:%Y-%m-%d %H:%M} UTC).", className="text-muted mb-0")
+        return never + [html.P(f"Every meter has reported within {SILENT_AFTER_INTERVALS} of its usual intervals "
+                               f"(as of {now:%Y-%m-%d %H:%M} UTC).", className="text-muted mb-0")]
     shown = frame.assign(interval=(frame["interval_s"] / 60).round(0).astype(int).astype(str) + " min",
                          silent=frame["silent_h"].map(lambda h: f"{h:.1f} h" if h < 48 else f"{h / 24:.1f} days"))
-    return [html.P(f"{len(frame)} meters without a reading for more than {SILENT_AFTER_INTERVALS} of their usual "
+    return never + [html.P(f"{len(frame)} meters without a reading for more than {SILENT_AFTER_INTERVALS} of their usual "
                    f"intervals, as of {now:%Y-%m-%d %H:%M} UTC.", className="small"),
             _table(shown.head(50), {"meter_id": "Meter", "zone_id": "Zone", "category": "Category",
                                     "last_reading": "Last reading (UTC)", "interval": "Usual interval",
@@ -85,6 +87,7 @@ def stored_health(_tick: int | None):
         recent = recent_quarantine(cur, SCOPE)
         now = data_now(cur, SCOPE)
         silent = silent_meters(cur, now, SCOPE)
+        unheard = never_reported(cur, SCOPE)
     finally:
         cur.close()
     figure = ingest_history_figure(history)
@@ -95,4 +98,4 @@ def stored_health(_tick: int | None):
         reasons_view = _table(reasons, {"reason": "Reason (example)", "messages": "Messages", "last_at": "Last (UTC)"})
         recent_view = _table(recent, {"received_at": "Received (UTC)", "source": "Source", "meter_id": "Meter",
                                       "reason": "Reason"})
-    return figure, reasons_view, recent_view, _silent(silent, now)
+    return figure, reasons_view, recent_view, _silent(silent, now, unheard)

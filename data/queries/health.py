@@ -6,7 +6,7 @@ listener's metrics snapshot; this module answers what the store remembers.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import duckdb
 import pandas as pd
@@ -101,6 +101,3 @@ def never_reported(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> int:
     return cur.execute(
         f"SELECT count(*) FROM meters WHERE last_ts IS NULL AND last_seen_at IS NULL AND {where}", params).fetchone()[0]
 
-
-def history_window(now: datetime, hours: int = 24) -> datetime:
-    return now - timedelta(hours=hours)

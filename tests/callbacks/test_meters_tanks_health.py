@@ -94,6 +94,7 @@ def test_empty_store_messages(empty_runtime, app_callbacks):
     meters, tanks, health = app_callbacks
     assert meters.search_meters(None, None) == []
     summary, consumption, *_ = meters.show_meter(None, "7", "L")
+    assert consumption.layout.annotations[0].text == "No meters in the store yet."
     assert "No meters in the store yet" in str(summary)
     assert tanks.list_tanks(True) == ([], None)
     summary, figure, _ = tanks.show_tank(None, "7", "24")

@@ -55,3 +55,15 @@ def test_ingest_history_gives_rates_between_recorded_rows(store):
     assert history["readings_per_s"].tolist()[1:] == [100.0, 200.0]
     assert history["error_rate"].tolist()[1:] == pytest.approx([0.01, 0.0])
     assert history["queue_depth"].tolist() == [0, 1, 2]
+
+
+def test_meters_registered_but_never_heard_are_counted(store):
+    import pandas as pd
+
+    from data.queries.health import never_reported
+
+    store.register_meters(pd.DataFrame({"meter_id": ["NEW-1", "NEW-2"], "zone_id": "Z1", "category": "residential",
+                                        "quantity": "volume", "unit": "L", "tz": "UTC"}))
+    ingest(store, register_series("NEW-2", [0, 10]))
+    assert never_reported(store.cursor()) == 1
+    assert never_reported(store.cursor(), scope=["NEW-2"]) == 0
