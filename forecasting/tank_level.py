@@ -4,16 +4,21 @@ A tank's level changes each hour by (inflow - outflow) / area. Neither the area
 nor every inflow is known to the store, so the hourly change is regressed on
 what is measured (ordinary least squares, `numpy.linalg.lstsq`):
 
-    level[t+1] - level[t] = b0 + b1 * outflow_l_s[t] + b2 * pump_on[t] + b3 * level[t]
+    level[t+1] - level[t] = b0 + b1 * outflow_l_s[t] + b2 * pump_on[t]     (a pump fills it)
+    level[t+1] - level[t] = b0 + b1 * outflow_l_s[t] + b3 * level[t]       (no metered inflow)
                             + daily harmonics of the local hour (sin/cos of 1 and 2 cycles a day)
 
 ``outflow_l_s`` is the mean flow of the zone inlet(s) the tank feeds (b1 comes
 out near -3.6 / area in m2); ``pump_on`` is the share of the hour the filling
-pump ran (left out when the tank has no pump sensor); ``level`` lets the model
-learn float valves that refill a tank as it drops; the harmonics take the
-daily rhythm of what is not measured. To look ahead, the future flows and pump
-shares are the mean of each local hour of day over the last week of history,
-and the level is rolled forward hour by hour from the newest one.
+pump ran; without a pump sensor, ``level`` lets the model learn a float valve
+that refills the tank as it drops; the harmonics take the daily rhythm of what
+is not measured. A pump's switching levels are learnt from its history (the
+median level at which it started and stopped).
+
+To look ahead, the future outflow is the mean of each local hour of day over the
+last week of history; the pump starts and stops at its learnt levels (or, if
+none could be learnt, runs its typical share of each hour), and the level is
+rolled forward hour by hour from the newest one.
 
 The error shown with it is a backtest on held-out recent days: the model is
 fitted on the history before them, then (1) predicts each held-out hour from
@@ -44,6 +49,7 @@ class TankLevelModel:
     tz: str
     profile: pd.DataFrame         # local hour of day -> typical outflow_l_s, pump_on
     trained_hours: int
+    pump_switching: tuple[float, float] | None = None   # levels (m) the pump was seen to start and stop at
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,10 @@ def fit_tank_model(history: pd.DataFrame, tz: str = "UTC") -> TankLevelModel:
     if "outflow_l_s" not in frame or frame["outflow_l_s"].notna().sum() == 0:
         raise TankModelError("No outflow is metered for this tank's zone (no inlet flow meter), "
                              "so its level cannot be predicted.")
-    features = ("outflow_l_s",)
     if "pump_on" in frame and frame["pump_on"].notna().any():
-        features += ("pump_on",)
-    features += ("level_m",)
+        features = ("outflow_l_s", "pump_on")         # the inflow is metered: a plain mass balance
+    else:
+        features = ("outflow_l_s", "level_m")         # unmetered refill (a float valve) follows the level
     target = frame["level_m"].shift(-1) - frame["level_m"]
     usable = target.notna() & frame[list(features)].notna().all(axis=1)
     if usable.sum() < MIN_TRAINING_HOURS:
@@ -116,7 +122,28 @@ def fit_tank_model(history: pd.DataFrame, tz: str = "UTC") -> TankLevelModel:
                              f"the prediction needs at least {MIN_TRAINING_HOURS} ({MIN_TRAINING_HOURS // 24} days).")
     design = _design(frame[usable], features, tz)
     coefficients, *_ = np.linalg.lstsq(design, target[usable].to_numpy(dtype=float), rcond=None)
-    return TankLevelModel(features, coefficients, tz, _profile(frame, features, tz), int(usable.sum()))
+    return TankLevelModel(features, coefficients, tz, _profile(frame, features, tz), int(usable.sum()),
+                          _pump_switching(frame) if "pump_on" in features else None)
+
+
+def _pump_switching(frame: pd.DataFrame) -> tuple[float, float] | None:
+    """The levels a level-switched pump starts and stops at, learnt from its run-state history.
+
+    Each start (stop) lies between the levels of the hour before and the hour it began (ended):
+    the midpoint is taken, and the median over all starts (stops). None unless the pump started
+    and stopped at least twice, with the start level below the stop level.
+    """
+    running = (frame["pump_on"] > 0).to_numpy()
+    known = frame["pump_on"].notna().to_numpy()
+    level = frame["level_m"].to_numpy(dtype=float)
+    starts, stops = [], []
+    for k in range(1, len(frame)):
+        if known[k] and known[k - 1] and running[k] != running[k - 1]:
+            (starts if running[k] else stops).append((level[k - 1] + level[k]) / 2)
+    starts, stops = [v for v in starts if np.isfinite(v)], [v for v in stops if np.isfinite(v)]
+    if len(starts) < 2 or len(stops) < 2 or np.median(starts) >= np.median(stops):
+        return None
+    return float(np.median(starts)), float(np.median(stops))
 
 
 def step_change(model: TankLevelModel, frame: pd.DataFrame) -> np.ndarray:
@@ -124,23 +151,39 @@ def step_change(model: TankLevelModel, frame: pd.DataFrame) -> np.ndarray:
     return _design(frame, model.features, model.tz) @ model.coefficients
 
 
-def roll_forward(model: TankLevelModel, start: pd.Timestamp, level_m: float, hours: int) -> pd.DataFrame:
+def roll_forward(model: TankLevelModel, start: pd.Timestamp, level_m: float, hours: int,
+                 pump_running: bool | None = None) -> pd.DataFrame:
     """Levels predicted for the ``hours`` hours after ``start`` (whose level is ``level_m``).
 
-    Returns columns hour, level_m (the first row is ``start`` itself).
+    With a learnt pump switching rule the pump starts when the predicted level falls to its
+    start level and stops at its stop level (``pump_running``: its state at ``start``, else
+    running if the level is below the start level); otherwise the pump runs its typical share
+    of each hour of day. Returns columns hour, level_m (the first row is ``start`` itself).
     """
     stamps = pd.date_range(pd.Timestamp(start), periods=hours + 1, freq="h")
     local_hour = _local_hour(pd.Series(stamps), model.tz)
     typical = model.profile.reindex(np.floor(local_hour).astype(int))
-    flows = [f for f in model.features if f != "level_m"]
     by_feature = dict(zip(model.features, model.coefficients[1:1 + len(model.features)]))
+    switched = model.pump_switching is not None
+    flows = [f for f in model.features if f != "level_m" and not (switched and f == "pump_on")]
     drive = (model.coefficients[0] + typical[flows].to_numpy(dtype=float) @ np.array([by_feature[f] for f in flows])
              + _harmonics(local_hour) @ model.coefficients[1 + len(model.features):])
     keep = 1.0 + by_feature.get("level_m", 0.0)
     levels = np.empty(hours + 1)
     levels[0] = level_m
+    if not switched:
+        for k in range(hours):
+            levels[k + 1] = levels[k] * keep + drive[k]
+        return pd.DataFrame({"hour": stamps, "level_m": levels})
+    start_m, stop_m = model.pump_switching
+    pump_gain = by_feature["pump_on"]
+    running = level_m <= start_m if pump_running is None else pump_running
     for k in range(hours):
-        levels[k + 1] = levels[k] * keep + drive[k]
+        if running and levels[k] >= stop_m:
+            running = False
+        elif not running and levels[k] <= start_m:
+            running = True
+        levels[k + 1] = levels[k] * keep + drive[k] + (pump_gain if running else 0.0)
     return pd.DataFrame({"hour": stamps, "level_m": levels})
 
 
@@ -157,7 +200,8 @@ def backtest(history: pd.DataFrame, tz: str = "UTC", holdout_days: int = 2) -> B
         raise TankModelError("The held-out days have no level readings to score the prediction on.")
     step = observed[:-1] + step_change(model, held.iloc[:-1])
     step_error = (step - observed[1:])[~np.isnan(step - observed[1:])]
-    run = roll_forward(model, held["hour"].iat[0], observed[0], len(held) - 1)["level_m"].to_numpy()
+    running = bool(held["pump_on"].iat[0] > 0) if "pump_on" in held and pd.notna(held["pump_on"].iat[0]) else None
+    run = roll_forward(model, held["hour"].iat[0], observed[0], len(held) - 1, running)["level_m"].to_numpy()
     keep = ~np.isnan(observed)
     run_error = (run - observed)[keep][1:]
     persistence = (observed[0] - observed)[keep][1:]

@@ -36,10 +36,9 @@ def constructed_tank(days: int = 21, quiet_days: int = 7, seed: int = 1) -> pd.D
 def test_fit_recovers_the_mass_balance():
     model = fit_tank_model(constructed_tank(), "Europe/Rome")
     coefficients = dict(zip(("intercept",) + model.features, model.coefficients))
-    assert model.features == ("outflow_l_s", "pump_on", "level_m")
+    assert model.features == ("outflow_l_s", "pump_on")
     assert coefficients["outflow_l_s"] == pytest.approx(-M_PER_L_S_HOUR, abs=1e-6)
     assert coefficients["pump_on"] == pytest.approx(PUMP_L_S * M_PER_L_S_HOUR, abs=1e-6)
-    assert coefficients["level_m"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_backtest_of_an_exact_balance_is_near_zero_and_beats_persistence():
@@ -81,3 +80,31 @@ def test_without_a_pump_sensor_the_model_leaves_the_pump_out():
     history = constructed_tank().drop(columns="pump_on")
     model = fit_tank_model(history, "UTC")
     assert model.features == ("outflow_l_s", "level_m")
+
+
+def level_switched_tank(days: int = 21, start_m: float = 1.0, stop_m: float = 4.0, seed: int = 2) -> pd.DataFrame:
+    """A 10 m2 tank whose 5 L/s pump starts at or below ``start_m`` and stops at or above ``stop_m``."""
+    rng = np.random.default_rng(seed)
+    hours = pd.date_range("2025-03-01", periods=days * 24, freq="h")
+    outflow = 1.0 + rng.uniform(-0.3, 0.3, len(hours))
+    level, pump = np.empty(len(hours)), np.zeros(len(hours))
+    level[0], running = 3.0, False
+    for k in range(len(hours)):
+        running = (running and level[k] < stop_m) or (not running and level[k] <= start_m)
+        pump[k] = float(running)
+        if k + 1 < len(hours):
+            level[k + 1] = level[k] + (pump[k] * PUMP_L_S - outflow[k]) * M_PER_L_S_HOUR
+    return pd.DataFrame({"hour": hours, "level_m": level, "outflow_l_s": outflow, "pump_on": pump})
+
+
+def test_a_level_switched_pump_is_learnt_and_rolled_forward_by_its_rule():
+    history = level_switched_tank()
+    model = fit_tank_model(history, "UTC")
+    start_m, stop_m = model.pump_switching
+    assert 0.5 < start_m <= 1.0 and 4.0 <= stop_m < 5.5
+    prediction = roll_forward(model, history["hour"].iat[-1], 3.0, 72, pump_running=False)
+    one_hour_of_pumping = PUMP_L_S * M_PER_L_S_HOUR
+    assert prediction["level_m"].between(start_m - 0.5, stop_m + one_hour_of_pumping).all()   # it cycles
+    assert prediction["level_m"].min() < 1.2 and prediction["level_m"].max() > 3.9
+    score = backtest(history, "UTC", holdout_days=2)
+    assert score.run_mae_m < score.persistence_mae_m / 2
