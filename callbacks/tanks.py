@@ -14,6 +14,7 @@ from dashapp.figures.tanks import run_hours_figure, tank_level_figure
 from dashapp.figures.theme import empty_figure
 from data.queries.tanks import level_hourly, newest_hour, pump_run_hours, pumps, tank_hourly, tanks
 from forecasting.tank_level import (
+    TankLevelModel,
     TankModelError,
     backtest,
     fit_tank_model,
@@ -63,6 +64,17 @@ def _thresholds(tank_low: float | None, tank_high: float | None) -> tuple[float 
             tank_high if tank_high is not None else settings.tank_high_level_m)
 
 
+def _model_text(model: TankLevelModel) -> str:
+    names = {"outflow_l_s": "zone outflow", "pump_on": "pump running share", "level_m": "level"}
+    text = (f"Linear regression of the hourly level change on {', '.join(names[f] for f in model.features)} "
+            f"and the hour of day, fitted on {model.trained_hours} hours. Future outflow: the last week's "
+            f"typical hour of day")
+    if model.pump_switching:
+        start_m, stop_m = model.pump_switching
+        return text + f"; the pump starts at {start_m:.2f} m and stops at {stop_m:.2f} m, as it did in the history."
+    return text + "; the pump, if any, its typical share of each hour." if "pump_on" in model.features else text + "."
+
+
 @callback(
     Output(ids.SUMMARY, "children"),
     Output(ids.LEVEL, "figure"),
@@ -97,25 +109,29 @@ def show_tank(tank_id: str | None, days: str | None, horizon: str | None):
     cards.append(_card("Level now", f"{level_now:.2f} m", f"{pd.Timestamp(history['hour'].iat[-1]):%Y-%m-%d %H:00} UTC"))
     try:
         model = fit_tank_model(training, tank.tz)
-        last = training.dropna(subset=["level_m"]).iloc[-1]
-        prediction = roll_forward(model, last["hour"], float(last["level_m"]), horizon_h)
-        score = backtest(training, tank.tz, HOLDOUT_DAYS)
     except TankModelError as err:
         model_note = [dbc.Alert(f"No prediction: {err}", color="warning", className="mb-0")]
     else:
+        last = training.dropna(subset=["level_m"]).iloc[-1]
+        running = bool(last["pump_on"] > 0) if pd.notna(last.get("pump_on")) else None
+        prediction = roll_forward(model, last["hour"], float(last["level_m"]), horizon_h, running)
         for crossing in threshold_crossings(prediction, low, high):
             cards.append(_card(f"Reaches {crossing.threshold} ({crossing.level_m:g} m)",
                                _when(crossing.hours, horizon_h)))
-        cards.append(_card("Prediction error", f"±{score.run_mae_m:.2f} m",
-                           f"MAE over {score.holdout_hours} held-out hours (persistence {score.persistence_mae_m:.2f} m)"))
-        names = {"outflow_l_s": "zone outflow", "pump_on": "pump running share", "level_m": "level"}
-        model_note = [html.P(
-            f"Linear regression of the hourly level change on {', '.join(names[f] for f in model.features)} "
-            f"and the hour of day, fitted on {model.trained_hours} hours. Backtest on the last {HOLDOUT_DAYS} days "
-            f"held out: one hour ahead MAE {score.step_mae_m:.3f} m, RMSE {score.step_rmse_m:.3f} m; rolled forward "
-            f"MAE {score.run_mae_m:.3f} m, RMSE {score.run_rmse_m:.3f} m, against {score.persistence_mae_m:.3f} m "
-            f"for keeping the level constant. Future flows are the last week's typical hour of day.",
-            className="text-muted mb-0")]
+        model_note = [html.P(_model_text(model), className="text-muted mb-1")]
+        try:
+            score = backtest(training, tank.tz, HOLDOUT_DAYS)
+        except TankModelError as err:
+            model_note.append(html.P(f"No backtest: {err}", className="text-muted mb-0"))
+        else:
+            cards.append(_card("Prediction error", f"±{score.run_mae_m:.2f} m",
+                               f"MAE over {score.holdout_hours} held-out hours "
+                               f"(persistence {score.persistence_mae_m:.2f} m)"))
+            model_note.append(html.P(
+                f"Backtest on the last {HOLDOUT_DAYS} days held out: one hour ahead MAE {score.step_mae_m:.3f} m, "
+                f"RMSE {score.step_rmse_m:.3f} m; rolled forward MAE {score.run_mae_m:.3f} m, RMSE "
+                f"{score.run_rmse_m:.3f} m, against {score.persistence_mae_m:.3f} m for keeping the level constant.",
+                className="text-muted mb-0"))
     if low is None and high is None:
         model_note.append(html.P("No level thresholds are set for this tank (meter attrs low_level_m/high_level_m "
                                  "or the tank_low_level_m/tank_high_level_m settings).", className="text-muted"))

@@ -86,6 +86,7 @@ def test_tank_view_predicts_and_shows_its_error(city_runtime, app_callbacks):
     assert "Prediction error" in str(summary)
     assert [t.name for t in figure.data][-1] == "Predicted level" and len(figure.data[-1].x) == 25
     assert "Linear regression" in str(model) and "pump running share" in str(model)
+    assert "the pump starts at" in str(model) and "Backtest on the last 2 days" in str(model)
     pumps = tanks.show_pumps("7")
     assert "B1-STATE" in str(pumps) and "h/day" in str(pumps)
 
