@@ -129,8 +129,9 @@ def fit_tank_model(history: pd.DataFrame, tz: str = "UTC") -> TankLevelModel:
 def _pump_switching(frame: pd.DataFrame) -> tuple[float, float] | None:
     """The levels a level-switched pump starts and stops at, learnt from its run-state history.
 
-    Each start (stop) lies between the levels of the hour before and the hour it began (ended):
-    the midpoint is taken, and the median over all starts (stops). None unless the pump started
+    A start lies between the levels of the hour before and the hour it began: their midpoint is
+    taken. A pump stops within the hour it reaches its stop level (as `roll_forward` assumes):
+    the level of the first hour stopped is taken. Then the median over all starts and all stops. None unless the pump started
     and stopped at least twice, with the start level below the stop level.
     """
     running = (frame["pump_on"] > 0).to_numpy()
@@ -138,8 +139,10 @@ def _pump_switching(frame: pd.DataFrame) -> tuple[float, float] | None:
     level = frame["level_m"].to_numpy(dtype=float)
     starts, stops = [], []
     for k in range(1, len(frame)):
-        if known[k] and known[k - 1] and running[k] != running[k - 1]:
-            (starts if running[k] else stops).append((level[k - 1] + level[k]) / 2)
+        if known[k] and known[k - 1] and running[k] and not running[k - 1]:
+            starts.append((level[k - 1] + level[k]) / 2)
+        elif known[k] and known[k - 1] and running[k - 1] and not running[k]:
+            stops.append(level[k])
     starts, stops = [v for v in starts if np.isfinite(v)], [v for v in stops if np.isfinite(v)]
     if len(starts) < 2 or len(stops) < 2 or np.median(starts) >= np.median(stops):
         return None
@@ -156,7 +159,7 @@ def roll_forward(model: TankLevelModel, start: pd.Timestamp, level_m: float, hou
     """Levels predicted for the ``hours`` hours after ``start`` (whose level is ``level_m``).
 
     With a learnt pump switching rule the pump starts when the predicted level falls to its
-    start level and stops at its stop level (``pump_running``: its state at ``start``, else
+    start level and stops within the hour it reaches its stop level (``pump_running``: its state at ``start``, else
     running if the level is below the start level); otherwise the pump runs its typical share
     of each hour of day. Returns columns hour, level_m (the first row is ``start`` itself).
     """
@@ -184,6 +187,8 @@ def roll_forward(model: TankLevelModel, start: pd.Timestamp, level_m: float, hou
         elif not running and levels[k] <= start_m:
             running = True
         levels[k + 1] = levels[k] * keep + drive[k] + (pump_gain if running else 0.0)
+        if running and levels[k + 1] > stop_m:   # it stops within the hour, at its stop level
+            levels[k + 1], running = max(stop_m, levels[k] * keep + drive[k]), False
     return pd.DataFrame({"hour": stamps, "level_m": levels})
 
 
