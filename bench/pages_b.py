@@ -1,6 +1,10 @@
 """Timing of the Meters, Tanks & pumps and System health callbacks on a store, until `bench app` covers them.
 
     python -m bench.pages_b STORE.duckdb [--repeat 20]
+    python -m bench.pages_b STORE.duckdb --tank-origins 2025-02-01,2025-02-15,...
+
+The second form backtests the tank level model at each origin (28 days of history
+ending there, the last 2 held out) and prints the mean errors against persistence.
 
 Opens a private copy of nothing: the store is opened read-only through the
 app's runtime (so never run it against a store a server is writing). Each
@@ -52,11 +56,36 @@ def naive_tank_level(cur, meter_id: str, days: int):
     return one.set_index("ts")["value"].resample("h").agg(["mean", "min", "max"])
 
 
+def tank_backtests(store: str, origins: list[str]) -> None:
+    from datetime import timedelta
+
+    import duckdb
+
+    from data.queries.tanks import tank_hourly, tanks
+    from forecasting.tank_level import backtest
+
+    conn = duckdb.connect(store, read_only=True)
+    print(f"{'tank':<12} {'origins':>7} {'1 h MAE':>8} {'rolled MAE':>10} {'persistence':>11} {'wins':>5}")
+    for tank in tanks(conn):
+        scores = []
+        for origin in origins:
+            end = pd.Timestamp(origin).to_pydatetime()
+            scores.append(backtest(tank_hourly(conn, tank, end - timedelta(days=28), end), tank.tz))
+        step, run, still = (np.mean([getattr(b, f) for b in scores])
+                            for f in ("step_mae_m", "run_mae_m", "persistence_mae_m"))
+        wins = sum(b.run_mae_m < b.persistence_mae_m for b in scores)
+        print(f"{tank.meter_id:<12} {len(scores):>7} {step:8.3f} {run:10.3f} {still:11.3f} {wins:>5}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("store")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--tank-origins", help="comma-separated dates: backtest the tank model there instead")
     args = parser.parse_args()
+    if args.tank_origins:
+        tank_backtests(args.store, args.tank_origins.split(","))
+        return
     settings = load_settings({"db": args.store}, environ={})
     runtime = Runtime(settings, Store(args.store, read_only=True))
     from dashapp import runtime as current
