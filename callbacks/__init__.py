@@ -3,6 +3,9 @@
 from callbacks import (  # noqa: F401
     alerts,
     explore,
+    health,
+    meters,
     overview,
+    tanks,
     zones,
 )

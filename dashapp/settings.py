@@ -92,6 +92,9 @@ class Settings:
     alert_escalation_sms_to: str | None = None
     alert_sms_template: str = "Waterline {severity}: {kind} at {meter_id} (zone {zone_id}). {explanation}"
 
+    tank_low_level_m: float | None = None    # tank thresholds when a level sensor's attrs give none
+    tank_high_level_m: float | None = None
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

@@ -72,6 +72,7 @@ QUANTITIES: dict[str, Quantity] = {
         ),
         Quantity("level", "m", _linear(m=1.0, cm=0.01, ft=0.3048), -10.0, 500.0),
         Quantity("level_pct", "%", _linear(**{"%": 1.0}), 0.0, 100.0),
+        Quantity("pump_state", "state", _linear(state=1.0), 0.0, 1.0),  # 1 running, 0 stopped
         Quantity(
             "air_temperature",
             "degC",

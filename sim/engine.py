@@ -109,7 +109,7 @@ class CitySimulation:
         indoor = c["profile"].isin(["household", "shop", "restaurant", "building"])
         garden = (c["outdoor_share"] > 0) | (c["profile"] == "irrigation")
         customers = pd.DataFrame({"asset": c["meter_id"], "zone_id": c["zone_id"], "indoor": indoor, "garden": garden})
-        network_sensors = s[s["category"] != "weather"]
+        network_sensors = s[(s["category"] != "weather") & (s["kind"] != "pump_state")]  # a run state has no faults
         sensors = pd.DataFrame({"asset": network_sensors["meter_id"], "zone_id": network_sensors["zone_id"],
                                 "quantity": network_sensors["quantity"], "network": True})
         boosters = pd.DataFrame([{"asset": z.supply_asset, "zone_id": z.zone_id} for z in self.city.zones
@@ -203,6 +203,8 @@ class CitySimulation:
                 columns.append(hydraulics.pressure_m[s.element].to_numpy() * M_HEAD_TO_BAR)
             elif s.kind == "level":
                 columns.append(hydraulics.pressure_m[s.element].to_numpy())
+            elif s.kind == "pump_state":
+                columns.append(hydraulics.link_open[s.element].to_numpy(dtype=float))
             elif s.kind == "air_temperature":
                 columns.append(station.air_temperature_c)
             else:

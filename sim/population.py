@@ -7,7 +7,8 @@ daily rhythm, a weekend habit, a garden (or none), a summer holiday, and a
 meter: reporting every 15 minutes or every hour, in litres or m3, with a
 register size (small registers roll over) and a starting index.
 Sensors follow from the network: per zone an inlet flow meter and pressure
-sensors at the inlet and the critical point; a level sensor per tank; the
+sensors at the inlet and the critical point; a level sensor per tank (its
+operating range in the meter's attrs); a run-state sensor per booster pump; the
 booster's delivery pressure; the weather station.
 """
 
@@ -121,10 +122,10 @@ def _sensors(city: CitySpec, network: CityNetwork) -> pd.DataFrame:
     rows: list[dict] = []
 
     def sensor(meter_id: str, zone_id: str | None, category: str, quantity: str, unit: str,
-               element: str, kind: str, noise_sd: float, resolution: float) -> None:
+               element: str, kind: str, noise_sd: float, resolution: float, **attrs: float) -> None:
         rows.append({"meter_id": meter_id, "zone_id": zone_id, "category": category, "quantity": quantity,
                      "unit": unit, "element": element, "kind": kind, "noise_sd": noise_sd,
-                     "resolution": resolution, "gateway": SENSOR_GATEWAY})
+                     "resolution": resolution, "gateway": SENSOR_GATEWAY, "attrs": attrs})
 
     for zone in city.zones:
         layout = network.zones[zone.zone_id]
@@ -135,17 +136,21 @@ def _sensors(city: CitySpec, network: CityNetwork) -> pd.DataFrame:
         if zone.supply in ("booster_tank", "break_tank"):
             booster = city.booster(zone.supply_asset or "") if zone.supply == "booster_tank" else None
             tank = booster.tank_id if booster else zone.supply_asset or ""
-            sensor(f"{tank}-LEVEL", z, "sensor", "level", "m", tank, "level", 0.005, 0.01)
+            spec = city.tank(tank)
+            sensor(f"{tank}-LEVEL", z, "sensor", "level", "m", tank, "level", 0.005, 0.01,
+                   low_level_m=spec.min_level_m, high_level_m=spec.max_level_m)
             if booster:
                 sensor(f"{booster.pump_id}-P", z, "sensor", "pressure", "bar", network.pump_delivery_nodes[
                     booster.pump_id], "pressure", 0.004, 0.001)
+                sensor(f"{booster.pump_id}-STATE", z, "sensor", "pump_state", "state", booster.pump_id,
+                       "pump_state", 0.0, 1.0, pump=booster.pump_id)
     station = city.weather_station
     rows.append({"meter_id": station, "zone_id": None, "category": "weather", "quantity": "air_temperature",
                  "unit": "degC", "element": "", "kind": "air_temperature", "noise_sd": 0.1, "resolution": 0.1,
-                 "gateway": station})
+                 "gateway": station, "attrs": {}})
     rows.append({"meter_id": station, "zone_id": None, "category": "weather", "quantity": "rainfall",
                  "unit": "mm", "element": "", "kind": "rainfall", "noise_sd": 0.0, "resolution": 0.1,
-                 "gateway": station})
+                 "gateway": station, "attrs": {}})
     return pd.DataFrame(rows)
 
 
@@ -178,6 +183,6 @@ def meters_frame(city: CitySpec, population: Population) -> pd.DataFrame:
     sensors = pd.DataFrame({
         "meter_id": s["meter_id"], "zone_id": s["zone_id"], "category": s["category"], "quantity": s["quantity"],
         "unit": s["unit"], "max_flow_l_s": np.where(s["category"] == "inlet", MAX_FLOW_BY_CATEGORY["inlet"], np.nan),
-        "tz": city.tz, "attrs": json.dumps({"simulated": True}),
+        "tz": city.tz, "attrs": [json.dumps({"simulated": True, **a}) for a in s["attrs"]],
     })
     return pd.concat([customers, sensors], ignore_index=True)

@@ -12,7 +12,9 @@ import functools
 import plotly.graph_objects as go
 import plotly.io as pio
 
-TEMPLATE = "plotly_white+waterline"
+#: A small template of its own: "plotly_white+waterline" is re-merged and re-validated for every
+#: figure (40-60 ms each on this machine, the largest part of a page callback); this one costs ~5 ms.
+TEMPLATE = "waterline"
 
 #: One colour per series role, used consistently across pages.
 COLOURS = {
@@ -35,20 +37,22 @@ WEBGL_THRESHOLD = 10_000
 _GREY = "#8a94a6"
 _GRID = "rgba(138, 148, 166, 0.25)"
 
-pio.templates["waterline"] = go.layout.Template(
+_WATERLINE = go.layout.Template(
     layout=dict(
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         font=dict(color=_GREY, family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"),
         colorway=SERIES,
-        xaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID),
-        yaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID),
+        xaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID, ticks="", automargin=True),
+        yaxis=dict(gridcolor=_GRID, linecolor=_GRID, zerolinecolor=_GRID, ticks="", automargin=True),
+        hovermode="closest",
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         margin=dict(l=50, r=20, t=40, b=40),
         hoverlabel=dict(namelength=-1),
         modebar=dict(bgcolor="rgba(0,0,0,0)", color=_GREY, activecolor="#0ea5e9"),
     )
 )
+pio.templates["waterline"] = _WATERLINE
 
 
 @functools.cache

@@ -1,0 +1,101 @@
+"""System health callbacks: live ingest metrics every tick, and what the store remembers about ingest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, html
+
+from callbacks import health_ids as ids
+from dashapp import runtime
+from dashapp.figures.health import ingest_history_figure
+from data.queries.clock import data_now
+from data.queries.health import (
+    SILENT_AFTER_INTERVALS,
+    ingest_history,
+    never_reported,
+    quarantine_reasons,
+    recent_quarantine,
+    silent_meters,
+)
+
+SCOPE = None  # operators see everything
+HISTORY_HOURS = 24
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def _table(frame: pd.DataFrame, headers: dict[str, str]) -> dbc.Table:
+    shown = frame[list(headers)].rename(columns=headers)
+    for column in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[column]):
+            shown[column] = shown[column].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("–")
+    return dbc.Table.from_dataframe(shown, size="sm", striped=True, responsive=True, className="mb-0")
+
+
+def _silent(frame: pd.DataFrame, now: datetime, unheard: int) -> list | html.P:
+    never = [html.P(f"{unheard} registered meters have never reported.", className="small")] if unheard else []
+    if frame.empty:
+        return never + [html.P(f"Every meter has reported within {SILENT_AFTER_INTERVALS} of its usual intervals "
+                               f"(as of {now:%Y-%m-%d %H:%M} UTC).", className="text-muted mb-0")]
+    shown = frame.assign(interval=(frame["interval_s"] / 60).round(0).astype(int).astype(str) + " min",
+                         silent=frame["silent_h"].map(lambda h: f"{h:.1f} h" if h < 48 else f"{h / 24:.1f} days"))
+    return never + [html.P(f"{len(frame)} meters without a reading for more than {SILENT_AFTER_INTERVALS} of their usual "
+                   f"intervals, as of {now:%Y-%m-%d %H:%M} UTC.", className="small"),
+            _table(shown.head(50), {"meter_id": "Meter", "zone_id": "Zone", "category": "Category",
+                                    "last_reading": "Last reading (UTC)", "interval": "Usual interval",
+                                    "silent": "Silent for"})]
+
+
+@callback(
+    Output(ids.RATE, "children"),
+    Output(ids.BATCH, "children"),
+    Output(ids.QUEUE, "children"),
+    Output(ids.ERRORS, "children"),
+    Output(ids.BROKER, "children"),
+    Output(ids.LAST_ERROR, "children"),
+    Input(ids.TICK, "n_intervals"),
+)
+def live_metrics(_tick: int | None):
+    m = runtime.current().metrics.snapshot()
+    broker = ("connected" if m.broker_connected else "disconnected") if m.broker else "not listening"
+    broker_note = html.Div(f"{m.broker} · {m.connects} connects" if m.broker else "no listener in this process",
+                           className="kpi-note")
+    errors = [f"{m.error_rate:.2%}", html.Div(f"{m.quarantined:,} quarantined, {m.batch_errors} failed batches",
+                                              className="kpi-note")]
+    return (f"{m.readings_per_s:,.0f}", f"{_ms(m.batch_p50_ms)} / {_ms(m.batch_p95_ms)} ms", f"{m.queue_depth:,}",
+            errors, [broker, broker_note], m.last_error or "none")
+
+
+@callback(
+    Output(ids.HISTORY, "figure"),
+    Output(ids.REASONS, "children"),
+    Output(ids.RECENT, "children"),
+    Output(ids.SILENT, "children"),
+    Input(ids.TICK, "n_intervals"),
+)
+def stored_health(_tick: int | None):
+    cur = runtime.current().store.cursor()
+    try:
+        wall = datetime.now(UTC).replace(tzinfo=None)
+        history = ingest_history(cur, wall - timedelta(hours=HISTORY_HOURS))
+        reasons = quarantine_reasons(cur, SCOPE)
+        recent = recent_quarantine(cur, SCOPE)
+        now = data_now(cur, SCOPE)
+        silent = silent_meters(cur, now, SCOPE)
+        unheard = never_reported(cur, SCOPE)
+    finally:
+        cur.close()
+    figure = ingest_history_figure(history)
+    if reasons.empty:
+        reasons_view = html.P("Nothing quarantined: every message so far was valid.", className="text-muted mb-0")
+        recent_view = reasons_view
+    else:
+        reasons_view = _table(reasons, {"reason": "Reason (example)", "messages": "Messages", "last_at": "Last (UTC)"})
+        recent_view = _table(recent, {"received_at": "Received (UTC)", "source": "Source", "meter_id": "Meter",
+                                      "reason": "Reason"})
+    return figure, reasons_view, recent_view, _silent(silent, now, unheard)

@@ -1,0 +1,13 @@
+"""Component ids of the System health page, shared by its layout and callbacks."""
+
+TICK = "health-tick"
+RATE = "health-rate"
+BATCH = "health-batch"
+QUEUE = "health-queue"
+ERRORS = "health-errors"
+BROKER = "health-broker"
+LAST_ERROR = "health-last-error"
+HISTORY = "health-history"
+REASONS = "health-reasons"
+RECENT = "health-recent"
+SILENT = "health-silent"

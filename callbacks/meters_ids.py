@@ -1,0 +1,11 @@
+"""Component ids of the Meters page, shared by its layout and callbacks."""
+
+METER = "meters-meter"
+DAYS = "meters-days"
+UNIT = "meters-unit"
+SUMMARY = "meters-summary"
+CONSUMPTION = "meters-consumption"
+MEASURED = "meters-measured"
+QUALITY = "meters-quality"
+EVENTS = "meters-events"
+URL_SYNC = "meters-url-sync"

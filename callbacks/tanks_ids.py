@@ -1,0 +1,10 @@
+"""Component ids of the Tanks & pumps page, shared by its layout and callbacks."""
+
+LOADED = "tanks-loaded"
+TANK = "tanks-tank"
+DAYS = "tanks-days"
+HORIZON = "tanks-horizon"
+SUMMARY = "tanks-summary"
+LEVEL = "tanks-level"
+MODEL = "tanks-model"
+PUMPS = "tanks-pumps"

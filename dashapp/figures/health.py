@@ -1,0 +1,29 @@
+"""Figures of the System health page: the ingest pipeline's recorded history."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashapp.figures.theme import COLOURS, TEMPLATE, empty_figure
+
+
+def ingest_history_figure(history: pd.DataFrame) -> go.Figure:
+    """Readings per second, batch p50/p95 and queue depth over time, on three stacked panels."""
+    if history.empty:
+        return empty_figure("No ingest history recorded yet: the listener records it while it runs.", 420)
+    x = pd.to_datetime(history["recorded_at"])
+    figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                           subplot_titles=("Readings per second", "Batch processing (ms)", "Queue depth (readings)"))
+    figure.add_trace(go.Scatter(x=x, y=history["readings_per_s"], name="Readings/s", mode="lines",
+                                line=dict(color=COLOURS["flow"])), row=1, col=1)
+    figure.add_trace(go.Scatter(x=x, y=history["batch_p50_ms"], name="p50", mode="lines",
+                                line=dict(color=COLOURS["normal"])), row=2, col=1)
+    figure.add_trace(go.Scatter(x=x, y=history["batch_p95_ms"], name="p95", mode="lines",
+                                line=dict(color=COLOURS["warning"])), row=2, col=1)
+    figure.add_trace(go.Scatter(x=x, y=history["queue_depth"], name="Queue depth", mode="lines",
+                                line=dict(color=COLOURS["pressure"])), row=3, col=1)
+    figure.update_layout(template=TEMPLATE, height=420, uirevision="health-history", hovermode="x unified")
+    figure.update_xaxes(title_text="Recorded at (UTC)", row=3, col=1)
+    return figure

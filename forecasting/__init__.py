@@ -1,0 +1,1 @@
+"""Forecasts: demand forecasting and the tank level model."""
