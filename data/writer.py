@@ -47,6 +47,7 @@ class IngestWriter:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="waterline-writer", daemon=True)
         self._last_stats = time.monotonic()
+        self._first_commit_logged = False
 
     def start(self) -> None:
         self._thread.start()
@@ -79,6 +80,10 @@ class IngestWriter:
                 stored, duplicates, quarantined = stored + s, duplicates + d, quarantined + q
         self.acknowledge(batch)
         self.metrics.batch_committed((time.perf_counter() - started) * 1000, stored, duplicates, quarantined)
+        if not self._first_commit_logged:
+            self._first_commit_logged = True
+            log.info("first batch committed: %d readings stored, %d duplicates, %d quarantined",
+                     stored, duplicates, quarantined)
 
     def _commit(self, batch: list[Envelope]) -> tuple[int, int, int]:
         raws = [reading for envelope in batch for reading in envelope.readings]

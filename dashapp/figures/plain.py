@@ -9,17 +9,12 @@ read its values directly.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import plotly.io as pio
-
-from dashapp.figures.theme import TEMPLATE, WEBGL_THRESHOLD
+from dashapp.figures.theme import WEBGL_THRESHOLD, template_json
 
 
-@lru_cache(maxsize=1)
 def template() -> dict:
-    """The Waterline template, merged once, as JSON-ready dictionaries."""
-    return pio.templates.merge_templates(*TEMPLATE.split("+")).to_plotly_json()
+    """The Waterline template as JSON-ready dictionaries (built once)."""
+    return template_json()
 
 
 def figure(data: list[dict], **layout) -> dict:

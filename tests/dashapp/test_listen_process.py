@@ -73,7 +73,8 @@ def stop_mid_stream(port: int, tmp_path: Path, how: signal.Signals) -> tuple[Pat
     listener = start_listener(db, port, log)
     wait_for_line(log, "connected to")
     publisher = start_publisher(port, READINGS)
-    time.sleep(1.0)
+    wait_for_line(log, "first batch committed", 60)
+    time.sleep(0.3)
     assert publisher.poll() is None, f"the publisher finished before {how.name}: not mid-stream"
     listener.send_signal(how)
     exit_code = listener.wait(60)
