@@ -53,6 +53,11 @@ class Settings:
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
 
+    tariff_per_m3: float = 2.0           # price of lost water, per cubic metre
+    currency: str = "EUR"
+    detection_lookback_min: int = 360    # streaming scans look this far back (minutes)
+    detection_training_days: int = 28    # detectors learn "normal" from this many days before
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

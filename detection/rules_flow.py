@@ -118,22 +118,32 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     return rows
 
 
+def _usual_interval(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """Median time between readings."""
+    return pd.Timedelta(np.median(np.diff(index.to_numpy(dtype="datetime64[ns]"))))
+
+
 def _typical_by_slot(values: pd.Series, training_end: pd.Timestamp) -> tuple[pd.Series, float]:
-    """Same hour of day (weekdays and weekends apart): median of training, and a robust spread."""
-    slot = values.index.hour + 24 * (values.index.dayofweek >= 5)
+    """Same quarter hour of the day (weekdays and weekends apart): median of training, and a robust spread."""
+    quarter = values.index.hour * 4 + values.index.minute // 15
+    slot = quarter + 96 * (values.index.dayofweek >= 5)
     training = values.index < training_end
-    by_slot = values[training].groupby(slot[training]).median()
-    hourly = values[training].groupby(values.index[training].hour).median()
+    grouped = values[training].groupby(slot[training])
+    by_slot = grouped.median().where(grouped.count() >= 3)
+    by_quarter = values[training].groupby(quarter[training]).median()
     typical = pd.Series(by_slot.reindex(slot).to_numpy(), index=values.index)
-    typical = typical.fillna(pd.Series(hourly.reindex(values.index.hour).to_numpy(), index=values.index))
+    typical = typical.fillna(pd.Series(by_quarter.reindex(quarter).to_numpy(), index=values.index))
     residual = (values[training] - typical[training]).dropna()
     spread = float(1.4826 * np.median(np.abs(residual - residual.median()))) if len(residual) > 48 else float("nan")
     return typical, spread
 
 
 def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
-          tariff: Tariff = Tariff(), sigmas: float = 4.0) -> list[dict]:
+          tariff: Tariff = Tariff(), sigmas: float = 6.0) -> list[dict]:
     """A sudden step up in a flow series, held for two readings, or for one when the zone's pressure fell too.
+
+    A step counts when the flow is above the same quarter hour's usual by more
+    than ``sigmas`` robust spreads and 1.2x the largest such excess of training.
 
     ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue.
     """
@@ -144,9 +154,9 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
         typical, spread = _typical_by_slot(values, window.start)
         if not np.isfinite(spread) or spread <= 0:
             continue
-        mean_flow = float(values[values.index < window.start].mean())
-        threshold = max(sigmas * spread, 0.25 * mean_flow)
         excess = (values - typical).to_numpy()
+        trained = excess[(values.index < window.start) & np.isfinite(excess)]
+        threshold = max(sigmas * spread, 1.2 * float(np.quantile(trained, 0.999)) if len(trained) else 0.0)
         high = (excess > threshold) & (values.index >= window.start) & (values.index < window.end)
         info = series.set_index("meter_id").loc[meter_id]
         zone = info["zone_id"] if pd.notna(info["zone_id"]) else None
@@ -159,7 +169,7 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
             raised = first if corroborated[first] else first + 1
             run = slice(first, last + 1)
             step = float(np.median(excess[run]))
-            interval_s = float(np.median(np.diff(values.index.asi8)) / 1e9) if len(values) > 1 else 900.0
+            interval_s = _usual_interval(values.index).total_seconds() if len(values) > 1 else 900.0
             lost = float(np.clip(excess[run], 0, None).sum() * interval_s)
             pressure_note = "; pressure in the zone fell at the same time" if corroborated[first:last + 1].any() else ""
             rows.append(event(
@@ -186,7 +196,7 @@ def _pressure_drops(pressures: pd.DataFrame, series: pd.DataFrame, window: Windo
         typical, spread = _typical_by_slot(values, window.start)
         if not np.isfinite(spread) or spread <= 0:
             continue
-        low = (values - typical) < -3 * max(spread, 0.02)
+        low = (values - typical) < -4 * max(spread, 0.02)
         drops[zone] = low if zone not in drops else (drops[zone] | low.reindex(drops[zone].index, fill_value=False))
     return drops
 

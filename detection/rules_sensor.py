@@ -11,7 +11,7 @@ import pandas as pd
 
 from detection.events import Tariff, event, merge_runs, runs, squash
 from detection.features import Window
-from detection.rules_flow import _typical_by_slot
+from detection.rules_flow import _typical_by_slot, _usual_interval
 
 UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L"}
 
@@ -65,7 +65,7 @@ def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, m
         same = np.concatenate([[False], np.isclose(np.diff(values.to_numpy()), 0.0, atol=1e-9)])
         training = values.index < window.start
         longest_training = max((b - a + 1 for a, b in runs(same & training)), default=0)
-        interval = pd.Timedelta(np.median(np.diff(values.index.asi8)), unit="ns")
+        interval = _usual_interval(values.index)
         needed = max(int(np.ceil(pd.Timedelta(hours=min_hours) / interval)), 2 * longest_training + 1, 4)
         scanned = (values.index >= window.start) & (values.index < window.end)
         for first, last in runs(same):
@@ -83,8 +83,10 @@ def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, m
     return rows
 
 
-def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 8.0) -> list[dict]:
-    """Single readings far from both neighbours (2+ within 6 h make an event)."""
+def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 12.0,
+                 min_spikes: int = 3) -> list[dict]:
+    """Single readings far from both neighbours: further than ``sigmas`` x the usual reading-to-reading
+    noise and than half the usual 1-99 % range; ``min_spikes`` within 6 h of each other make an event."""
     rows = []
     quantity = series.set_index("meter_id")["quantity"]
     for meter_id, group in readings.groupby("meter_id", sort=True):
@@ -97,26 +99,26 @@ def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
         spread = 1.4826 * np.median(np.abs(deviation[training])) if training.sum() > 48 else np.nan
         if not np.isfinite(spread):
             continue
-        spread = max(spread, 1e-3 * max(float(np.abs(values[training]).median()), 1e-3))
-        spiky = (np.abs(deviation) > sigmas * spread) & (values.index >= window.start) & (values.index < window.end)
+        low, high = values[training].quantile([0.01, 0.99])
+        limit = max(sigmas * spread, 0.5 * (high - low), 1e-6)
+        spiky = (np.abs(deviation) > limit) & (values.index >= window.start) & (values.index < window.end)
         positions = np.flatnonzero(spiky)
-        if len(positions) < 2:
+        if len(positions) < min_spikes:
             continue
-        interval = np.median(np.diff(values.index.asi8))
-        gap = max(int(pd.Timedelta(hours=6).value // interval), 1)
+        gap = max(int(pd.Timedelta(hours=6) / _usual_interval(values.index)), 1)
         for first, last in merge_runs([(int(p), int(p)) for p in positions], gap=gap):
             inside = positions[(positions >= first) & (positions <= last)]
-            if len(inside) < 2:
+            if len(inside) < min_spikes:
                 continue
             unit = UNITS.get(quantity.get(meter_id), "")
             biggest = float(np.abs(deviation[inside]).max())
             rows.append(event(
                 detector="sensor_spike", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_spike",
                 start=values.index[first], end=values.index[last],
-                raised_at=values.index[min(inside[1] + 2, len(values) - 1)],
-                score=squash(biggest / (sigmas * spread)), severity="warning",
+                raised_at=values.index[min(inside[min_spikes - 1] + 2, len(values) - 1)],
+                score=squash(biggest / limit), severity="warning",
                 explanation=(f"{len(inside)} readings jumped away from their neighbours by up to {biggest:.2f} {unit} "
-                             f"(usual reading-to-reading noise {spread:.3f} {unit})")))
+                             f"(alarm above {limit:.3f} {unit}; usual reading-to-reading noise {spread:.3f} {unit})")))
     return rows
 
 
