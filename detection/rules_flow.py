@@ -126,7 +126,7 @@ def _usual_interval(index: pd.DatetimeIndex) -> pd.Timedelta:
 def _typical_by_slot(values: pd.Series, training_end: pd.Timestamp) -> tuple[pd.Series, float]:
     """Same quarter hour of the day (weekdays and weekends apart): median of training, and a robust spread."""
     quarter = values.index.hour * 4 + values.index.minute // 15
-    slot = quarter + 96 * (values.index.dayofweek >= 5)
+    slot = quarter + 96 * (values.index.day_of_week >= 5)
     training = values.index < training_end
     grouped = values[training].groupby(slot[training])
     by_slot = grouped.median().where(grouped.count() >= 3)

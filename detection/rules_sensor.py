@@ -123,7 +123,7 @@ def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
 
 
 def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 6.0) -> list[dict]:
-    """A day-long mean offset from the usual daily profile that keeps growing: a drifting sensor."""
+    """A day-long offset from the usual daily profile (rolling 24 h median, so events of a few hours do not count)."""
     rows = []
     quantity = series.set_index("meter_id")["quantity"]
     for meter_id, group in readings.groupby("meter_id", sort=True):
@@ -132,7 +132,7 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
         if hourly[hourly.index < window.start].count() < 14 * 24:
             continue
         typical, _ = _typical_by_slot(hourly, window.start)
-        offset = (hourly - typical).rolling(24, min_periods=18).mean()
+        offset = (hourly - typical).rolling(24, min_periods=18).median()
         training_offsets = offset[offset.index < window.start].dropna()
         spread = float(training_offsets.std())
         if not np.isfinite(spread) or spread <= 0:
@@ -148,7 +148,7 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
                 start=offset.index[first] - pd.Timedelta(hours=23), end=offset.index[last],
                 raised_at=offset.index[first + 11] + pd.Timedelta(hours=1), score=squash(worst / (sigmas * spread)),
                 severity="warning",
-                explanation=(f"Daily mean has moved {worst:.2f} {unit} away from the usual daily profile "
+                explanation=(f"Readings have moved {worst:.2f} {unit} away from the usual daily profile "
                              f"(day-to-day variation {spread:.3f} {unit}) and stayed there for "
                              f"{last - first + 1} h")))
     return rows
