@@ -144,7 +144,7 @@ def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_d
 
 def read_labels(cur, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Labels that start in [start, end) (read-only: the store may be opened read-only)."""
-    known = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'event_labels'").fetchone()[0]
+    known = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'event_labels'").fetchall()[0][0]
     if not known:
         raise ValueError("the store has no event_labels table: evaluate a simulated store")
     return cur.execute("""SELECT event_id, kind, asset, zone_id, start, "end", magnitude FROM event_labels

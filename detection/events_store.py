@@ -48,7 +48,7 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
     rows["detected_at"] = rows["detected_at"].astype("datetime64[us]")
     cur.register("incoming_events", rows)
     try:
-        before = cur.execute("SELECT count(*) FROM detected_events").fetchone()[0]
+        before = cur.execute("SELECT count(*) FROM detected_events").fetchall()[0][0]
         cur.execute(f"""
             INSERT INTO detected_events ({_QUOTED}, detected_at)
             SELECT {_QUOTED}, detected_at FROM incoming_events
@@ -56,7 +56,7 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
                 "end" = greatest(detected_events."end", excluded."end"),
                 score = excluded.score, severity = excluded.severity, explanation = excluded.explanation,
                 lost_volume_l = excluded.lost_volume_l, cost = excluded.cost""")
-        return int(cur.execute("SELECT count(*) FROM detected_events").fetchone()[0] - before)
+        return int(cur.execute("SELECT count(*) FROM detected_events").fetchall()[0][0] - before)
     finally:
         cur.unregister("incoming_events")
 

@@ -73,7 +73,8 @@ def hourly_volumes(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], win
 def readings(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: Window) -> pd.DataFrame:
     """Raw readings (meter_id, ts, value) of network series, window and training, by meter and time."""
     if series.empty:
-        return pd.DataFrame({"meter_id": [], "ts": pd.to_datetime([]), "value": []})
+        return pd.DataFrame({"meter_id": pd.Series([], dtype=object), "ts": pd.to_datetime([]),
+                             "value": pd.Series([], dtype="float64")})
     return cur.execute(
         """SELECT r.meter_id, r.ts, r.value FROM readings r
            JOIN (SELECT unnest(?::VARCHAR[]) AS meter_id, unnest(?::VARCHAR[]) AS quantity) s
@@ -86,7 +87,7 @@ def readings(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: Windo
 def reading_times(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], window: Window) -> pd.DataFrame:
     """When each consumption meter reported (meter_id, ts), from its consumption intervals."""
     if not len(meter_ids):
-        return pd.DataFrame({"meter_id": [], "ts": pd.to_datetime([])})
+        return pd.DataFrame({"meter_id": pd.Series([], dtype=object), "ts": pd.to_datetime([])})
     return cur.execute(
         """SELECT meter_id, ts_end AS ts FROM consumption
            WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND ts_end >= ? AND ts_end < ?
