@@ -32,15 +32,18 @@ def group_events(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     forest = events[events["detector"] == "isolation_forest"]
     zscore = events[events["detector"] == "zscore"]
     rules = events[events["detector"].isin(RULE_DETECTORS)]
-    confirmed = [frame[frame.apply(lambda e: _overlaps_any(e, other), axis=1)] if len(frame) else frame
-                 for frame, other in ((forest, zscore), (zscore, forest))]
+    confirmed = [_confirmed_by(frame, other) for frame, other in ((forest, zscore), (zscore, forest))]
     return {"isolation forest": forest, "rules": rules, "z-score": zscore,
             "combination": pd.concat([rules, *confirmed], ignore_index=True)}
 
 
-def _overlaps_any(event: pd.Series, others: pd.DataFrame) -> bool:
-    same = others[others["meter_id"] == event["meter_id"]]
-    return bool(((same["start"] <= event["end"]) & (same["end"] >= event["start"])).any())
+def _confirmed_by(events: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
+    """Those of ``events`` that an event of ``others`` overlaps on the same series."""
+    if events.empty:
+        return events
+    pairs = events.reset_index().merge(others[["meter_id", "start", "end"]], on="meter_id", suffixes=("", "_other"))
+    overlapping = pairs[(pairs["start_other"] <= pairs["end"]) & (pairs["end_other"] >= pairs["start"])]
+    return events.loc[sorted(set(overlapping["index"]))]
 
 
 def match(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
@@ -124,11 +127,11 @@ def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_d
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     series = catalogue(cur)
     customers = series[series["quantity"] == "volume"]["meter_id"].tolist()
-    step = max(int(round(1 / forest_share)), 1) if forest_share > 0 else 0
+    step = max(round(1 / forest_share), 1) if forest_share > 0 else 0
     forest_ids = sorted(set(series["meter_id"]) - set(customers)) + (customers[::step] if step else [])
     others = tuple(d for d in DETECTORS if d != "isolation_forest")
-    events = scan_range(cur, start, end, detectors=others, chunk_days=chunk_days, internal=True, progress=progress)
-    forest = scan_range(cur, start, end, meter_ids=forest_ids, detectors=("isolation_forest",),
+    events = scan_range(cur, None, start, end, detectors=others, chunk_days=chunk_days, internal=True, progress=progress)
+    forest = scan_range(cur, forest_ids, start, end, detectors=("isolation_forest",),
                         chunk_days=chunk_days, internal=True, progress=progress)
     events = pd.concat([events, forest], ignore_index=True)
     months = (end - start) / pd.Timedelta(days=365.25 / 12)

@@ -9,8 +9,8 @@ internally for evaluation and dropped from the public frame.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd

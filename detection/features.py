@@ -10,11 +10,10 @@ zone-level reading of a flow meter.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
@@ -95,42 +94,9 @@ def reading_times(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], wind
         [list(meter_ids), window.training_start.to_pydatetime(), window.end.to_pydatetime()]).df()
 
 
-def hour_of_day_typical(values: pd.Series, training_end: pd.Timestamp) -> tuple[pd.Series, float]:
-    """The same hour's typical value (median over training days) aligned to ``values``, and a robust spread.
-
-    The spread is 1.4826 x the median absolute deviation of training values from
-    their hour's typical value (a standard deviation for normal noise).
-    """
-    hours_of_day = values.index.hour
-    training = values[values.index < training_end]
-    typical_by_hour = training.groupby(training.index.hour).median()
-    typical = pd.Series(typical_by_hour.reindex(hours_of_day).to_numpy(), index=values.index)
-    residual = (training - typical[training.index]).dropna()
-    spread = float(1.4826 * np.median(np.abs(residual - residual.median()))) if len(residual) else float("nan")
-    return typical, spread
-
-
-def continuous_flow_hours(volumes: pd.DataFrame) -> pd.DataFrame:
-    """Hours in a row with some consumption, per meter, at each hour (0 where the hour used nothing)."""
-    used = (volumes.fillna(0.0) > 0).to_numpy()
-    counts = np.zeros(used.shape, dtype=np.int32)
-    for row in range(used.shape[0]):
-        counts[row] = np.where(used[row], (counts[row - 1] if row else 0) + 1, 0)
-    return pd.DataFrame(counts, index=volumes.index, columns=volumes.columns)
-
-
 def night_minimum(values: pd.Series, tz: str = "UTC", night_hours: tuple[int, int] = (1, 5)) -> pd.Series:
     """Minimum of each local night (``night_hours`` local, end exclusive), indexed by the night's UTC date."""
     local = values.index.tz_localize("UTC").tz_convert(tz)
     at_night = (local.hour >= night_hours[0]) & (local.hour < night_hours[1])
     night = values[at_night]
     return night.groupby(local[at_night].date).min()
-
-
-def night_day_ratio(values: pd.Series, tz: str = "UTC") -> pd.Series:
-    """Mean night (01-05 local) over mean day (07-22 local) per local date: near 1 means flow never rests."""
-    local = values.index.tz_localize("UTC").tz_convert(tz)
-    dates = local.date
-    night = values[(local.hour >= 1) & (local.hour < 5)].groupby(dates[(local.hour >= 1) & (local.hour < 5)]).mean()
-    day = values[(local.hour >= 7) & (local.hour < 22)].groupby(dates[(local.hour >= 7) & (local.hour < 22)]).mean()
-    return (night / day.replace(0, np.nan)).dropna()

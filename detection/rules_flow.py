@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from detection.events import Tariff, event, merge_runs, runs, squash
-from detection.features import Window, hour_of_day_typical, night_minimum
+from detection.features import Window, night_minimum
 
 SUSTAINED_SPAN_H = 4
 NIGHT_HOURS = (1, 5)
@@ -62,7 +62,7 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
                 explanation=(f"Flow has not dropped below {lowest:.0f} L/h ({lowest / 3600:.4f} L/s) for {hours} h; "
                              f"in the previous {window.training_days} days it never stayed above {rest:.0f} L/h "
                              f"for {SUSTAINED_SPAN_H} h")))
-    for tz in sorted(set(tzs.get(m, "UTC") for m in volumes.columns)):
+    for tz in sorted({tzs.get(m, "UTC") for m in volumes.columns}):
         columns = [m for m in volumes.columns if tzs.get(m, "UTC") == tz and enough[m]]
         rows += _restless_nights(volumes[columns], window, zones, tariff, tz)
     return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.events import Tariff, event, merge_runs, runs, squash
+from detection.events import event, merge_runs, runs, squash
 from detection.features import Window
 from detection.rules_flow import _typical_by_slot, _usual_interval
 

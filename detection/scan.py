@@ -8,8 +8,8 @@ events that continue from one chunk into the next.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 import duckdb
 import pandas as pd
@@ -18,7 +18,14 @@ from data.queries.scope import Scope
 from detection import events as ev
 from detection import features as ft
 from detection.rules_flow import burst, continuous_flow, night_flow_rise
-from detection.rules_sensor import UNITS, pressure_out_of_band, sensor_drift, sensor_spike, sensor_stuck, silent_meter
+from detection.rules_sensor import (
+    UNITS,
+    pressure_out_of_band,
+    sensor_drift,
+    sensor_spike,
+    sensor_stuck,
+    silent_meter,
+)
 from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore_anomaly
 
 RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "sensor_stuck", "sensor_spike",
@@ -101,11 +108,12 @@ def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours
     return ev.frame(joined)
 
 
-def scan_range(cur: duckdb.DuckDBPyConnection, start: object, end: object, meter_ids: Sequence[str] | None = None,
-               zone_id: str | None = None, scope: Scope = None, tariff: ev.Tariff = ev.Tariff(),
-               detectors: Iterable[str] = DETECTORS, chunk_days: float = 7.0, training_days: int = 28,
-               internal: bool = False, progress=None) -> pd.DataFrame:
-    """Events of the chosen meters (or a zone's, or all in scope) between ``start`` and ``end``."""
+def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | None, start: object, end: object, *,
+               scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), detectors: Iterable[str] = DETECTORS,
+               chunk_days: float = 7.0, training_days: int = 28, internal: bool = False,
+               progress=None) -> pd.DataFrame:
+    """Events between ``start`` and ``end`` of ``assets``: meter ids, a zone id (a string), or None for all in scope."""
+    meter_ids, zone_id = (None, assets) if isinstance(assets, str) else (list(assets) if assets else None, None)
     start, end = pd.Timestamp(start).tz_localize(None), pd.Timestamp(end).tz_localize(None)
     if end <= start:
         raise ValueError(f"end {end} must be after start {start}")

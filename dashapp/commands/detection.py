@@ -56,7 +56,7 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
     tariff = Tariff(settings.tariff_per_m3, settings.currency)
     try:
         with Store(settings.db, read_only=True) as store:
-            events = scan_range(store.cursor(), lo, hi, meter_ids=list(meters) or None, zone_id=zone,
+            events = scan_range(store.cursor(), list(meters) or zone, lo, hi,
                                 tariff=tariff, detectors=detectors or DETECTORS,
                                 training_days=settings.detection_training_days)
     except duckdb.Error as err:
@@ -121,9 +121,9 @@ def _report(days, seed, stop, facts, forest_share, kinds, scores, seconds, simul
     return "\n".join([
         f"Command: `{command}` (simulation ends {stop:%Y-%m-%d %H:%M} UTC)",
         f"Machine: {machine}; {seconds:.0f} s in all ({simulated:.0f} s simulating).",
-        f"Scored: {facts['start']:%Y-%m-%d} to {facts['end']:%Y-%m-%d}, {facts['series']} series, "
-        f"{facts['labels']} labelled events, {facts['events']} detected events; isolation forest on "
-        f"{facts['forest series']} series.",
+        (f"Scored: {facts['start']:%Y-%m-%d} to {facts['end']:%Y-%m-%d}, {facts['series']} series, "
+         f"{facts['labels']} labelled events, {facts['events']} detected events; isolation forest on "
+         f"{facts['forest series']} series."),
         "", "Recall and detection delay per labelled event kind:", "",
         markdown_table(kinds), "", "Precision and false alarms per detector group:", "",
         markdown_table(scores.by_group), "", "Precision per detected event kind:", "",

@@ -79,4 +79,4 @@ def constructed_events(constructed_db):
     from detection.scan import scan_range
 
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
-        return scan_range(conn.cursor(), SCAN_START, SCAN_END, internal=True)
+        return scan_range(conn.cursor(), None, SCAN_START, SCAN_END, internal=True)

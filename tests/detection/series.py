@@ -6,7 +6,7 @@ detectors read rollups and readings exactly as they do in the product.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd

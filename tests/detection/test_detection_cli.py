@@ -40,7 +40,7 @@ def household_with_leak(tmp_path_factory) -> tuple[str, str, pd.Timestamp]:
     path = folder / "household.csv"
     one.to_csv(path, sep=";", index=False)
     db = str(folder / "daiad.duckdb")
-    code, out, err = run("import", str(path), "--db", db, "--no-progress", "--tz", "Europe/Madrid")
+    code, _, err = run("import", str(path), "--db", db, "--no-progress", "--tz", "Europe/Madrid")
     assert code == 0, err
     return db, meter, leak_from
 

@@ -24,9 +24,9 @@ def writable(constructed_db, tmp_path):
 
 def test_event_ids_are_the_same_when_the_same_data_is_scanned_again(constructed_db):
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
-        first = scan_range(conn.cursor(), SCAN_START, SCAN_END)
-        second = scan_range(conn.cursor(), SCAN_START, SCAN_END)
-        shifted = scan_range(conn.cursor(), SCAN_START, SCAN_END, meter_ids=["H-TOILET"], chunk_days=3)
+        first = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
+        second = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
+        shifted = scan_range(conn.cursor(), ["H-TOILET"], SCAN_START, SCAN_END, chunk_days=3)
     assert list(first.columns) == EVENT_COLUMNS
     assert first["event_id"].tolist() == second["event_id"].tolist()
     toilet = first[(first["meter_id"] == "H-TOILET") & (first["detector"] == "continuous_flow")]
@@ -37,7 +37,7 @@ def test_event_ids_are_the_same_when_the_same_data_is_scanned_again(constructed_
 
 def test_saving_twice_stores_each_event_once_and_updates_an_ongoing_one(constructed_db, writable):
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
-        events = scan_range(conn.cursor(), SCAN_START, SCAN_END)
+        events = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
     assert save_events(writable, events) == len(events)
     assert save_events(writable, events) == 0
     later = events.copy()

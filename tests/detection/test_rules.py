@@ -5,8 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.detection.conftest import (BURST_FROM, DRIP_FROM, LOW_PRESSURE, NIGHT_LEAK_FROM, SILENT, SPIKES, STUCK,
-                                      TOILET_FROM)
+from tests.detection.conftest import (
+    BURST_FROM,
+    DRIP_FROM,
+    LOW_PRESSURE,
+    NIGHT_LEAK_FROM,
+    SILENT,
+    SPIKES,
+    STUCK,
+    TOILET_FROM,
+)
 
 NORMAL = ("H-NORMAL", "Z2-IN", "Z2-P")
 
