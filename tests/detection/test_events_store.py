@@ -22,6 +22,16 @@ def writable(constructed_db, tmp_path):
         yield conn.cursor()
 
 
+@pytest.fixture
+def writable_store(constructed_db, tmp_path):
+    from data.store import Store
+
+    copy = tmp_path / "store.duckdb"
+    shutil.copyfile(constructed_db, copy)
+    with Store(str(copy)) as store:
+        yield store
+
+
 def test_event_ids_are_the_same_when_the_same_data_is_scanned_again(constructed_db):
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
         first = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
@@ -66,3 +76,18 @@ def test_a_streaming_scan_raises_the_running_toilet_within_hours(constructed_db)
         recent = scan_recent(conn.cursor(), now.to_pydatetime())
     toilet = recent[(recent["meter_id"] == "H-TOILET") & (recent["detector"] == "continuous_flow")]
     assert len(toilet) == 1 and toilet.iloc[0]["start"] == TOILET_FROM
+
+
+def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
+    from detection.events_store import load_events
+    from detection.streaming import DetectionLoop
+
+    seen = []
+    loop = DetectionLoop(writable_store, on_events=seen.append)
+    wall = (SILENT[0] + pd.Timedelta(hours=9)).to_pydatetime()
+    events = loop.tick(wall_clock=wall)
+    again = loop.tick(wall_clock=wall)
+    stored = load_events(writable_store.cursor())
+    assert "H-SILENT" in set(events["meter_id"])
+    assert sorted(stored["event_id"]) == sorted(events["event_id"]) == sorted(again["event_id"])
+    assert len(seen) == 2 and (stored["detected_at"] == pd.Timestamp(wall)).all()
