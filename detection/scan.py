@@ -139,11 +139,12 @@ def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | Non
 
 
 def scan_recent(cur: duckdb.DuckDBPyConnection, now: datetime, lookback: timedelta = timedelta(hours=6),
-                scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), training_days: int = 28) -> pd.DataFrame:
+                scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), training_days: int = 28,
+                detectors: Iterable[str] = DETECTORS) -> pd.DataFrame:
     """Events with evidence in the last ``lookback`` before ``now``: what a live loop calls every minute."""
     now = pd.Timestamp(now).tz_localize(None)
     series = ft.catalogue(cur, scope=scope)
     if series.empty:
         return ev.public(ev.frame([]))
     window = ft.Window(now - pd.Timedelta(lookback), now, training_days)
-    return ev.public(detect_window(cur, series, window, tariff, now=now))
+    return ev.public(detect_window(cur, series, window, tariff, now=now, detectors=detectors))

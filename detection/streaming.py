@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import pandas as pd
 
@@ -21,7 +21,7 @@ from data.queries.clock import data_now
 from data.store import Store
 from detection.events import Tariff
 from detection.events_store import save_events
-from detection.scan import scan_recent
+from detection.scan import DETECTORS, scan_recent
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,11 @@ class DetectionLoop(threading.Thread):
 
     def __init__(self, store: Store, every: timedelta = timedelta(minutes=1),
                  lookback: timedelta = timedelta(hours=6), tariff: Tariff = Tariff(), training_days: int = 28,
-                 on_events: Callable[[pd.DataFrame], None] | None = None):
+                 on_events: Callable[[pd.DataFrame], None] | None = None, detectors: Iterable[str] = DETECTORS):
         super().__init__(name="waterline-detection", daemon=True)
         self.store, self.every, self.lookback = store, every, lookback
         self.tariff, self.training_days, self.on_events = tariff, training_days, on_events
+        self.detectors = tuple(detectors)
         self._stop = threading.Event()
 
     def tick(self, wall_clock: datetime | None = None) -> pd.DataFrame:
@@ -42,7 +43,8 @@ class DetectionLoop(threading.Thread):
         cur = self.store.cursor()
         try:
             now = data_now(cur, wall_clock=wall_clock)
-            events = scan_recent(cur, now, self.lookback, tariff=self.tariff, training_days=self.training_days)
+            events = scan_recent(cur, now, self.lookback, tariff=self.tariff, training_days=self.training_days,
+                                 detectors=self.detectors)
             save_events(cur, events, detected_at=now)
         finally:
             cur.close()
