@@ -50,7 +50,7 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
             continue
         series = volumes.iloc[:, column]
         for first, last in merge_runs(runs(fired[:, column]), gap=1):
-            start = _run_start(series, first, float(floor.iat[first, column]))
+            start = _run_start(series, first, float(threshold.iat[first, column]))
             lowest = float(series.iloc[first - SUSTAINED_SPAN_H + 1:last + 1].min())
             hours = int((volumes.index[last] - start) / HOUR) + 1
             rest = float(baseline.iat[first, column])

@@ -91,3 +91,13 @@ def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
     assert "H-SILENT" in set(events["meter_id"])
     assert sorted(stored["event_id"]) == sorted(events["event_id"]) == sorted(again["event_id"])
     assert len(seen) == 2 and (stored["detected_at"] == pd.Timestamp(wall)).all()
+
+
+def test_streaming_ticks_hours_apart_give_the_running_toilet_one_id(constructed_db):
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        ids = set()
+        for hours in (6, 9, 12):
+            recent = scan_recent(conn.cursor(), (TOILET_FROM + pd.Timedelta(hours=hours)).to_pydatetime(),
+                                 detectors=("continuous_flow",))
+            ids |= set(recent.loc[recent["meter_id"] == "H-TOILET", "event_id"])
+    assert ids == {event_id("continuous_flow", "H-TOILET", "continuous_flow", TOILET_FROM)}
