@@ -13,7 +13,7 @@ import pandas as pd
 from detection.events import Tariff, event, merge_runs, runs, squash
 from detection.features import Window, night_minimum
 
-SUSTAINED_SPAN_H = 4
+SUSTAINED_SPAN_H = 6
 NIGHT_HOURS = (1, 5)
 MIN_TRAINING_HOURS = 7 * 24
 
@@ -30,7 +30,7 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
                     min_leak_l_h: float = 20.0) -> list[dict]:
     """Customer meters whose flow does not rest: sustained high flow, or two nights without rest.
 
-    Sustained: the lowest hourly volume of the last 4 h is at least twice (and
+    Sustained: the lowest hourly volume of the last 6 h is at least 3x (and
     ``min_leak_l_h`` above) the highest such value of the previous 28 days: a
     running toilet or irrigation left on. Night: two nights in a row (01-05 local)
     whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before:
@@ -43,7 +43,7 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
     enough = volumes[volumes.index < window.start].notna().sum() >= MIN_TRAINING_HOURS
     floor = volumes.rolling(SUSTAINED_SPAN_H, min_periods=SUSTAINED_SPAN_H).min()
     baseline = _daily_baseline(floor, window.training_days)
-    threshold = np.maximum(2.0 * baseline, baseline + min_leak_l_h)
+    threshold = np.maximum(3.0 * baseline, baseline + min_leak_l_h)
     fired = (floor >= threshold).to_numpy() & ((volumes.index >= window.start) & (volumes.index < window.end))[:, None]
     for column, meter_id in enumerate(volumes.columns):
         if not enough.iloc[column]:
@@ -203,7 +203,8 @@ def _pressure_drops(pressures: pd.DataFrame, series: pd.DataFrame, window: Windo
 
 def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, tariff: Tariff = Tariff(),
                     nights: int = 14) -> list[dict]:
-    """A zone's (or any flow series') minimum night flow above its recent nights by more than their spread."""
+    """A zone's (or any flow series') minimum night flow above its recent nights' median by 3 spreads and
+    20 %, two nights running (the event starts with the first of them)."""
     rows = []
     info = series.set_index("meter_id")
     for meter_id, group in flows.groupby("meter_id", sort=True):
@@ -227,13 +228,13 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 continue
             base = float(earlier.median())
             spread = float(1.4826 * np.median(np.abs(earlier - base)))
-            threshold = base + max(3 * spread, 0.15 * base, 1e-6)
+            threshold = base + max(3 * spread, 0.2 * base, 1e-6)
             baselines[i], thresholds[i] = base, threshold
-            flagged[i] = minima.iloc[i] > threshold
+            flagged[i] = minima.iloc[i] > threshold and i > 0 and minima.iloc[i - 1] > threshold
         for first, last in runs(flagged):
             base = float(np.nanmedian(baselines[first:last + 1]))
             rise = float(np.median(minima.iloc[first:last + 1]) - base)
-            start = night_end[first] - pd.Timedelta(hours=4)
+            start = night_end[max(first - 1, 0)] - pd.Timedelta(hours=4)
             duration_s = (night_end[last] - start).total_seconds()
             rows.append(event(
                 detector="night_flow_rise", meter_id=asset, zone_id=zone, kind="night_flow_rise", start=start,
@@ -242,5 +243,5 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 tariff=tariff, lost_volume_l=rise * duration_s,
                 explanation=(f"Minimum night flow {minima.iloc[first]:.3f} L/s, up {rise:.3f} L/s on the median "
                              f"{base:.3f} L/s of the previous {nights} nights (alarm above {thresholds[first]:.3f} "
-                             f"L/s), for {last - first + 1} night(s)")))
+                             f"L/s), for {last - first + 2} nights running")))
     return rows

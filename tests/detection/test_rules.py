@@ -54,7 +54,7 @@ def test_a_running_toilet_is_found_within_hours(constructed_events):
     assert len(toilet) == 1
     event = toilet.iloc[0]
     assert event["start"] == TOILET_FROM
-    assert event["raised_at"] - TOILET_FROM <= pd.Timedelta(hours=5)
+    assert event["raised_at"] - TOILET_FROM <= pd.Timedelta(hours=6)
     assert "below 90 L/h" in event["explanation"]
     assert event["cost"] == pytest.approx(event["lost_volume_l"] / 1000 * 2.0, abs=0.01)
 
