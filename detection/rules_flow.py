@@ -118,6 +118,21 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     return rows
 
 
+def recent_extreme(values: pd.Series, days: int = 7, highest: bool = True) -> pd.Series:
+    """Per reading, the highest (or lowest) value of the same quarter hour on the previous ``days`` days.
+
+    A water use that runs on a schedule (irrigation every night at 03:30) is then
+    not news on its second night, however new it is against the weeks before.
+    """
+    quarters = values.resample("15min").mean()
+    day, slot = quarters.index.floor("D"), quarters.index.hour * 4 + quarters.index.minute // 15
+    table = quarters.groupby([day, slot]).mean().unstack()
+    rolling = table.shift(1).rolling(days, min_periods=1)
+    extreme = (rolling.max() if highest else rolling.min()).stack()
+    keys = pd.MultiIndex.from_arrays([values.index.floor("D"), values.index.hour * 4 + values.index.minute // 15])
+    return pd.Series(extreme.reindex(keys).to_numpy(), index=values.index)
+
+
 def _usual_interval(index: pd.DatetimeIndex) -> pd.Timedelta:
     """Median time between readings."""
     return pd.Timedelta(np.median(np.diff(index.to_numpy(dtype="datetime64[ns]"))))
@@ -140,10 +155,12 @@ def _typical_by_slot(values: pd.Series, training_end: pd.Timestamp) -> tuple[pd.
 
 def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
           tariff: Tariff = Tariff(), sigmas: float = 6.0) -> list[dict]:
-    """A sudden step up in a flow series, held for two readings, or for one when the zone's pressure fell too.
+    """A sudden step up in a flow series, held for two readings; the explanation says if pressure fell too.
 
     A step counts when the flow is above the same quarter hour's usual by more
-    than ``sigmas`` robust spreads and 1.2x the largest such excess of training.
+    than ``sigmas`` robust spreads and 1.2x the largest such excess of training,
+    and above anything of that quarter hour in the last 7 days (a new schedule
+    is news once, not every day until the weeks of training have learnt it).
 
     ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue.
     """
@@ -157,16 +174,18 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
         excess = (values - typical).to_numpy()
         trained = excess[(values.index < window.start) & np.isfinite(excess)]
         threshold = max(sigmas * spread, 1.2 * float(np.quantile(trained, 0.999)) if len(trained) else 0.0)
-        high = (excess > threshold) & (values.index >= window.start) & (values.index < window.end)
+        lately = recent_extreme(values).to_numpy()
+        unheard_of = ~(values.to_numpy() <= lately + 0.5 * threshold)
+        high = (excess > threshold) & unheard_of & (values.index >= window.start) & (values.index < window.end)
         info = series.set_index("meter_id").loc[meter_id]
         zone = info["zone_id"] if pd.notna(info["zone_id"]) else None
         drops = pressure_drop.get(zone, pd.Series(dtype=bool))
         corroborated = np.array([bool(drops.get(ts, False)) for ts in values.index]) if len(drops) else \
             np.zeros(len(values), dtype=bool)
         for first, last in runs(high):
-            if last == first and not corroborated[first]:
+            if last == first:
                 continue
-            raised = first if corroborated[first] else first + 1
+            raised = first + 1
             run = slice(first, last + 1)
             step = float(np.median(excess[run]))
             interval_s = _usual_interval(values.index).total_seconds() if len(values) > 1 else 900.0
