@@ -118,19 +118,19 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     return rows
 
 
-def recent_extreme(values: pd.Series, days: int = 7, highest: bool = True) -> pd.Series:
-    """Per reading, the highest (or lowest) value of the same quarter hour on the previous ``days`` days.
+def recent_same_quarter(values: pd.Series, days: int = 3) -> pd.Series:
+    """Per reading, the median of the same quarter hour on the previous ``days`` days.
 
     A water use that runs on a schedule (irrigation every night at 03:30) is then
-    not news on its second night, however new it is against the weeks before.
+    not news after two nights, however new it is against the weeks of training;
+    one earlier burst at that quarter hour does not move the median.
     """
     quarters = values.resample("15min").mean()
     day, slot = quarters.index.floor("D"), quarters.index.hour * 4 + quarters.index.minute // 15
     table = quarters.groupby([day, slot]).mean().unstack()
-    rolling = table.shift(1).rolling(days, min_periods=1)
-    extreme = (rolling.max() if highest else rolling.min()).stack()
+    median = table.shift(1).rolling(days, min_periods=2).median().stack()
     keys = pd.MultiIndex.from_arrays([values.index.floor("D"), values.index.hour * 4 + values.index.minute // 15])
-    return pd.Series(extreme.reindex(keys).to_numpy(), index=values.index)
+    return pd.Series(median.reindex(keys).to_numpy(), index=values.index)
 
 
 def _usual_interval(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -159,8 +159,8 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
 
     A step counts when the flow is above the same quarter hour's usual by more
     than ``sigmas`` robust spreads and 1.2x the largest such excess of training,
-    and above anything of that quarter hour in the last 7 days (a new schedule
-    is news once, not every day until the weeks of training have learnt it).
+    and above the median of that quarter hour on the last 3 days by half that (a
+    new schedule is news for two days, not until the weeks of training learn it).
 
     ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue.
     """
@@ -174,7 +174,7 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
         excess = (values - typical).to_numpy()
         trained = excess[(values.index < window.start) & np.isfinite(excess)]
         threshold = max(sigmas * spread, 1.2 * float(np.quantile(trained, 0.999)) if len(trained) else 0.0)
-        lately = recent_extreme(values).to_numpy()
+        lately = recent_same_quarter(values).to_numpy()
         unheard_of = ~(values.to_numpy() <= lately + 0.5 * threshold)
         high = (excess > threshold) & unheard_of & (values.index >= window.start) & (values.index < window.end)
         info = series.set_index("meter_id").loc[meter_id]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from detection.events import event, merge_runs, runs, squash
 from detection.features import Window
-from detection.rules_flow import _typical_by_slot, _usual_interval, recent_extreme
+from detection.rules_flow import _typical_by_slot, _usual_interval, recent_same_quarter
 
 UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L"}
 
@@ -24,7 +24,7 @@ def _zone(series: pd.DataFrame, meter_id: str) -> str | None:
 def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
                          band: tuple[float | None, float | None] = (None, None)) -> list[dict]:
     """Pressure outside its usual band (training 0.5-99.5 % widened by a fifth of the usual range) for 2+ readings,
-    and beyond anything of the same quarter hour in the last 7 days by that margin.
+    and beyond the median of the same quarter hour on the last 3 days by that margin.
 
     A fixed ``band`` (bar) overrides the learned limits where given.
     """
@@ -39,10 +39,9 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
         low = band[0] if band[0] is not None else low_q - margin
         high = band[1] if band[1] is not None else high_q + margin
         scanned = (values.index >= window.start) & (values.index < window.end)
-        lowest_lately = recent_extreme(values, highest=False).to_numpy()
-        highest_lately = recent_extreme(values, highest=True).to_numpy()
-        below = (values.to_numpy() < low) & ~(values.to_numpy() >= lowest_lately - margin)
-        above = (values.to_numpy() > high) & ~(values.to_numpy() <= highest_lately + margin)
+        lately = recent_same_quarter(values).to_numpy()
+        below = (values.to_numpy() < low) & ~(values.to_numpy() >= lately - margin)
+        above = (values.to_numpy() > high) & ~(values.to_numpy() <= lately + margin)
         outside = (below | above) & scanned
         for first, last in merge_runs(runs(outside), gap=1):
             if last == first:
