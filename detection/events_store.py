@@ -62,8 +62,13 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
 
 
 def load_events(cur: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
-    """Saved events overlapping [start, end) (all when not given), with detected_at, by start."""
-    cur.execute(EVENTS_DDL)
+    """Saved events overlapping [start, end) (all when not given), with detected_at, by start.
+
+    Works on a read-only store: no table yet means no events.
+    """
+    known = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'detected_events'")
+    if not known.fetchall()[0][0]:
+        return pd.DataFrame(columns=[*EVENT_COLUMNS, "detected_at"])
     lo = pd.Timestamp(start or "1900-01-01").to_pydatetime()
     hi = pd.Timestamp(end or "2200-01-01").to_pydatetime()
     return cur.execute(f"""SELECT {_QUOTED}, detected_at FROM detected_events

@@ -101,3 +101,9 @@ def test_streaming_ticks_hours_apart_give_the_running_toilet_one_id(constructed_
                                  detectors=("continuous_flow",))
             ids |= set(recent.loc[recent["meter_id"] == "H-TOILET", "event_id"])
     assert ids == {event_id("continuous_flow", "H-TOILET", "continuous_flow", TOILET_FROM)}
+
+
+def test_loading_from_a_store_without_events_gives_an_empty_frame(constructed_db):
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        frame = load_events(conn.cursor())
+    assert frame.empty and list(frame.columns) == [*EVENT_COLUMNS, "detected_at"]
