@@ -95,6 +95,12 @@ class Settings:
     tank_low_level_m: float | None = None    # tank thresholds when a level sensor's attrs give none
     tank_high_level_m: float | None = None
 
+    # Detection (detection/): lost water is priced at the tariff.
+    tariff_per_m3: float = 2.0           # price of lost water, per cubic metre
+    currency: str = "EUR"
+    detection_lookback_min: int = 360    # streaming scans look this far back (minutes)
+    detection_training_days: int = 28    # detectors learn "normal" from this many days before
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

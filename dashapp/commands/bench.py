@@ -69,10 +69,13 @@ def app(directory: str, days: int, runs: int, naive_runs: int) -> None:
 
     path = ensure_bench_store(Path(directory), days)
     with Runtime.open(load_settings({"db": str(path)}), ingest=False) as runtime:
+        from app import create_app
+
+        create_app()  # registers the pages and their callbacks, as serving does
         cur = runtime.store.cursor()
         readings = cur.execute("SELECT count(*) FROM readings").fetchone()[0]
         timings = []
-        for case in page_cases():
+        for case in page_cases(runtime):
             timings.append(time_case(case, runs))
             click.echo(f"{case.page}: {case.name}: p95 {timings[-1].p95_ms:,.0f} ms", err=True)
         for case in naive_cases(cur):

@@ -1,0 +1,101 @@
+"""The event frame every detector returns: the contract with alerts, the CLI and the evaluation.
+
+One row per event; ids are a hash of detector, asset, kind and start, so that
+scanning the same data again gives the same ids. ``raised_at`` (when the rule
+first held, i.e. when a streaming scan would have raised the event) is carried
+internally for evaluation and dropped from the public frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", "zscore_anomaly",
+         "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike", "silent_meter")
+EVENT_COLUMNS = ["event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity",
+                 "explanation", "lost_volume_l", "cost"]
+INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at"]
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """Price of lost water."""
+
+    per_m3: float = 2.0
+    currency: str = "EUR"
+
+    def cost(self, litres: float) -> float:
+        return round(float(litres) / 1000.0 * self.per_m3, 2)
+
+
+def event_id(detector: str, meter_id: str, kind: str, start: pd.Timestamp) -> str:
+    key = f"{detector}|{meter_id}|{kind}|{pd.Timestamp(start):%Y-%m-%dT%H:%M:%S}"
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def severity_of(score: float, critical: float = 0.8, warning: float = 0.5) -> str:
+    return "critical" if score >= critical else "warning" if score >= warning else "info"
+
+
+def squash(ratio: float) -> float:
+    """A 0..1 score from how far past its threshold a rule went (1 = exactly at it)."""
+    return float(np.clip(1.0 - np.exp(-max(ratio, 0.0)), 0.0, 1.0))
+
+
+def event(*, detector: str, meter_id: str, zone_id: str | None, kind: str, start: object, end: object,
+          raised_at: object, score: float, explanation: str, lost_volume_l: float = 0.0,
+          tariff: Tariff = Tariff(), severity: str | None = None) -> dict:
+    """One event row (a dict with `INTERNAL_COLUMNS`)."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    score = float(np.clip(score, 0.0, 1.0))
+    lost = max(float(lost_volume_l), 0.0)
+    return {"event_id": event_id(detector, meter_id, kind, start), "meter_id": meter_id,
+            "zone_id": None if zone_id is None or pd.isna(zone_id) else str(zone_id), "kind": kind,
+            "detector": detector, "start": start, "end": max(end, start), "score": round(score, 3),
+            "severity": severity or severity_of(score), "explanation": explanation,
+            "lost_volume_l": round(lost, 1), "cost": tariff.cost(lost), "raised_at": pd.Timestamp(raised_at)}
+
+
+def frame(rows: Iterable[dict], internal: bool = True) -> pd.DataFrame:
+    """Rows as an event frame with the contract's dtypes (empty frames keep the columns)."""
+    table = pd.DataFrame(list(rows), columns=INTERNAL_COLUMNS)
+    for column in ("start", "end", "raised_at"):
+        table[column] = pd.to_datetime(table[column]).astype("datetime64[us]")
+    for column in ("score", "lost_volume_l", "cost"):
+        table[column] = table[column].astype("float64")
+    for column in ("event_id", "meter_id", "zone_id", "kind", "detector", "severity", "explanation"):
+        table[column] = table[column].astype(object)
+    table = table.sort_values(["start", "meter_id", "kind"], kind="stable").reset_index(drop=True)
+    return table if internal else table[EVENT_COLUMNS]
+
+
+def public(events: pd.DataFrame) -> pd.DataFrame:
+    """The contract's columns only."""
+    return events[EVENT_COLUMNS].reset_index(drop=True)
+
+
+def runs(flags: np.ndarray, min_length: int = 1) -> list[tuple[int, int]]:
+    """(first, last) index pairs of the runs of True in ``flags`` at least ``min_length`` long."""
+    flags = np.asarray(flags, dtype=bool)
+    if not flags.any():
+        return []
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    starts, stops = edges[::2], edges[1::2] - 1
+    return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a + 1 >= min_length]
+
+
+def merge_runs(pairs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    """Join runs separated by at most ``gap`` positions."""
+    merged: list[tuple[int, int]] = []
+    for first, last in pairs:
+        if merged and first - merged[-1][1] - 1 <= gap:
+            merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged

@@ -1,0 +1,102 @@
+"""What detectors look at, read from a time window of the store and engineered into features.
+
+Reads go through rollups (`meter_hourly` for consumption meters) or the raw
+readings of a window for the few network sensors, never whole tables. Series
+are told apart by their quantity, not by ids: ``volume`` meters are customers'
+(or any consumption) meters; ``flow``, ``pressure`` and ``level`` are network
+series. Categories may be missing (imported files): ``inlet`` only adds the
+zone-level reading of a flow meter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from data.queries.scope import Scope, meter_filter
+
+NETWORK_QUANTITIES = ("flow", "pressure", "level")
+DETECTED_QUANTITIES = ("volume",) + NETWORK_QUANTITIES
+HOUR = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A scan window and the history before it that detectors learn 'normal' from."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    training_days: int = 28
+
+    @property
+    def training_start(self) -> pd.Timestamp:
+        return (self.start - pd.Timedelta(days=self.training_days)).floor("D")
+
+    def hours(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.training_start, self.end.floor("h"), freq="h", inclusive="left")
+
+
+def catalogue(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str] | None = None, zone_id: str | None = None,
+              scope: Scope = None) -> pd.DataFrame:
+    """The series detectors can scan: meter_id, zone_id, category, quantity, interval_s, last_ts, tz."""
+    where, params = meter_filter(scope)
+    clauses = [where, "quantity IN (SELECT unnest(?::VARCHAR[]))"]
+    params = params + [list(DETECTED_QUANTITIES)]
+    if meter_ids:
+        clauses.append("meter_id IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(meter_ids))
+    if zone_id:
+        clauses.append("zone_id = ?")
+        params.append(zone_id)
+    return cur.execute(
+        f"""SELECT meter_id, zone_id, category, quantity, interval_s, last_ts, tz FROM meters
+            WHERE {' AND '.join(clauses)} ORDER BY meter_id""", params).df()
+
+
+def hourly_volumes(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], window: Window) -> pd.DataFrame:
+    """Litres per hour, one column per meter, every hour of the window and its training (NaN = no data)."""
+    hours = window.hours()
+    if not len(meter_ids) or not len(hours):
+        return pd.DataFrame(index=hours, dtype="float64")
+    long = cur.execute(
+        """SELECT meter_id, hour, volume_l FROM meter_hourly
+           WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND hour >= ? AND hour < ?""",
+        [list(meter_ids), hours[0].to_pydatetime(), (hours[-1] + HOUR).to_pydatetime()]).df()
+    wide = long.pivot_table(index="hour", columns="meter_id", values="volume_l", aggfunc="sum")
+    return wide.reindex(index=hours, columns=list(meter_ids)).astype("float64")
+
+
+def readings(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Raw readings (meter_id, ts, value) of network series, window and training, by meter and time."""
+    if series.empty:
+        return pd.DataFrame({"meter_id": pd.Series([], dtype=object), "ts": pd.to_datetime([]),
+                             "value": pd.Series([], dtype="float64")})
+    return cur.execute(
+        """SELECT r.meter_id, r.ts, r.value FROM readings r
+           JOIN (SELECT unnest(?::VARCHAR[]) AS meter_id, unnest(?::VARCHAR[]) AS quantity) s
+             ON r.meter_id = s.meter_id AND r.quantity = s.quantity
+           WHERE r.ts >= ? AND r.ts < ? ORDER BY r.meter_id, r.ts""",
+        [list(series["meter_id"]), list(series["quantity"]), window.training_start.to_pydatetime(),
+         window.end.to_pydatetime()]).df()
+
+
+def reading_times(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], window: Window) -> pd.DataFrame:
+    """When each consumption meter reported (meter_id, ts), from its consumption intervals."""
+    if not len(meter_ids):
+        return pd.DataFrame({"meter_id": pd.Series([], dtype=object), "ts": pd.to_datetime([])})
+    return cur.execute(
+        """SELECT meter_id, ts_end AS ts FROM consumption
+           WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND ts_end >= ? AND ts_end < ?
+           ORDER BY meter_id, ts_end""",
+        [list(meter_ids), window.training_start.to_pydatetime(), window.end.to_pydatetime()]).df()
+
+
+def night_minimum(values: pd.Series, tz: str = "UTC", night_hours: tuple[int, int] = (1, 5)) -> pd.Series:
+    """Minimum of each local night (``night_hours`` local, end exclusive), indexed by the night's UTC date."""
+    local = values.index.tz_localize("UTC").tz_convert(tz)
+    at_night = (local.hour >= night_hours[0]) & (local.hour < night_hours[1])
+    night = values[at_night]
+    return night.groupby(local[at_night].date).min()

@@ -1,0 +1,190 @@
+"""Rules for network sensors and silent meters: pressure out of band, stuck, drifting, spiking, silent.
+
+Each learns its band or its usual behaviour from the series' training window
+and explains the numbers it compared. Readings come in as (meter_id, ts, value).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.events import event, merge_runs, runs, squash
+from detection.features import Window
+from detection.rules_flow import _typical_by_slot, _usual_interval, recent_same_quarter
+
+UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L"}
+
+
+def _zone(series: pd.DataFrame, meter_id: str) -> str | None:
+    zone = series.set_index("meter_id").at[meter_id, "zone_id"]
+    return None if pd.isna(zone) else zone
+
+
+def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
+                         band: tuple[float | None, float | None] = (None, None)) -> list[dict]:
+    """Pressure outside its usual band (training 0.5-99.5 % widened by a fifth of the usual range) for 2+ readings,
+    and beyond the median of the same quarter hour on the last 3 days by that margin.
+
+    A fixed ``band`` (bar) overrides the learned limits where given.
+    """
+    rows = []
+    for meter_id, group in pressures.groupby("meter_id", sort=True):
+        values = group.set_index("ts")["value"].sort_index()
+        training = values[values.index < window.start]
+        if len(training) < 96:
+            continue
+        low_q, high_q = training.quantile([0.005, 0.995])
+        margin = 0.2 * max(high_q - low_q, 0.05)
+        low = band[0] if band[0] is not None else low_q - margin
+        high = band[1] if band[1] is not None else high_q + margin
+        scanned = (values.index >= window.start) & (values.index < window.end)
+        lately = recent_same_quarter(values).to_numpy()
+        below = (values.to_numpy() < low) & ~(values.to_numpy() >= lately - margin)
+        above = (values.to_numpy() > high) & ~(values.to_numpy() <= lately + margin)
+        outside = (below | above) & scanned
+        for first, last in merge_runs(runs(outside), gap=1):
+            if last == first:
+                continue
+            part = values.iloc[first:last + 1]
+            worst = float(part.min()) if part.min() < low else float(part.max())
+            side, limit = ("below", low) if worst < low else ("above", high)
+            rows.append(event(
+                detector="pressure_band", meter_id=meter_id, zone_id=_zone(series, meter_id),
+                kind="pressure_out_of_band", start=values.index[first], end=values.index[last],
+                raised_at=values.index[first + 1], score=squash(abs(worst - limit) / margin + 0.5),
+                explanation=(f"Pressure {side} its usual band {low:.2f}-{high:.2f} bar for {last - first + 1} "
+                             f"readings, reaching {worst:.2f} bar")))
+    return rows
+
+
+def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, min_hours: float = 3.0) -> list[dict]:
+    """The same value repeated for hours by a sensor whose training never repeated half as long."""
+    rows = []
+    quantity = series.set_index("meter_id")["quantity"]
+    for meter_id, group in readings.groupby("meter_id", sort=True):
+        values = group.set_index("ts")["value"].sort_index()
+        if len(values) < 96:
+            continue
+        same = np.concatenate([[False], np.isclose(np.diff(values.to_numpy()), 0.0, atol=1e-9)])
+        training = values.index < window.start
+        longest_training = max((b - a + 1 for a, b in runs(same & training)), default=0)
+        interval = _usual_interval(values.index)
+        needed = max(int(np.ceil(pd.Timedelta(hours=min_hours) / interval)), 2 * longest_training + 1, 4)
+        scanned = (values.index >= window.start) & (values.index < window.end)
+        for first, last in runs(same):
+            if last - first + 1 < needed or not scanned[first:last + 1].any():
+                continue
+            start = values.index[first - 1]
+            unit = UNITS.get(quantity.get(meter_id), "")
+            rows.append(event(
+                detector="sensor_stuck", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_stuck",
+                start=start, end=values.index[last], raised_at=values.index[first + needed - 1],
+                score=squash((last - first + 1) / needed), severity="warning",
+                explanation=(f"Reading stuck at {values.iloc[first]:.3f} {unit} for {last - first + 2} readings "
+                             f"({(values.index[last] - start) / pd.Timedelta(hours=1):.1f} h); in training it never "
+                             f"repeated more than {longest_training + 1} times")))
+    return rows
+
+
+def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 12.0,
+                 min_spikes: int = 3) -> list[dict]:
+    """Single readings far from both neighbours: further than ``sigmas`` x the usual reading-to-reading
+    noise and than half the usual 1-99 % range; ``min_spikes`` within 6 h of each other make an event."""
+    rows = []
+    quantity = series.set_index("meter_id")["quantity"]
+    for meter_id, group in readings.groupby("meter_id", sort=True):
+        values = group.set_index("ts")["value"].sort_index()
+        if len(values) < 96:
+            continue
+        local = values.rolling(5, center=True, min_periods=3).median()
+        deviation = (values - local).to_numpy()
+        training = values.index < window.start
+        spread = 1.4826 * np.median(np.abs(deviation[training])) if training.sum() > 48 else np.nan
+        if not np.isfinite(spread):
+            continue
+        low, high = values[training].quantile([0.01, 0.99])
+        limit = max(sigmas * spread, 0.5 * (high - low), 1e-6)
+        spiky = (np.abs(deviation) > limit) & (values.index >= window.start) & (values.index < window.end)
+        positions = np.flatnonzero(spiky)
+        if len(positions) < min_spikes:
+            continue
+        gap = max(int(pd.Timedelta(hours=6) / _usual_interval(values.index)), 1)
+        for first, last in merge_runs([(int(p), int(p)) for p in positions], gap=gap):
+            inside = positions[(positions >= first) & (positions <= last)]
+            if len(inside) < min_spikes:
+                continue
+            unit = UNITS.get(quantity.get(meter_id), "")
+            biggest = float(np.abs(deviation[inside]).max())
+            rows.append(event(
+                detector="sensor_spike", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_spike",
+                start=values.index[first], end=values.index[last],
+                raised_at=values.index[min(inside[min_spikes - 1] + 2, len(values) - 1)],
+                score=squash(biggest / limit), severity="warning",
+                explanation=(f"{len(inside)} readings jumped away from their neighbours by up to {biggest:.2f} {unit} "
+                             f"(alarm above {limit:.3f} {unit}; usual reading-to-reading noise {spread:.3f} {unit})")))
+    return rows
+
+
+def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 6.0) -> list[dict]:
+    """A day-long offset from the usual daily profile (rolling 24 h median, so events of a few hours do not count)."""
+    rows = []
+    quantity = series.set_index("meter_id")["quantity"]
+    for meter_id, group in readings.groupby("meter_id", sort=True):
+        values = group.set_index("ts")["value"].sort_index()
+        hourly = values.resample("h").mean()
+        if hourly[hourly.index < window.start].count() < 14 * 24:
+            continue
+        typical, _ = _typical_by_slot(hourly, window.start)
+        offset = (hourly - typical).rolling(24, min_periods=18).median()
+        training_offsets = offset[offset.index < window.start].dropna()
+        spread = float(training_offsets.std())
+        if not np.isfinite(spread) or spread <= 0:
+            continue
+        scanned = (offset.index >= window.start) & (offset.index < window.end)
+        level = np.abs(offset - float(training_offsets.mean())).to_numpy()
+        drifting = (np.nan_to_num(level) > sigmas * spread) & scanned
+        for first, last in merge_runs(runs(drifting, min_length=12), gap=6):
+            unit = UNITS.get(quantity.get(meter_id), "")
+            worst = float(np.nanmax(level[first:last + 1]))
+            rows.append(event(
+                detector="sensor_drift", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_drift",
+                start=offset.index[first] - pd.Timedelta(hours=23), end=offset.index[last],
+                raised_at=offset.index[first + 11] + pd.Timedelta(hours=1), score=squash(worst / (sigmas * spread)),
+                severity="warning",
+                explanation=(f"Readings have moved {worst:.2f} {unit} away from the usual daily profile "
+                             f"(day-to-day variation {spread:.3f} {unit}) and stayed there for "
+                             f"{last - first + 1} h")))
+    return rows
+
+
+def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,
+                 min_hours: float = 6.0) -> list[dict]:
+    """No reading for longer than max(``min_hours``, 4 usual intervals); open when still silent at ``now``."""
+    rows = []
+    zone_of = series.set_index("meter_id")["zone_id"]
+    for meter_id, group in times.groupby("meter_id", sort=True):
+        stamps = np.unique(group["ts"].to_numpy(dtype="datetime64[ns]"))
+        if len(stamps) < 2:
+            continue
+        usual = pd.Timedelta(np.median(np.diff(stamps)))
+        allowed = max(pd.Timedelta(hours=min_hours), 4 * usual)
+        ends = np.append(stamps[1:], np.datetime64(now, "ns")) if now is not None else stamps[1:]
+        seen = stamps[:len(ends)]
+        gaps = ends - seen
+        noticed = seen + allowed.to_timedelta64()
+        silent = (gaps > allowed.to_timedelta64()) & (noticed < np.datetime64(window.end, "ns")) & \
+            (ends >= np.datetime64(window.start, "ns"))
+        for i in np.flatnonzero(silent):
+            gap = pd.Timedelta(gaps[i])
+            still = now is not None and i == len(ends) - 1
+            zone = zone_of.get(meter_id)
+            rows.append(event(
+                detector="silent_meter", meter_id=meter_id, zone_id=None if pd.isna(zone) else zone,
+                kind="silent_meter", start=seen[i], end=ends[i], raised_at=noticed[i],
+                score=squash(gap / allowed - 0.5), severity="warning",
+                explanation=(f"No reading for {gap / pd.Timedelta(hours=1):.1f} h"
+                             f"{' and counting' if still else ''} (usual interval "
+                             f"{usual / pd.Timedelta(minutes=1):.0f} min; alarm after "
+                             f"{allowed / pd.Timedelta(hours=1):.1f} h)")))
+    return rows

@@ -1,0 +1,150 @@
+"""Run every detector over a window of the store: `scan_recent` for the streaming loop, `scan_range` for history.
+
+`scan_recent` is what a live loop calls every minute or so: the last few hours,
+judged against the weeks before them. `scan_range` walks a longer span in
+chunks (a week by default), each judged against the weeks before it, and joins
+events that continue from one chunk into the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from data.queries.scope import Scope
+from detection import events as ev
+from detection import features as ft
+from detection.rules_flow import burst, continuous_flow, night_flow_rise
+from detection.rules_sensor import (
+    UNITS,
+    pressure_out_of_band,
+    sensor_drift,
+    sensor_spike,
+    sensor_stuck,
+    silent_meter,
+)
+from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore_anomaly
+
+RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "sensor_stuck", "sensor_spike",
+         "sensor_drift", "silent_meter")
+DETECTORS = RULES + ("zscore", "isolation_forest")
+
+
+def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: ft.Window,
+                  tariff: ev.Tariff = ev.Tariff(), now: pd.Timestamp | None = None,
+                  detectors: Iterable[str] = DETECTORS, cache: ForestCache = FORESTS) -> pd.DataFrame:
+    """Every chosen detector on ``series`` (a `features.catalogue` frame) over one window; internal frame."""
+    chosen = set(detectors)
+    unknown = chosen - set(DETECTORS)
+    if unknown:
+        raise ValueError(f"unknown detectors: {', '.join(sorted(unknown))}; known: {', '.join(DETECTORS)}")
+    zones = {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
+    units = {m: UNITS.get(q, "") + ("/h" if q == "volume" else "") for m, q in zip(series["meter_id"], series["quantity"])}
+    consumption_ids = list(series.loc[series["quantity"] == "volume", "meter_id"])
+    network = series[series["quantity"].isin(ft.NETWORK_QUANTITIES)]
+    volumes = ft.hourly_volumes(cur, consumption_ids, window)
+    raw = ft.readings(cur, network, window)
+    by_quantity = raw.merge(network[["meter_id", "quantity"]], on="meter_id")
+    flows = by_quantity[by_quantity["quantity"] == "flow"]
+    pressures = by_quantity[by_quantity["quantity"] == "pressure"]
+    rows: list[dict] = []
+    if "continuous_flow" in chosen:
+        tzs = {m: (t if isinstance(t, str) and t else "UTC") for m, t in zip(series["meter_id"], series["tz"])}
+        rows += continuous_flow(volumes, window, zones, tariff, tzs)
+    if "burst" in chosen:
+        rows += burst(flows, pressures, series, window, tariff)
+    if "night_flow_rise" in chosen:
+        rows += night_flow_rise(flows, series, window, tariff)
+    if "pressure_band" in chosen:
+        rows += pressure_out_of_band(pressures, series, window)
+    if "sensor_stuck" in chosen:
+        rows += sensor_stuck(raw, series, window)
+    if "sensor_spike" in chosen:
+        rows += sensor_spike(raw, series, window)
+    if "sensor_drift" in chosen:
+        rows += sensor_drift(raw, series, window)
+    if "silent_meter" in chosen:
+        times = pd.concat([ft.reading_times(cur, consumption_ids, window), raw[["meter_id", "ts"]]], ignore_index=True)
+        rows += silent_meter(times, series, window, now=now)
+    if chosen & {"zscore", "isolation_forest"}:
+        hourly = _hourly_values(volumes, raw, window)
+        if "zscore" in chosen:
+            rows += zscore_anomaly(hourly, window, units, zones)
+        if "isolation_forest" in chosen:
+            rows += isolation_forest(hourly, window, units, zones, set(consumption_ids), cache, tariff)
+    return ev.frame(rows)
+
+
+def _hourly_values(volumes: pd.DataFrame, raw: pd.DataFrame, window: ft.Window) -> pd.DataFrame:
+    hours = window.hours()
+    if raw.empty:
+        return volumes
+    means = raw.assign(hour=raw["ts"].dt.floor("h")).pivot_table(index="hour", columns="meter_id", values="value",
+                                                                 aggfunc="mean")
+    return pd.concat([volumes, means.reindex(hours)], axis=1)
+
+
+def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:
+    """Join events of one detector, asset and kind that continue each other (chunk edges); first id wins."""
+    if events.empty:
+        return events
+    events = events.sort_values(["detector", "meter_id", "kind", "start"], kind="stable")
+    joined: list[dict] = []
+    for row in events.to_dict("records"):
+        last = joined[-1] if joined else None
+        if last and (last["detector"], last["meter_id"], last["kind"]) == (row["detector"], row["meter_id"],
+                                                                           row["kind"]) \
+                and row["start"] <= last["end"] + gap:
+            last["end"] = max(last["end"], row["end"])
+            last["score"] = max(last["score"], row["score"])
+            last["lost_volume_l"] += row["lost_volume_l"]
+            last["cost"] = round(last["cost"] + row["cost"], 2)
+            last["severity"] = max((last["severity"], row["severity"]), key=["info", "warning", "critical"].index)
+        else:
+            joined.append(dict(row))
+    return ev.frame(joined)
+
+
+def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | None, start: object, end: object, *,
+               scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), detectors: Iterable[str] = DETECTORS,
+               chunk_days: float = 7.0, training_days: int = 28, internal: bool = False,
+               progress=None) -> pd.DataFrame:
+    """Events between ``start`` and ``end`` of ``assets``: meter ids, a zone id (a string), or None for all in scope."""
+    meter_ids, zone_id = (None, assets) if isinstance(assets, str) else (list(assets) if assets else None, None)
+    start, end = pd.Timestamp(start).tz_localize(None), pd.Timestamp(end).tz_localize(None)
+    if end <= start:
+        raise ValueError(f"end {end} must be after start {start}")
+    series = ft.catalogue(cur, meter_ids, zone_id, scope)
+    if meter_ids:
+        missing = sorted(set(meter_ids) - set(series["meter_id"]))
+        if missing:
+            raise ValueError(f"no volume, flow, pressure or level series for: {', '.join(missing)}")
+    if series.empty:
+        raise ValueError(f"zone {zone_id!r} has no meters or sensors to scan" if zone_id else "no series to scan")
+    detectors = tuple(detectors)
+    found = []
+    chunk_start = start
+    while chunk_start < end:
+        chunk_end = min(chunk_start + pd.Timedelta(days=chunk_days), end)
+        found.append(detect_window(cur, series, ft.Window(chunk_start, chunk_end, training_days), tariff,
+                                   detectors=detectors))
+        if progress:
+            progress(chunk_end)
+        chunk_start = chunk_end
+    events = join_continuing(pd.concat(found, ignore_index=True) if found else ev.frame([]))
+    return events if internal else ev.public(events)
+
+
+def scan_recent(cur: duckdb.DuckDBPyConnection, now: datetime, lookback: timedelta = timedelta(hours=6),
+                scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), training_days: int = 28,
+                detectors: Iterable[str] = DETECTORS) -> pd.DataFrame:
+    """Events with evidence in the last ``lookback`` before ``now``: what a live loop calls every minute."""
+    now = pd.Timestamp(now).tz_localize(None)
+    series = ft.catalogue(cur, scope=scope)
+    if series.empty:
+        return ev.public(ev.frame([]))
+    window = ft.Window(now - pd.Timedelta(lookback), now, training_days)
+    return ev.public(detect_window(cur, series, window, tariff, now=now, detectors=detectors))

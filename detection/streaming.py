@@ -1,0 +1,63 @@
+"""Streaming detection: every so often, scan the last hours and save what was found.
+
+`DetectionLoop` is a thread that the serving process starts beside the
+listener. Each tick anchors "now" to the data (`data_now`: a simulated or
+replayed store lives in the past), runs `scan_recent`, and saves the events
+through its own cursor into `detected_events` (a table nobody else writes, so
+it never conflicts with the ingest writer). ``on_events`` gets each tick's
+events, for the alerts half to notify.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from data.queries.clock import data_now
+from data.store import Store
+from detection.events import Tariff
+from detection.events_store import save_events
+from detection.scan import DETECTORS, scan_recent
+
+log = logging.getLogger(__name__)
+
+
+class DetectionLoop(threading.Thread):
+    """Scan the store every ``every`` and save events; `tick` runs one scan (tests call it directly)."""
+
+    def __init__(self, store: Store, every: timedelta = timedelta(minutes=1),
+                 lookback: timedelta = timedelta(hours=6), tariff: Tariff = Tariff(), training_days: int = 28,
+                 on_events: Callable[[pd.DataFrame], None] | None = None, detectors: Iterable[str] = DETECTORS):
+        super().__init__(name="waterline-detection", daemon=True)
+        self.store, self.every, self.lookback = store, every, lookback
+        self.tariff, self.training_days, self.on_events = tariff, training_days, on_events
+        self.detectors = tuple(detectors)
+        self._stop = threading.Event()
+
+    def tick(self, wall_clock: datetime | None = None) -> pd.DataFrame:
+        """One scan: the events with evidence in the lookback before the data's 'now', saved."""
+        cur = self.store.cursor()
+        try:
+            now = data_now(cur, wall_clock=wall_clock)
+            events = scan_recent(cur, now, self.lookback, tariff=self.tariff, training_days=self.training_days,
+                                 detectors=self.detectors)
+            save_events(cur, events, detected_at=now)
+        finally:
+            cur.close()
+        if self.on_events is not None and not events.empty:
+            self.on_events(events)
+        return events
+
+    def run(self) -> None:
+        while not self._stop.wait(self.every.total_seconds()):
+            try:
+                self.tick()
+            except Exception:  # a failed scan must not end the loop; the next tick tries again
+                log.exception("detection scan failed")
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,82 @@
+"""One store of constructed series shared by the detector tests: normal ones and one fault each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.detection import series as s
+
+DAY = pd.Timedelta(days=1)
+SCAN_START = s.START + 28 * DAY
+SCAN_END = s.START + s.DAYS * DAY
+DRIP_FROM = s.START + 29 * DAY + pd.Timedelta(hours=10)
+TOILET_FROM = s.START + 30 * DAY + pd.Timedelta(hours=10)
+BURST_FROM = s.START + 31 * DAY + pd.Timedelta(hours=10)
+NIGHT_LEAK_FROM = s.START + 30 * DAY
+SILENT = (s.START + 31 * DAY + pd.Timedelta(hours=6), s.START + 31 * DAY + pd.Timedelta(hours=18))
+LOW_PRESSURE = (s.START + 31 * DAY + pd.Timedelta(hours=2), s.START + 31 * DAY + pd.Timedelta(hours=4))
+STUCK = (s.START + 32 * DAY, s.START + 32 * DAY + pd.Timedelta(hours=6))
+SPIKES = [s.START + 32 * DAY + pd.Timedelta(hours=h) for h in (1, 2.5, 3, 4.25, 5)]
+DRIFT_FROM = s.START + 30 * DAY
+
+
+def _faulty_sensors() -> list[pd.DataFrame]:
+    base = s.pressure(s.inlet_flow(seed=11), seed=12)
+    low = base.copy()
+    low[(low.index >= LOW_PRESSURE[0]) & (low.index < LOW_PRESSURE[1])] -= 1.5
+    stuck = s.pressure(s.inlet_flow(seed=13), seed=14)
+    frozen = (stuck.index >= STUCK[0]) & (stuck.index < STUCK[1])
+    stuck[frozen] = stuck[frozen].iloc[0]
+    spiky = s.pressure(s.inlet_flow(seed=15), seed=16)
+    spiky[spiky.index.isin(SPIKES)] += 3.0
+    level = 3.0 + 0.5 * np.sin(2 * np.pi * np.arange(s.DAYS * 96) / 96) + \
+        np.random.default_rng(17).normal(0, 0.01, s.DAYS * 96)
+    level = pd.Series(level, index=pd.date_range(s.START, periods=s.DAYS * 96, freq="15min"))
+    drifting = level.index >= DRIFT_FROM
+    level[drifting] += np.linspace(0, 1.0, int(drifting.sum()))
+    return [s.sensor_readings("P-LOW", low, "pressure", "bar"), s.sensor_readings("P-STUCK", stuck, "pressure", "bar"),
+            s.sensor_readings("P-SPIKE", spiky, "pressure", "bar"), s.sensor_readings("L-DRIFT", level, "level", "m")]
+
+
+@pytest.fixture(scope="session")
+def constructed_db(tmp_path_factory):
+    return build_constructed(tmp_path_factory.mktemp("constructed") / "constructed.duckdb")
+
+
+def build_constructed(path):
+    silent = s.register_readings("H-SILENT", s.household_hourly(seed=4))
+    silent = silent[(silent["ts"] < SILENT[0]) | (silent["ts"] >= SILENT[1])]
+    burst_flow = s.inlet_flow(seed=6, step_l_s=2.0, step_from=BURST_FROM)
+    normal_flow = s.inlet_flow(seed=7)
+    night_flow = s.inlet_flow(seed=8, step_l_s=0.3, step_from=NIGHT_LEAK_FROM, step_hours=24 * 10)
+    frames = [
+        s.register_readings("H-NORMAL", s.household_hourly(seed=1)),
+        s.register_readings("H-DRIP", s.household_hourly(seed=2, leak_l_h=6.0, leak_from=DRIP_FROM)),
+        s.register_readings("H-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
+        silent,
+        s.sensor_readings("Z1-IN", burst_flow, "flow", "L/s"),
+        s.sensor_readings("Z1-P", s.pressure(burst_flow, seed=9), "pressure", "bar"),
+        s.sensor_readings("Z2-IN", normal_flow, "flow", "L/s"),
+        s.sensor_readings("Z2-P", s.pressure(normal_flow, seed=10), "pressure", "bar"),
+        s.sensor_readings("Z3-IN", night_flow, "flow", "L/s"),
+        *_faulty_sensors(),
+    ]
+    meters = s.meters_frame([("Z1-IN", "Z1", "inlet", "flow"), ("Z1-P", "Z1", "sensor", "pressure"),
+                             ("Z2-IN", "Z2", "inlet", "flow"), ("Z2-P", "Z2", "sensor", "pressure"),
+                             ("Z3-IN", "Z3", "inlet", "flow")])
+    with s.store_with(path, *frames, meters=meters):
+        pass
+    return path
+
+
+@pytest.fixture(scope="session")
+def constructed_events(constructed_db):
+    """Every detector over the last week of the constructed store (internal frame, with raised_at)."""
+    import duckdb
+
+    from detection.scan import scan_range
+
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        return scan_range(conn.cursor(), None, SCAN_START, SCAN_END, internal=True)

@@ -1,0 +1,109 @@
+"""Event ids are stable across scans; saving is idempotent and updates ongoing events; the streaming scan."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from detection.events import EVENT_COLUMNS, event_id
+from detection.events_store import load_events, save_events
+from detection.scan import scan_range, scan_recent
+from tests.detection.conftest import SCAN_END, SCAN_START, SILENT, TOILET_FROM
+
+
+@pytest.fixture
+def writable(constructed_db, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(constructed_db, copy)
+    with duckdb.connect(str(copy)) as conn:
+        yield conn.cursor()
+
+
+@pytest.fixture
+def writable_store(constructed_db, tmp_path):
+    from data.store import Store
+
+    copy = tmp_path / "store.duckdb"
+    shutil.copyfile(constructed_db, copy)
+    with Store(str(copy)) as store:
+        yield store
+
+
+def test_event_ids_are_the_same_when_the_same_data_is_scanned_again(constructed_db):
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        first = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
+        second = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
+        shifted = scan_range(conn.cursor(), ["H-TOILET"], SCAN_START, SCAN_END, chunk_days=3)
+    assert list(first.columns) == EVENT_COLUMNS
+    assert first["event_id"].tolist() == second["event_id"].tolist()
+    toilet = first[(first["meter_id"] == "H-TOILET") & (first["detector"] == "continuous_flow")]
+    again = shifted[(shifted["detector"] == "continuous_flow")]
+    assert toilet["event_id"].tolist() == again["event_id"].tolist()
+    assert toilet.iloc[0]["event_id"] == event_id("continuous_flow", "H-TOILET", "continuous_flow", TOILET_FROM)
+
+
+def test_saving_twice_stores_each_event_once_and_updates_an_ongoing_one(constructed_db, writable):
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        events = scan_range(conn.cursor(), None, SCAN_START, SCAN_END)
+    assert save_events(writable, events) == len(events)
+    assert save_events(writable, events) == 0
+    later = events.copy()
+    later.loc[0, "end"] = later.loc[0, "end"] + pd.Timedelta(hours=5)
+    later.loc[0, "lost_volume_l"] = 12345.0
+    assert save_events(writable, later) == 0
+    stored = load_events(writable).set_index("event_id")
+    assert len(stored) == len(events)
+    first = stored.loc[events.loc[0, "event_id"]]
+    assert first["end"] == later.loc[0, "end"] and first["lost_volume_l"] == 12345.0
+    assert stored["detected_at"].notna().all()
+
+
+def test_a_streaming_scan_sees_a_meter_that_is_still_silent(constructed_db):
+    now = SILENT[0] + pd.Timedelta(hours=9)
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        recent = scan_recent(conn.cursor(), now.to_pydatetime())
+    silent = recent[(recent["meter_id"] == "H-SILENT") & (recent["kind"] == "silent_meter")]
+    assert len(silent) == 1
+    assert "and counting" in silent.iloc[0]["explanation"] and silent.iloc[0]["end"] == now
+
+
+def test_a_streaming_scan_raises_the_running_toilet_within_hours(constructed_db):
+    now = TOILET_FROM + pd.Timedelta(hours=6)
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        recent = scan_recent(conn.cursor(), now.to_pydatetime())
+    toilet = recent[(recent["meter_id"] == "H-TOILET") & (recent["detector"] == "continuous_flow")]
+    assert len(toilet) == 1 and toilet.iloc[0]["start"] == TOILET_FROM
+
+
+def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
+    from detection.events_store import load_events
+    from detection.streaming import DetectionLoop
+
+    seen = []
+    loop = DetectionLoop(writable_store, on_events=seen.append)
+    wall = (SILENT[0] + pd.Timedelta(hours=9)).to_pydatetime()
+    events = loop.tick(wall_clock=wall)
+    again = loop.tick(wall_clock=wall)
+    stored = load_events(writable_store.cursor())
+    assert "H-SILENT" in set(events["meter_id"])
+    assert sorted(stored["event_id"]) == sorted(events["event_id"]) == sorted(again["event_id"])
+    assert len(seen) == 2 and (stored["detected_at"] == pd.Timestamp(wall)).all()
+
+
+def test_streaming_ticks_hours_apart_give_the_running_toilet_one_id(constructed_db):
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        ids = set()
+        for hours in (6, 9, 12):
+            recent = scan_recent(conn.cursor(), (TOILET_FROM + pd.Timedelta(hours=hours)).to_pydatetime(),
+                                 detectors=("continuous_flow",))
+            ids |= set(recent.loc[recent["meter_id"] == "H-TOILET", "event_id"])
+    assert ids == {event_id("continuous_flow", "H-TOILET", "continuous_flow", TOILET_FROM)}
+
+
+def test_loading_from_a_store_without_events_gives_an_empty_frame(constructed_db):
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        frame = load_events(conn.cursor())
+    assert frame.empty and list(frame.columns) == [*EVENT_COLUMNS, "detected_at"]

@@ -1,0 +1,104 @@
+"""Each detector on constructed series: the fault it must find, and normal series it must leave alone."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.detection.conftest import (
+    BURST_FROM,
+    DRIP_FROM,
+    LOW_PRESSURE,
+    NIGHT_LEAK_FROM,
+    SILENT,
+    SPIKES,
+    STUCK,
+    TOILET_FROM,
+)
+
+NORMAL = ("H-NORMAL", "Z2-IN", "Z2-P")
+
+
+def of(events: pd.DataFrame, meter_id: str, kind: str, detector: str | None = None) -> pd.DataFrame:
+    found = events[(events["meter_id"] == meter_id) & (events["kind"] == kind)]
+    return found if detector is None else found[found["detector"] == detector]
+
+
+@pytest.mark.parametrize("meter_id", NORMAL)
+def test_a_normal_week_raises_nothing(constructed_events, meter_id):
+    assert constructed_events[constructed_events["meter_id"] == meter_id].empty
+
+
+def test_the_contract_columns_and_values(constructed_events):
+    from detection.events import INTERNAL_COLUMNS, KINDS
+
+    assert list(constructed_events.columns) == INTERNAL_COLUMNS
+    assert set(constructed_events["kind"]) <= set(KINDS)
+    assert constructed_events["score"].between(0, 1).all()
+    assert set(constructed_events["severity"]) <= {"info", "warning", "critical"}
+    assert (constructed_events["end"] >= constructed_events["start"]).all()
+    assert constructed_events["event_id"].is_unique
+
+
+def test_a_dripping_tap_is_found_after_two_restless_nights(constructed_events):
+    drip = of(constructed_events, "H-DRIP", "continuous_flow", "restless_nights")
+    assert len(drip) == 1
+    event = drip.iloc[0]
+    assert DRIP_FROM <= event["raised_at"] <= DRIP_FROM + pd.Timedelta(hours=48)
+    assert "below 6 L/h" in event["explanation"] and "2 nights running" in event["explanation"]
+    assert event["lost_volume_l"] == pytest.approx(6.0 * (event["end"] - event["start"]) / pd.Timedelta(hours=1))
+
+
+def test_a_running_toilet_is_found_within_hours(constructed_events):
+    toilet = of(constructed_events, "H-TOILET", "continuous_flow", "continuous_flow")
+    assert len(toilet) == 1
+    event = toilet.iloc[0]
+    assert event["start"] == TOILET_FROM
+    assert event["raised_at"] - TOILET_FROM <= pd.Timedelta(hours=6)
+    assert "below 90 L/h" in event["explanation"]
+    assert event["cost"] == pytest.approx(event["lost_volume_l"] / 1000 * 2.0, abs=0.01)
+
+
+def test_a_burst_is_raised_at_its_first_reading_with_the_pressure_drop(constructed_events):
+    burst = of(constructed_events, "Z1-IN", "burst")
+    assert len(burst) == 1
+    event = burst.iloc[0]
+    assert event["start"] == BURST_FROM and event["raised_at"] - BURST_FROM < pd.Timedelta(minutes=30)
+    assert event["severity"] == "critical" and "pressure in the zone fell" in event["explanation"]
+    assert event["lost_volume_l"] == pytest.approx(2.0 * 6 * 3600, rel=0.1)
+
+
+def test_a_zone_night_flow_rise(constructed_events):
+    rise = of(constructed_events, "ZONE:Z3", "night_flow_rise")
+    assert len(rise) == 1
+    assert rise.iloc[0]["zone_id"] == "Z3" and rise.iloc[0]["start"] >= NIGHT_LEAK_FROM
+    assert "up 0.30" in rise.iloc[0]["explanation"]
+
+
+def test_pressure_out_of_band(constructed_events):
+    low = of(constructed_events, "P-LOW", "pressure_out_of_band")
+    assert len(low) == 1
+    assert low.iloc[0]["start"] == LOW_PRESSURE[0] and low.iloc[0]["end"] < LOW_PRESSURE[1]
+    assert "below its usual band" in low.iloc[0]["explanation"]
+
+
+def test_sensor_faults(constructed_events):
+    stuck = of(constructed_events, "P-STUCK", "sensor_stuck")
+    assert len(stuck) == 1 and stuck.iloc[0]["start"] == STUCK[0]
+    spikes = of(constructed_events, "P-SPIKE", "sensor_spike")
+    assert len(spikes) == 1 and spikes.iloc[0]["explanation"].startswith(f"{len(SPIKES)} readings jumped")
+    drift = of(constructed_events, "L-DRIFT", "sensor_drift")
+    assert len(drift) == 1 and "0.90 m" in drift.iloc[0]["explanation"]
+
+
+def test_a_silent_meter(constructed_events):
+    silent = of(constructed_events, "H-SILENT", "silent_meter")
+    assert len(silent) == 1
+    assert silent.iloc[0]["end"] == SILENT[1] and "No reading for 13.0 h" in silent.iloc[0]["explanation"]
+
+
+def test_statistical_detectors_see_the_big_faults(constructed_events):
+    assert not of(constructed_events, "H-TOILET", "isolation_forest").empty
+    assert not of(constructed_events, "Z1-IN", "isolation_forest").empty
+    assert not of(constructed_events, "H-TOILET", "zscore_anomaly").empty
+    assert not of(constructed_events, "P-LOW", "zscore_anomaly").empty
