@@ -1,18 +1,26 @@
-"""Process wiring: the one store, the broker (embedded or external), the listener and the writer.
+"""Process wiring: the one store, the broker (embedded or external), the listener, the writer,
+and the background detection and alert cycles.
 
 `serve`, `listen` and `demo` each build one `Runtime` and start it once (never at
 import time: Dash's reloader imports modules twice). The web app finds the
 running store and metrics through `current()`.
 
-Shutdown order matters for at-least-once delivery: the writer commits and
-acknowledges what is queued, then the listener disconnects (anything that
-arrived after is redelivered on the next start), then the store checkpoints.
+Detection scans recent readings and stores events (`detected_events`); the
+alert cycle turns stored events into alerts and notifications. Each writes only
+its own tables, through its own cursor, beside the ingest writer.
+
+Shutdown order matters for at-least-once delivery: the background cycles stop,
+the writer commits and acknowledges what is queued, then the listener
+disconnects (anything that arrived after is redelivered on the next start),
+then the store checkpoints.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from dashapp.broker import EmbeddedBroker
 from dashapp.settings import Settings
@@ -23,7 +31,13 @@ from data.store import Store, StoreOptions
 from data.validation import ValidationRules
 from data.writer import IngestWriter
 
+if TYPE_CHECKING:
+    from alerts.service import AlertService
+    from detection.streaming import DetectionLoop
+
 log = logging.getLogger(__name__)
+
+LIVE_DETECTORS = {"rules": ("rules",), "rules+zscore": ("rules", "zscore"), "all": ("rules", "zscore", "forest")}
 
 _current: "Runtime | None" = None
 
@@ -69,6 +83,8 @@ class Runtime:
     broker: EmbeddedBroker | None = None
     listener: MqttListener | None = None
     writer: IngestWriter | None = None
+    detection: "DetectionLoop | None" = None
+    alerts: "AlertService | None" = None
 
     @property
     def broker_address(self) -> tuple[str, int]:
@@ -87,6 +103,7 @@ class Runtime:
         if ingest:
             try:
                 runtime._start_ingest()
+                runtime._start_background_cycles()
             except BaseException:
                 runtime.close()
                 raise
@@ -107,9 +124,39 @@ class Runtime:
         self.writer.start()
         self.listener.start()
 
+    def _start_background_cycles(self) -> None:
+        """Streaming detection and the alert cycle, as the settings ask."""
+        s = self.settings
+        if s.detection_service:
+            from detection.events import Tariff
+            from detection.scan import DETECTORS, RULES
+            from detection.streaming import DetectionLoop
+
+            wanted = LIVE_DETECTORS.get(s.detection_live_detectors)
+            if wanted is None:
+                raise ValueError(f"detection_live_detectors must be one of {', '.join(LIVE_DETECTORS)}")
+            detectors = [d for d in DETECTORS if (d in RULES and "rules" in wanted)
+                         or (d == "zscore" and "zscore" in wanted) or (d == "isolation_forest" and "forest" in wanted)]
+            self.detection = DetectionLoop(self.store, every=timedelta(seconds=s.detection_interval_s),
+                                           lookback=timedelta(minutes=s.detection_lookback_min),
+                                           tariff=Tariff(s.tariff_per_m3, s.currency),
+                                           training_days=s.detection_training_days, detectors=detectors)
+            self.detection.start()
+        if s.alert_service:
+            from alerts.service import AlertService
+            from alerts.sources import stored_events
+
+            self.alerts = AlertService(self.store, stored_events(), s)
+            self.alerts.start()
+
     def close(self) -> None:
-        """Commit what is held, disconnect, stop the broker, close the store."""
+        """Stop the background cycles, commit what is held, disconnect, stop the broker, close the store."""
         global _current
+        if self.detection is not None:
+            self.detection.stop()
+            self.detection.join(60)
+        if self.alerts is not None:
+            self.alerts.stop()
         if self.listener is not None:
             self.listener.pause()
         if self.writer is not None:

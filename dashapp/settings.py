@@ -100,6 +100,9 @@ class Settings:
     currency: str = "EUR"
     detection_lookback_min: int = 360    # streaming scans look this far back (minutes)
     detection_training_days: int = 28    # detectors learn "normal" from this many days before
+    detection_service: bool = True       # serve/demo/listen scan new readings in the background
+    detection_interval_s: float = 60.0   # seconds between two streaming scans
+    detection_live_detectors: str = "rules"  # "rules", "rules+zscore" or "all" (the forest trains ~1 min first)
 
     @property
     def broker_address(self) -> tuple[str, int] | None:

@@ -36,7 +36,7 @@ class DetectionLoop(threading.Thread):
         self.store, self.every, self.lookback = store, every, lookback
         self.tariff, self.training_days, self.on_events = tariff, training_days, on_events
         self.detectors = tuple(detectors)
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def tick(self, wall_clock: datetime | None = None) -> pd.DataFrame:
         """One scan: the events with evidence in the lookback before the data's 'now', saved."""
@@ -53,11 +53,11 @@ class DetectionLoop(threading.Thread):
         return events
 
     def run(self) -> None:
-        while not self._stop.wait(self.every.total_seconds()):
+        while not self._stopping.wait(self.every.total_seconds()):
             try:
                 self.tick()
             except Exception:  # a failed scan must not end the loop; the next tick tries again
                 log.exception("detection scan failed")
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()

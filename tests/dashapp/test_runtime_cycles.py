@@ -1,0 +1,50 @@
+"""A serving runtime scans what arrives and raises alerts by itself, and stops its cycles cleanly."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+from dashapp.netutil import free_port
+from dashapp.runtime import Runtime
+from dashapp.settings import load_settings
+
+
+def _count(runtime: Runtime, sql: str) -> int:
+    cur = runtime.store.cursor()
+    try:
+        present = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                              [sql.split("FROM ")[1].split()[0]]).fetchone()[0]
+        return cur.execute(sql).fetchone()[0] if present else 0
+    finally:
+        cur.close()
+
+
+def test_serving_runtime_detects_and_alerts_on_its_own(city_db, tmp_path):
+    db = tmp_path / "city.duckdb"
+    shutil.copyfile(city_db, db)
+    settings = load_settings({"db": str(db), "embedded_broker_port": free_port(), "detection_interval_s": 0.5,
+                              "alert_interval_s": 0.5, "detection_lookback_min": 3 * 24 * 60}, environ={})
+    runtime = Runtime.open(settings, ingest=True)
+    try:
+        assert runtime.detection is not None and runtime.alerts is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and _count(runtime, "SELECT count(*) FROM alerts") == 0:
+            time.sleep(0.5)
+        events = _count(runtime, "SELECT count(*) FROM detected_events")
+        alerts = _count(runtime, "SELECT count(*) FROM alerts")
+        assert events > 0 and alerts > 0
+        assert _count(runtime, """SELECT count(*) FROM alerts a ANTI JOIN detected_events d
+                                  ON d.event_id = a.event_id""") == 0  # every alert comes from a stored event
+    finally:
+        started = time.monotonic()
+        runtime.close()
+    assert time.monotonic() - started < 60
+    assert not runtime.detection.is_alive()
+
+
+def test_cycles_can_be_switched_off(tmp_path):
+    settings = load_settings({"db": str(tmp_path / "s.duckdb"), "embedded_broker_port": free_port(),
+                              "detection_service": False, "alert_service": False}, environ={})
+    with Runtime.open(settings, ingest=True) as runtime:
+        assert runtime.detection is None and runtime.alerts is None
