@@ -15,7 +15,7 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from dashapp.commands import bench, exporting, importing, serving, simulating
+    from dashapp.commands import bench, exporting, forecasting, importing, serving, simulating
 
     main.add_command(serving.serve)
     main.add_command(serving.listen)
@@ -24,6 +24,9 @@ def _register_commands() -> None:
     main.add_command(exporting.export_command)
     main.add_command(simulating.simulate)
     main.add_command(bench.bench)
+    main.add_command(forecasting.forecast_command)
+    main.add_command(forecasting.backtest_command)
+    bench.bench.add_command(forecasting.bench_forecast)
 
 
 _register_commands()

@@ -53,6 +53,9 @@ class Settings:
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
 
+    holiday_country: str = "IT"          # public holidays for forecasts (holidays package code); "" = none
+    forecast_cache_dir: str = "var/forecast-cache"
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

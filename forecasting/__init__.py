@@ -1,0 +1,5 @@
+"""Demand forecasting: series from the store, the Prophet-based pipeline, backtests and what-if scenarios.
+
+Everything here is pure (takes a cursor or a series) so the CLI, the page and the
+tests share it; only `forecasting.cache` keeps state (fitted models on disk).
+"""

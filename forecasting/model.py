@@ -1,0 +1,270 @@
+"""The default demand forecasting pipeline: Prophet on log demand, blended with recent weeks, level-corrected.
+
+Vanilla Prophet loses to "copy last week" on real DMA inflows (docs/FORECASTING.md).
+What the backtests kept, the same for every series:
+
+1. Train on the recent window only (hourly: the last `window_days`; daily: all
+   history), on the local clock, in log space (multiplicative seasonality), with
+   hours far from their hour-of-week median dropped as outliers and missing hours
+   simply absent.
+2. Prophet with separate daily profiles for working days and for weekends/public
+   holidays (the `holidays` package, country a setting), weekly seasonality,
+   temperature and rainfall regressors, a flat trend for hourly windows.
+3. Blend with the seasonal naive forecast (median of the same hour of the last
+   four weeks), in log space.
+4. Recent-level correction: the blend's mean error over the last day, decaying
+   with the horizon.
+
+Intervals come from the spread of the blend's own errors over the training window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+import logging
+import warnings
+
+import holidays as holiday_calendars
+import numpy as np
+import pandas as pd
+
+from forecasting.series import DemandSeries
+from forecasting import weather as weather_regressors
+
+logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+logging.getLogger("prophet").setLevel(logging.WARNING)
+
+MIN_HISTORY = {"h": 14 * 24, "D": 28}
+PERIODS_PER_WEEK = {"h": 168, "D": 7}
+
+
+class ForecastError(ValueError):
+    """The series cannot be forecast (too short, empty); the message says why."""
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """The pipeline's defaults; the same for every series (no per-series tuning)."""
+
+    window_days: int = 56
+    log_transform: bool = True
+    outlier_mads: float = 6.0
+    use_prophet: bool = True
+    split_daily_profiles: bool = True
+    growth: str = "flat"
+    naive_weeks: int = 4
+    prophet_weight: float = 0.5
+    level_hours: int = 24
+    level_half_life: float = 24.0
+    use_weather: bool = True
+    country: str | None = "IT"
+    interval: float = 0.8
+
+    def key(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(asdict(self).items()))
+
+
+@dataclass
+class Forecast:
+    """A forecast on naive UTC periods, in the series' unit."""
+
+    frame: pd.DataFrame           # index naive UTC; yhat, yhat_lower, yhat_upper, temperature, rainfall
+    unit: str
+    tz: str
+    freq: str
+    meta: dict = field(default_factory=dict)
+    model: object | None = None   # the fitted Prophet model, when the pipeline used one
+
+
+def _step(freq: str) -> pd.Timedelta:
+    return pd.Timedelta(hours=1) if freq == "h" else pd.Timedelta(days=1)
+
+
+def _local_naive(index: pd.DatetimeIndex, tz: str, freq: str) -> pd.DatetimeIndex:
+    if freq == "D":
+        return index
+    return index.tz_localize("UTC").tz_convert(tz).tz_localize(None)
+
+
+def _day_off(local: pd.DatetimeIndex, country: str | None) -> np.ndarray:
+    weekend = local.dayofweek >= 5
+    if not country:
+        return weekend
+    years = range(local.year.min(), local.year.max() + 1)
+    calendar = holiday_calendars.country_holidays(country, years=years)
+    return weekend | np.isin(local.normalize().date, list(calendar.keys()))
+
+
+def _transform(values: np.ndarray, floor: float, config: ForecastConfig) -> np.ndarray:
+    return np.log(np.maximum(values, 0) + floor) if config.log_transform else values
+
+
+def _inverse(values: np.ndarray, floor: float, config: ForecastConfig) -> np.ndarray:
+    return np.maximum(np.exp(values) - floor, 0) if config.log_transform else np.maximum(values, 0)
+
+
+def _training_window(series: DemandSeries, config: ForecastConfig) -> pd.Series:
+    values = series.values.dropna()
+    if series.freq == "h":
+        values = values.loc[values.index > values.index.max() - pd.Timedelta(days=config.window_days)]
+    return values
+
+
+def _seasonal_naive(z: pd.Series, targets: pd.DatetimeIndex, freq: str, weeks: int) -> np.ndarray:
+    """Median of the same period of the last ``weeks`` weeks before the forecast origin (log space)."""
+    week = _step(freq) * PERIODS_PER_WEEK[freq]
+    origin = z.index.max()
+    lagged = []
+    for target in targets:
+        behind = int(np.ceil((target - origin) / week)) if target > origin else 1
+        candidates = [target - week * (behind + k - 1) for k in range(1, weeks + 1)]
+        lagged.append(z.reindex(candidates).to_numpy())
+    stacked = np.vstack(lagged) if lagged else np.empty((0, weeks))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(stacked, axis=1)
+
+
+def _drop_outliers(z: pd.Series, freq: str, mads: float, local: pd.DatetimeIndex) -> pd.Series:
+    slot = local.dayofweek * 24 + local.hour if freq == "h" else local.dayofweek
+    grouped = z.groupby(np.asarray(slot))
+    median = grouped.transform("median")
+    spread = (z - median).abs().groupby(np.asarray(slot)).transform("median") * 1.4826
+    spread = spread.clip(lower=max(float(spread.median()), 1e-6))
+    return z[((z - median).abs() <= mads * spread).to_numpy()]
+
+
+def _prophet(train: pd.DataFrame, future: pd.DataFrame, freq: str, config: ForecastConfig,
+             regressors: list[str]) -> tuple[np.ndarray, np.ndarray, object]:
+    from prophet import Prophet
+
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    hourly = freq == "h"
+    model = Prophet(growth=config.growth if hourly else "linear", yearly_seasonality=not hourly and len(train) >= 700,
+                    weekly_seasonality=True, daily_seasonality=False if (hourly and config.split_daily_profiles) else hourly,
+                    uncertainty_samples=0, seasonality_mode="additive")
+    if hourly and config.split_daily_profiles:
+        model.add_seasonality("daily_workday", period=1, fourier_order=10, condition_name="workday")
+        model.add_seasonality("daily_day_off", period=1, fourier_order=10, condition_name="day_off")
+    if not hourly:
+        train = train.assign(holiday_effect=train["day_off"].astype(float) - (train["ds"].dt.dayofweek >= 5))
+        future = future.assign(holiday_effect=future["day_off"].astype(float) - (future["ds"].dt.dayofweek >= 5))
+        model.add_regressor("holiday_effect")
+    for name in regressors:
+        model.add_regressor(name)
+    model.fit(train)
+    fitted = model.predict(train)["yhat"].to_numpy()
+    ahead = model.predict(future)["yhat"].to_numpy()
+    return fitted, ahead, model
+
+
+def _frame(index: pd.DatetimeIndex, series: DemandSeries, config: ForecastConfig, weather: pd.DataFrame,
+           known_until: pd.Timestamp) -> pd.DataFrame:
+    local = _local_naive(index, series.tz, series.freq)
+    frame = pd.DataFrame({"ds": local}, index=index)
+    off = _day_off(local, config.country)
+    frame["day_off"] = off
+    frame["workday"] = ~off
+    frame["day_off_flag"] = off.astype(float)
+    if config.use_weather and not weather.empty:
+        if series.freq == "h":
+            hours = index
+            regs = weather_regressors.regressors(weather, hours, series.tz, known_until)
+            frame["temperature"] = regs["temperature"].to_numpy()
+            frame["rainfall"] = np.log1p(regs["rainfall"].rolling(24, min_periods=1).sum().to_numpy())
+        else:
+            hours = pd.date_range(index.min(), index.max() + pd.Timedelta(hours=23), freq="h")
+            regs = weather_regressors.regressors(weather, hours, series.tz, known_until)
+            daily = regs.groupby(hours.normalize()).agg({"temperature": "mean", "rainfall": "sum"})
+            frame["temperature"] = daily["temperature"].reindex(index).to_numpy()
+            frame["rainfall"] = np.log1p(daily["rainfall"].reindex(index).fillna(0).to_numpy())
+    return frame
+
+
+def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = None,
+             config: ForecastConfig = ForecastConfig()) -> Forecast:
+    """Forecast ``horizon`` periods after the last observed period of ``series``."""
+    weather = pd.DataFrame() if weather is None else weather
+    values = _training_window(series, config)
+    need = MIN_HISTORY[series.freq]
+    unit_word = "hours" if series.freq == "h" else "days"
+    if len(values) < need:
+        raise ForecastError(f"{series.key.label} has {len(values)} {unit_word} of data; at least {need} are needed "
+                            f"to forecast")
+    if horizon < 1:
+        raise ForecastError("the horizon must be at least one period")
+    step = _step(series.freq)
+    origin = values.index.max()
+    floor = max(float(np.nanmedian(values)) * 0.01, 1e-6)
+    z = pd.Series(_transform(values.to_numpy(), floor, config), index=values.index)
+    future_index = pd.date_range(origin + step, periods=horizon, freq=step)
+
+    train = _frame(z.index, series, config, weather, origin)
+    clean = _drop_outliers(z, series.freq, config.outlier_mads, pd.DatetimeIndex(train["ds"])) \
+        if config.outlier_mads else z
+    train_clean = train.loc[clean.index].assign(y=clean.to_numpy())
+    future = _frame(future_index, series, config, weather, origin)
+    regressor_names = [c for c in ("temperature", "rainfall") if c in train]
+
+    grid = pd.date_range(z.index.min(), origin, freq=step)
+    z_grid = clean.reindex(grid)
+    naive_future = _seasonal_naive(z_grid, future_index, series.freq, config.naive_weeks)
+    naive_past = _backcast_naive(z_grid, series.freq, config.naive_weeks).reindex(z.index).to_numpy()
+
+    model, coefficients = None, {}
+    if config.use_prophet:
+        fitted, ahead, model = _prophet(train_clean, future, series.freq, config, regressor_names)
+        fitted = pd.Series(fitted, index=train_clean.index).reindex(z.index).to_numpy()
+        weight = np.where(np.isnan(naive_future), 1.0, config.prophet_weight)
+        blend_future = weight * ahead + (1 - weight) * np.nan_to_num(naive_future)
+        past_weight = np.where(np.isnan(naive_past), 1.0, config.prophet_weight)
+        blend_past = past_weight * fitted + (1 - past_weight) * np.nan_to_num(naive_past)
+        coefficients = _coefficients(model, regressor_names, config.prophet_weight)
+    else:
+        blend_future = np.where(np.isnan(naive_future), np.nanmean(z.to_numpy()), naive_future)
+        blend_past = naive_past
+
+    errors = pd.Series(z.to_numpy() - blend_past, index=z.index).dropna()
+    recent = errors.loc[errors.index > origin - step * (config.level_hours if series.freq == "h" else 3)]
+    level = float(recent.mean()) if len(recent) else 0.0
+    ahead_steps = np.arange(1, horizon + 1)
+    half_life = config.level_half_life if series.freq == "h" else config.level_half_life / 24
+    decay = 0.5 ** (ahead_steps / half_life) if half_life > 0 else np.ones(horizon)
+    corrected = blend_future + level * decay
+
+    spread = errors.to_numpy()
+    alpha = (1 - config.interval) / 2
+    low_q, high_q = (np.quantile(spread, [alpha, 1 - alpha]) if len(spread) > 10 else (0.0, 0.0))
+    widen = np.sqrt(1 + np.minimum(ahead_steps, PERIODS_PER_WEEK[series.freq]) / PERIODS_PER_WEEK[series.freq])
+    frame = pd.DataFrame({
+        "yhat": _inverse(corrected, floor, config),
+        "yhat_lower": _inverse(corrected + low_q * widen, floor, config),
+        "yhat_upper": _inverse(corrected + high_q * widen, floor, config),
+    }, index=future_index)
+    for column in ("temperature", "rainfall"):
+        if column in future:
+            frame[column] = future[column].to_numpy()
+    frame["day_off"] = future["day_off"].to_numpy()
+    meta = {"origin": origin, "level_correction": level, "trained_periods": len(train_clean),
+            "log_space": config.log_transform, **coefficients}
+    return Forecast(frame, series.unit, series.tz, series.freq, meta, model)
+
+
+def _coefficients(model, names: list[str], weight: float) -> dict[str, float]:
+    """Regressor effects per unit of each regressor in the blend's (log) space, for what-if scenarios."""
+    from prophet.utilities import regressor_coefficients
+
+    if not names:
+        return {}
+    table = regressor_coefficients(model).set_index("regressor")["coef"]
+    return {f"{name}_effect": float(table[name]) * weight for name in names}
+
+
+def _backcast_naive(z_grid: pd.Series, freq: str, weeks: int) -> pd.Series:
+    """The seasonal naive value each training period would have had (median of the weeks before it)."""
+    period = PERIODS_PER_WEEK[freq]
+    shifted = np.vstack([z_grid.shift(period * k).to_numpy() for k in range(1, weeks + 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        naive = np.nanmedian(shifted, axis=0)
+    return pd.Series(naive, index=z_grid.index)

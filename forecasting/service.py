@@ -1,0 +1,58 @@
+"""One call from a store to a forecast: load the series and its weather, then forecast through the cache.
+
+The CLI and the Forecast page both go through `forecast_for`, so they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from data.queries.scope import Scope
+from forecasting.cache import ModelCache
+from forecasting.model import Forecast, ForecastConfig
+from forecasting.series import DemandSeries, SeriesKey, load_series
+from forecasting.weather import load_weather
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    key: SeriesKey
+    freq: str = "h"
+    horizon: int = 168
+    until: pd.Timestamp | None = None      # naive UTC, inclusive
+    weather_station: str | None = None      # overrides the series' linked station
+
+
+def series_and_weather(cur: duckdb.DuckDBPyConnection, request: ForecastRequest,
+                       scope: Scope = None) -> tuple[DemandSeries, pd.DataFrame]:
+    series = load_series(cur, request.key, request.freq, scope, request.until)
+    station = request.weather_station or series.weather_station
+    return series, load_weather(cur, station)
+
+
+def forecast_for(cur: duckdb.DuckDBPyConnection, request: ForecastRequest, config: ForecastConfig = ForecastConfig(),
+                 cache_dir: str | Path | None = None, scope: Scope = None) -> tuple[DemandSeries, Forecast]:
+    """Forecast ``request``; with ``cache_dir``, a fitted model for the same data and settings is reused."""
+    series, weather = series_and_weather(cur, request, scope)
+    cache = ModelCache(cache_dir) if cache_dir else None
+    if cache is None:
+        from forecasting.model import forecast
+        return series, forecast(series, request.horizon, weather, config)
+    return series, cache.forecast(series, request.horizon, weather, config)
+
+
+def until_utc(text: str | None, tz: str) -> pd.Timestamp | None:
+    """``--until``: a time with an offset, or a wall time on ``tz``; returned as naive UTC."""
+    if not text:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise ValueError(f"cannot read the time {text!r}: use e.g. 2022-07-17T23:00 or 2022-07-17T23:00+02:00") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return stamp.tz_convert("UTC").tz_localize(None)
