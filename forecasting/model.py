@@ -34,7 +34,7 @@ from forecasting import weather as weather_regressors
 logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
 logging.getLogger("prophet").setLevel(logging.WARNING)
 
-MIN_HISTORY = {"h": 14 * 24, "D": 28}
+MIN_HISTORY = {"h": 7 * 24, "D": 21}
 PERIODS_PER_WEEK = {"h": 168, "D": 7}
 
 

@@ -89,7 +89,8 @@ def load_hourly(cur: duckdb.DuckDBPyConnection, key: SeriesKey, scope: Scope = N
     limit = "TRUE" if until is None else "hour <= ?"
     limit_params = [] if until is None else [pd.Timestamp(until).to_pydatetime()]
     if key.kind == "meter":
-        quantity, tz, station, _ = _meter_row(cur, key.ident, scope)
+        quantity, tz, station, zone_id = _meter_row(cur, key.ident, scope)
+        station = station or _zone_station(cur, zone_id)
         if quantity == "flow":
             values = _hourly_frame(cur, f"""SELECT hour, total / n AS value FROM reading_hourly
                 WHERE meter_id = ? AND quantity = 'flow' AND {limit} ORDER BY hour""", [key.ident, *limit_params])

@@ -60,16 +60,16 @@ def regressors(observed: pd.DataFrame, hours: pd.DatetimeIndex, tz: str, known_u
 def _climatology(history: pd.DataFrame, hours: pd.DatetimeIndex, tz: str) -> pd.DataFrame:
     local_hist = history.index.tz_localize("UTC").tz_convert(tz)
     local = hours.tz_localize("UTC").tz_convert(tz)
-    hist = history.assign(doy=local_hist.dayofyear, hod=local_hist.hour)
+    hist = history.assign(doy=local_hist.day_of_year, hod=local_hist.hour)
     recent = hist.loc[hist.index > history.index.max() - pd.Timedelta(days=RECENT_DAYS)]
     recent_by_hour = recent.groupby("hod")[list(QUANTITIES.values())].mean()
     out = pd.DataFrame(index=hours, columns=list(QUANTITIES.values()), dtype=float)
     by_day_hour = hist.groupby(["doy", "hod"])[list(QUANTITIES.values())].agg(["sum", "count"])
-    for doy in np.unique(local.dayofyear):
+    for doy in np.unique(local.day_of_year):
         window = (np.arange(doy - CLIMATE_WINDOW_DAYS, doy + CLIMATE_WINDOW_DAYS + 1) - 1) % 366 + 1
         sel = by_day_hour.loc[by_day_hour.index.get_level_values(0).isin(window)]
         sums = sel.groupby(level=1).sum()
-        mask = local.dayofyear == doy
+        mask = local.day_of_year == doy
         for column in QUANTITIES.values():
             mean = sums[(column, "sum")] / sums[(column, "count")].replace(0, np.nan)
             fallback = recent_by_hour[column] if column in recent_by_hour else pd.Series(dtype=float)
