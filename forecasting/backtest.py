@@ -9,7 +9,8 @@ in the series' unit, hours with no observation skipped:
 - PI3: mean absolute error of hours 25..168,
 - MAPE: mean absolute percentage error over the week (observations > 0).
 
-Baselines: the previous week copied, and the mean of the previous four weeks.
+Baselines: the previous week copied, and the mean of the previous four weeks, both on
+the local clock (the same local hour a week before, across DST changes too).
 Daily series use the first day / days 2..7 the same way.
 """
 
@@ -23,7 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecasting.model import PERIODS_PER_WEEK, ForecastConfig, ForecastError, forecast
+from forecasting.model import PERIODS_PER_WEEK, ForecastConfig, ForecastError, forecast, on_local_clock
 from forecasting.series import DemandSeries
 
 MODELS = ("model", "previous week", "mean of 4 weeks")
@@ -57,10 +58,12 @@ def measures(actual: np.ndarray, predicted: np.ndarray, freq: str) -> dict[str, 
         }
 
 
-def naive_baselines(history: pd.Series, targets: pd.DatetimeIndex, freq: str) -> dict[str, np.ndarray]:
-    """Previous week, and the mean of the previous four weeks, for each target period."""
+def naive_baselines(history: pd.Series, targets: pd.DatetimeIndex, freq: str, tz: str = "UTC") -> dict[str, np.ndarray]:
+    """Previous week, and the mean of the previous four weeks, for each target period (same local hour)."""
     week = (pd.Timedelta(hours=1) if freq == "h" else pd.Timedelta(days=1)) * PERIODS_PER_WEEK[freq]
-    lags = [history.reindex(targets - week * k).to_numpy() for k in range(1, 5)]
+    local_history = on_local_clock(history, tz, freq)
+    local_targets = targets if freq == "D" else targets.tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    lags = [local_history.reindex(local_targets - week * k).to_numpy() for k in range(1, 5)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return {"previous week": lags[0], "mean of 4 weeks": np.nanmean(np.vstack(lags), axis=0)}
@@ -95,7 +98,7 @@ def backtest(series: DemandSeries, origins: Iterable[pd.Timestamp], weather: pd.
             predicted = forecast(past, horizon, weather, config).frame["yhat"].reindex(targets).to_numpy()
         except ForecastError:
             continue
-        candidates = {"model": predicted, **naive_baselines(history, targets, series.freq)}
+        candidates = {"model": predicted, **naive_baselines(history, targets, series.freq, series.tz)}
         for name, values in candidates.items():
             rows.append(WeekScore(series.key.ident, origin, name, **measures(actual, values, series.freq)))
     if progress:

@@ -1,8 +1,10 @@
 """Fitted forecasts on disk, keyed by series, data watermark, weather watermark, horizon and settings.
 
 Each entry is the Prophet model (`prophet.serialize.model_to_json`) and the forecast
-it produced (JSON), so the page and the CLI answer a repeated question without
-refitting; new data moves the watermark, which makes a new key.
+it produced with the regressor coefficients scenarios need (JSON), so the page and
+the CLI answer a repeated question without refitting; new data moves the watermark,
+which makes a new key. A hit reads only the forecast: rebuilding a Prophet object
+from JSON takes ~2 s, longer than the fit, so `ModelCache.model` loads it on demand.
 """
 
 from __future__ import annotations
@@ -45,11 +47,15 @@ class ModelCache:
         frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
         meta = document["meta"]
         meta["origin"] = pd.Timestamp(meta["origin"])
-        model = None
-        if model_path.exists():
-            from prophet.serialize import model_from_json
-            model = model_from_json(model_path.read_text())
-        return Forecast(frame, document["unit"], document["tz"], document["freq"], meta, model)
+        return Forecast(frame, document["unit"], document["tz"], document["freq"], meta)
+
+    def model(self, key: str):
+        """The cached Prophet model (loading it costs ~2 s: only for inspecting components, never per request)."""
+        _, model_path = self._paths(key)
+        if not model_path.exists():
+            return None
+        from prophet.serialize import model_from_json
+        return model_from_json(model_path.read_text())
 
     def put(self, key: str, result: Forecast) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -56,6 +56,8 @@ class ForecastConfig:
     prophet_weight: float = 0.5
     level_hours: int = 24
     level_half_life: float = 24.0
+    level_persist: float = 0.0
+    daily_fourier: int = 10
     use_weather: bool = True
     country: str | None = "IT"
     interval: float = 0.8
@@ -110,8 +112,17 @@ def _training_window(series: DemandSeries, config: ForecastConfig) -> pd.Series:
     return values
 
 
+def on_local_clock(values: pd.Series, tz: str, freq: str) -> pd.Series:
+    """Values on a complete grid of local wall-clock periods: "a week ago" means the same local hour
+    (across a DST change too); the repeated autumn hour is averaged, the skipped spring hour is NaN."""
+    if values.empty:
+        return values
+    local = values.groupby(_local_naive(values.index, tz, freq)).mean()
+    return local.reindex(pd.date_range(local.index.min(), local.index.max(), freq=_step(freq)))
+
+
 def _seasonal_naive(z: pd.Series, targets: pd.DatetimeIndex, freq: str, weeks: int) -> np.ndarray:
-    """Median of the same period of the last ``weeks`` weeks before the forecast origin (log space)."""
+    """Median of the same local period of the last ``weeks`` weeks before the forecast origin (log space)."""
     week = _step(freq) * PERIODS_PER_WEEK[freq]
     origin = z.index.max()
     lagged = []
@@ -144,8 +155,8 @@ def _prophet(train: pd.DataFrame, future: pd.DataFrame, freq: str, config: Forec
                     weekly_seasonality=True, daily_seasonality=False if (hourly and config.split_daily_profiles) else hourly,
                     uncertainty_samples=0, seasonality_mode="additive")
     if hourly and config.split_daily_profiles:
-        model.add_seasonality("daily_workday", period=1, fourier_order=10, condition_name="workday")
-        model.add_seasonality("daily_day_off", period=1, fourier_order=10, condition_name="day_off")
+        model.add_seasonality("daily_workday", period=1, fourier_order=config.daily_fourier, condition_name="workday")
+        model.add_seasonality("daily_day_off", period=1, fourier_order=config.daily_fourier, condition_name="day_off")
     if not hourly:
         train = train.assign(holiday_effect=train["day_off"].astype(float) - (train["ds"].dt.dayofweek >= 5))
         future = future.assign(holiday_effect=future["day_off"].astype(float) - (future["ds"].dt.dayofweek >= 5))
@@ -206,10 +217,11 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     future = _frame(future_index, series, config, weather, origin)
     regressor_names = [c for c in ("temperature", "rainfall") if c in train]
 
-    grid = pd.date_range(z.index.min(), origin, freq=step)
-    z_grid = clean.reindex(grid)
-    naive_future = _seasonal_naive(z_grid, future_index, series.freq, config.naive_weeks)
-    naive_past = _backcast_naive(z_grid, series.freq, config.naive_weeks).reindex(z.index).to_numpy()
+    z_local = on_local_clock(clean, series.tz, series.freq)
+    local_future = _local_naive(future_index, series.tz, series.freq)
+    naive_future = _seasonal_naive(z_local, local_future, series.freq, config.naive_weeks)
+    naive_past = _backcast_naive(z_local, series.freq, config.naive_weeks).reindex(
+        _local_naive(z.index, series.tz, series.freq)).to_numpy()
 
     model, coefficients = None, {}
     if config.use_prophet:
@@ -230,7 +242,9 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     ahead_steps = np.arange(1, horizon + 1)
     half_life = config.level_half_life if series.freq == "h" else config.level_half_life / 24
     decay = 0.5 ** (ahead_steps / half_life) if half_life > 0 else np.ones(horizon)
-    corrected = blend_future + level * decay
+    week_errors = errors.loc[errors.index > origin - step * PERIODS_PER_WEEK[series.freq]]
+    persistent = float(week_errors.mean()) * config.level_persist if len(week_errors) else 0.0
+    corrected = blend_future + level * decay + persistent * (1 - decay)
 
     spread = errors.to_numpy()
     alpha = (1 - config.interval) / 2

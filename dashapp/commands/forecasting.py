@@ -150,11 +150,15 @@ def _any_station(cur: duckdb.DuckDBPyConnection) -> str | None:
 
 
 @click.command("forecast")
-@click.option("--days", default=365, show_default=True, help="Days of simulated history for the zone.")
+@click.option("--days", default=365, show_default=True, help="Days of simulated history (without --db).")
 @click.option("--repeat", default=3, show_default=True)
-def bench_forecast(days: int, repeat: int) -> None:
+@click.option("--db", default=None, help="Use this store instead of a simulated city.")
+@click.option("--meter", default=None, metavar="ID", help="With --db: the meter to forecast.")
+@click.option("--zone", default=None, metavar="ID", help="With --db: the zone to forecast.")
+def bench_forecast(days: int, repeat: int, db: str | None, meter: str | None, zone: str | None) -> None:
     """Fit+predict one zone-year hourly, and what-if scenario timings (docs/PERFORMANCE.md)."""
     from forecasting.bench import run_forecast_bench
 
-    for line in run_forecast_bench(days, repeat):
+    key = _key(meter, zone, False) if db else None
+    for line in run_forecast_bench(days, repeat, db, key):
         click.echo(line)
