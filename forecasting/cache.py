@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,7 @@ class ModelCache:
             return None
         try:
             document = json.loads(frame_path.read_text())
-            frame = pd.read_json(document["frame"], orient="split")
+            frame = pd.read_json(StringIO(document["frame"]), orient="split")
         except (OSError, ValueError, KeyError):
             return None
         frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
