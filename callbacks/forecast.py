@@ -90,14 +90,18 @@ def start_forecast(_clicks, kind: str, ident: str | None, freq: str, horizon):
     return key, False, f"Forecasting {request.key.label}…"
 
 
+def _measure(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _scores_table(result) -> html.Div:
     if result.scores.empty:
         return html.P(result.backtest_note, className="text-muted small")
     unit = result.series.unit
     head = html.Thead(html.Tr([html.Th(h) for h in ("", f"PI1 ({unit})", f"PI2 ({unit})", f"PI3 ({unit})",
                                                     "MAPE")]))
-    body = html.Tbody([html.Tr([html.Td(model), html.Td(f"{row.PI1:.3g}"), html.Td(f"{row.PI2:.3g}"),
-                                html.Td(f"{row.PI3:.3g}"), html.Td(f"{row.MAPE:.1f} %")])
+    body = html.Tbody([html.Tr([html.Td(model), html.Td(_measure(row.PI1)), html.Td(_measure(row.PI2)),
+                                html.Td(_measure(row.PI3)), html.Td(f"{row.MAPE:.1f} %")])
                        for model, row in result.scores.iterrows()])
     return html.Div([dbc.Table([head, body], size="sm", striped=True, className="mb-1"),
                      html.P(["PI1/PI2: mean/max absolute error of the first day; PI3: mean absolute error of "

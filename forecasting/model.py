@@ -58,6 +58,8 @@ class ForecastConfig:
     level_half_life: float = 24.0
     level_persist: float = 0.0
     daily_fourier: int = 10
+    use_gbm: bool = False
+    gbm_share: float = 0.5
     use_weather: bool = True
     country: str | None = "IT"
     interval: float = 0.8
@@ -224,6 +226,11 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
         _local_naive(z.index, series.tz, series.freq)).to_numpy()
 
     model, coefficients = None, {}
+    if config.use_gbm:
+        gbm_future, gbm_past = _gbm(z_local, train, future, series, config)
+        share = config.gbm_share
+        naive_future = np.where(np.isnan(naive_future), gbm_future, (1 - share) * naive_future + share * gbm_future)
+        naive_past = np.where(np.isnan(naive_past), gbm_past, (1 - share) * naive_past + share * gbm_past)
     if config.use_prophet:
         fitted, ahead, model = _prophet(train_clean, future, series.freq, config, regressor_names)
         fitted = pd.Series(fitted, index=train_clean.index).reindex(z.index).to_numpy()
@@ -282,3 +289,57 @@ def _backcast_naive(z_grid: pd.Series, freq: str, weeks: int) -> pd.Series:
         warnings.simplefilter("ignore", RuntimeWarning)
         naive = np.nanmedian(shifted, axis=0)
     return pd.Series(naive, index=z_grid.index)
+
+
+def _lag_features(z_local: pd.Series, local: pd.DatetimeIndex, freq: str, weeks: int = 4) -> np.ndarray:
+    week = _step(freq) * PERIODS_PER_WEEK[freq]
+    lags = np.column_stack([z_local.reindex(local - week * k).to_numpy() for k in range(1, weeks + 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        middle = np.nanmedian(lags, axis=1)
+    return np.column_stack([lags, middle])
+
+
+def _calendar_features(frame: pd.DataFrame, freq: str) -> np.ndarray:
+    local = pd.DatetimeIndex(frame["ds"])
+    columns = [local.dayofweek.to_numpy(), frame["day_off_flag"].to_numpy()]
+    if freq == "h":
+        columns.append(local.hour.to_numpy())
+    for name in ("temperature", "rainfall"):
+        if name in frame:
+            columns.append(frame[name].to_numpy())
+    return np.column_stack(columns).astype(float)
+
+
+def _gbm(z_local: pd.Series, train: pd.DataFrame, future: pd.DataFrame, series: DemandSeries,
+         config: ForecastConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient-boosted trees on calendar, weather and same-hour-of-past-weeks features (log space);
+    beyond one week ahead the lags come from the model's own earlier predictions."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    train_local = pd.DatetimeIndex(train["ds"])
+    x_train = np.column_stack([_calendar_features(train, series.freq),
+                               _lag_features(z_local, train_local, series.freq)])
+    y_train = z_local.reindex(train_local).to_numpy()
+    keep = np.isfinite(y_train)
+    model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
+                                          min_samples_leaf=20, random_state=0)
+    with threadpool_limits(1):   # OpenMP threads on a busy 2-core machine cost 30x
+        model.fit(x_train[keep], y_train[keep])
+        past = model.predict(x_train)
+
+    extended = z_local.copy()
+    future_local = pd.DatetimeIndex(future["ds"])
+    calendar = _calendar_features(future, series.freq)
+    ahead = np.empty(len(future))
+    week = PERIODS_PER_WEEK[series.freq]
+    for start in range(0, len(future), week):
+        chunk = slice(start, min(start + week, len(future)))
+        x = np.column_stack([calendar[chunk], _lag_features(extended, future_local[chunk], series.freq)])
+        with threadpool_limits(1):
+            ahead[chunk] = model.predict(x)
+        predicted = pd.Series(ahead[chunk], index=future_local[chunk])
+        predicted = predicted[~predicted.index.duplicated()]
+        extended = pd.concat([extended, predicted[~predicted.index.isin(extended.index)]]).sort_index()
+    return ahead, past

@@ -68,8 +68,8 @@ def _weather_factor(baseline: Forecast, scenario: Scenario) -> np.ndarray:
     if scenario.temperature_shift_c and "temperature_effect" in baseline.meta:
         log_change += baseline.meta["temperature_effect"] * scenario.temperature_shift_c
     if scenario.rain_mm_per_day is not None and "rainfall_effect" in baseline.meta and "rainfall" in frame:
-        per_period = scenario.rain_mm_per_day if baseline.freq == "D" else scenario.rain_mm_per_day  # 24 h sums
-        log_change += baseline.meta["rainfall_effect"] * (np.log1p(per_period) - frame["rainfall"].to_numpy())
+        daily_rain = np.log1p(scenario.rain_mm_per_day)   # the regressor is log(1 + rain of 24 h) at both steps
+        log_change += baseline.meta["rainfall_effect"] * (daily_rain - frame["rainfall"].to_numpy())
     if not baseline.meta.get("log_space", True):
         return 1 + log_change
     return np.exp(log_change)

@@ -65,6 +65,7 @@ def test_forecast_page_in_a_browser(city_runtime, dash_duo):
     from app import create_app
 
     dash_duo.start_server(create_app())
+    dash_duo.driver.set_window_size(1400, 1100)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/forecast")
     dash_duo.wait_for_element(f"#{ids.RUN}").click()
     dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Forecast ready", timeout=120)
@@ -73,5 +74,6 @@ def test_forecast_page_in_a_browser(city_runtime, dash_duo):
     growth.clear()
     growth.send_keys("15\t")
     dash_duo.wait_for_contains_text(f"#{ids.DIFFERENCE}", "+15.0 %", timeout=20)
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
     dash_duo.driver.save_screenshot("docs/screenshots/forecast.png")
     assert dash_duo.get_logs() == []
