@@ -1,4 +1,5 @@
-"""The default demand forecasting pipeline: Prophet on log demand, blended with recent weeks, level-corrected.
+"""The default demand forecasting pipeline: Prophet and gradient-boosted trees on log demand, blended with
+recent weeks, level-corrected.
 
 Vanilla Prophet loses to "copy last week" on real DMA inflows (docs/FORECASTING.md).
 What the backtests kept, the same for every series:
@@ -10,8 +11,9 @@ What the backtests kept, the same for every series:
 2. Prophet with separate daily profiles for working days and for weekends/public
    holidays (the `holidays` package, country a setting), weekly seasonality,
    temperature and rainfall regressors, a flat trend for hourly windows.
-3. Blend with the seasonal naive forecast (median of the same hour of the last
-   four weeks), in log space.
+3. Gradient-boosted trees on calendar, weather and same-local-hour-of-past-weeks
+   features, and the seasonal naive forecast (median of the same local hour of
+   the last four weeks); all three blended in log space.
 4. Recent-level correction: the blend's mean error over the last day, decaying
    with the horizon.
 
@@ -53,13 +55,13 @@ class ForecastConfig:
     split_daily_profiles: bool = True
     growth: str = "flat"
     naive_weeks: int = 4
-    prophet_weight: float = 0.5
+    prophet_weight: float = 0.4
     level_hours: int = 24
-    level_half_life: float = 24.0
+    level_half_life: float = 72.0
     level_persist: float = 0.0
     daily_fourier: int = 10
-    use_gbm: bool = False
-    gbm_share: float = 0.5
+    use_gbm: bool = True
+    gbm_share: float = 0.75
     use_weather: bool = True
     country: str | None = "IT"
     interval: float = 0.8
@@ -323,6 +325,8 @@ def _gbm(z_local: pd.Series, train: pd.DataFrame, future: pd.DataFrame, series: 
                                _lag_features(z_local, train_local, series.freq)])
     y_train = z_local.reindex(train_local).to_numpy()
     keep = np.isfinite(y_train)
+    usable = np.isfinite(x_train[keep]).any(axis=0)      # lags older than the history are all missing
+    x_train = x_train[:, usable]
     model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                           min_samples_leaf=20, random_state=0)
     with threadpool_limits(1):   # OpenMP threads on a busy 2-core machine cost 30x
@@ -336,7 +340,7 @@ def _gbm(z_local: pd.Series, train: pd.DataFrame, future: pd.DataFrame, series: 
     week = PERIODS_PER_WEEK[series.freq]
     for start in range(0, len(future), week):
         chunk = slice(start, min(start + week, len(future)))
-        x = np.column_stack([calendar[chunk], _lag_features(extended, future_local[chunk], series.freq)])
+        x = np.column_stack([calendar[chunk], _lag_features(extended, future_local[chunk], series.freq)])[:, usable]
         with threadpool_limits(1):
             ahead[chunk] = model.predict(x)
         predicted = pd.Series(ahead[chunk], index=future_local[chunk])
