@@ -82,7 +82,11 @@ def start_forecast(_clicks, kind: str, ident: str | None, freq: str, horizon):
             job.progress, job.stage = fraction, stage
         cursor = rt.store.cursor()
         try:
-            return forecast_with_scores(cursor, request, config, cache_dir, progress=progress)
+            result = forecast_with_scores(cursor, request, config, cache_dir, progress=progress)
+            job.extra["context"] = DemandContext(category_shares(cursor, request.key.kind, request.key.ident),
+                                                 per_customer_demand(cursor, result.series.tz))
+            job.extra["figure"] = _forecast_chart(result)   # built here, off the request thread
+            return result
         finally:
             cursor.close()
 
@@ -124,12 +128,16 @@ def poll_forecast(_tick, key: str | None):
             f"the forecast failed: {error}"
         return empty_figure(message), "", message, 0, True
     result = job.future.result()
+    cached = " (cached model)" if result.forecast.meta.get("cached") else ""
+    figure = job.extra.get("figure") or _forecast_chart(result)
+    return figure, _scores_table(result), f"Forecast ready{cached}.", 100, True
+
+
+def _forecast_chart(result):
     fc = result.forecast
     history = result.series.values.loc[result.series.values.index > result.series.watermark - HISTORY_SHOWN[fc.freq]]
-    cached = " (cached model)" if fc.meta.get("cached") else ""
     title = f"{result.series.key.label}: {len(fc.frame)} {'hours' if fc.freq == 'h' else 'days'} ahead"
-    return (forecast_figure(history, fc.frame, fc.unit, fc.tz, fc.freq, title), _scores_table(result),
-            f"Forecast ready{cached}.", 100, True)
+    return forecast_figure(history, fc.frame, fc.unit, fc.tz, fc.freq, title)
 
 
 def scenario_from_inputs(name, temperature, rain, growth, restrict_category, restrict_pct, leak, new_category,
@@ -151,16 +159,7 @@ def scenario_from_inputs(name, temperature, rain, growth, restrict_category, res
 
 
 def _context(job: Job) -> DemandContext:
-    if "context" not in job.extra:
-        result = job.future.result()
-        cur = runtime.current().store.cursor()
-        try:
-            key = result.series.key
-            job.extra["context"] = DemandContext(category_shares(cur, key.kind, key.ident),
-                                                 per_customer_demand(cur, result.series.tz))
-        finally:
-            cur.close()
-    return job.extra["context"]
+    return job.extra.get("context") or DemandContext({}, {})
 
 
 def _finished(key: str | None):
