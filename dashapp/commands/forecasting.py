@@ -162,3 +162,15 @@ def bench_forecast(days: int, repeat: int, db: str | None, meter: str | None, zo
     key = _key(meter, zone, False) if db else None
     for line in run_forecast_bench(days, repeat, db, key):
         click.echo(line)
+
+
+@click.command("forecast-page")
+@click.option("--db", default=None, help="Copy this store (default: backfill --days of the simulated city).")
+@click.option("--days", default=42, show_default=True)
+@click.option("--zone", default="Z2", show_default=True)
+def bench_forecast_page(db: str | None, days: int, zone: str) -> None:
+    """Forecast page callbacks timed as functions (docs/PERFORMANCE.md): none should block > 300 ms."""
+    from bench.forecast_page import run_page_bench
+
+    for line in run_page_bench(db, days, zone):
+        click.echo(line)
