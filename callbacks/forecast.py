@@ -62,6 +62,27 @@ def _request(kind: str, ident: str | None, freq: str, horizon) -> ForecastReques
           Input(ids.RUN, "n_clicks"), State(ids.KIND, "value"), State(ids.SERIES, "value"),
           State(ids.FREQ, "value"), State(ids.HORIZON, "value"), prevent_initial_call=True)
 def start_forecast(_clicks, kind: str, ident: str | None, freq: str, horizon):
+    return _start(kind, ident, freq, horizon)
+
+
+@callback(Output(ids.JOB, "data", allow_duplicate=True), Output(ids.POLL, "disabled", allow_duplicate=True),
+          Output(ids.STATUS, "children", allow_duplicate=True),
+          Input(ids.REFRESH, "n_intervals"), State(ids.JOB, "data"), prevent_initial_call=True)
+def refresh_when_new_data(_tick, key: str | None):
+    """New readings move the series' watermark: refit in the background and show the new forecast when ready."""
+    if not key:
+        return no_update, no_update, no_update
+    kind, ident, freq, horizon, watermark = key.split("|")
+    job = JOBS.get(key)
+    if job is not None and not job.future.done():
+        return no_update, no_update, no_update
+    new_key, disabled, status = _start(kind, ident, freq, horizon)
+    if new_key in (None, key):
+        return no_update, no_update, no_update
+    return new_key, disabled, f"New data since {watermark} UTC: {status[0].lower()}{status[1:]}"
+
+
+def _start(kind: str, ident: str | None, freq: str, horizon):
     rt = runtime.current()
     try:
         request = _request(kind, ident, freq, horizon)

@@ -74,4 +74,5 @@ def layout(**_query: str) -> html.Div:
         html.Div(id=ids.SAVED_TABLE),
         dcc.Store(id=ids.JOB),
         dcc.Interval(id=ids.POLL, interval=500, disabled=True),
+        dcc.Interval(id=ids.REFRESH, interval=60_000),
     ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 
 from callbacks import forecast as page
@@ -77,3 +78,19 @@ def test_forecast_page_in_a_browser(city_runtime, dash_duo):
     dash_duo.driver.execute_script("window.scrollTo(0, 0)")
     dash_duo.driver.save_screenshot("docs/screenshots/forecast.png")
     assert dash_duo.get_logs() == []
+
+
+def test_new_data_refits_in_the_background(city_runtime):
+    from dash import no_update
+
+    key, *_ = page.start_forecast(1, "zone", "Z3", "h", 24)
+    _wait(key)
+    assert page.refresh_when_new_data(1, key) == (no_update, no_update, no_update)
+    cur = city_runtime.store.cursor()
+    last = cur.execute("SELECT max(hour) FROM zone_hourly WHERE zone_id = 'Z3'").fetchone()[0]
+    cur.execute("INSERT INTO zone_hourly VALUES ('Z3', 'residential', ? + INTERVAL 1 HOUR, 900.0, 0.0)", [last])
+    cur.close()
+    new_key, poll_disabled, status = page.refresh_when_new_data(2, key)
+    assert new_key != key and new_key.endswith(str(last + pd.Timedelta(hours=1))) and poll_disabled is False
+    assert status.startswith(f"New data since {last}") and "forecasting zone z3" in status.lower()
+    assert _wait(new_key).series.watermark == last + pd.Timedelta(hours=1)
