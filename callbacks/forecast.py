@@ -129,8 +129,8 @@ def _scores_table(result) -> html.Div:
                                 html.Td(_measure(row.PI3)), html.Td(f"{row.MAPE:.1f} %")])
                        for model, row in result.scores.iterrows()])
     return html.Div([dbc.Table([head, body], size="sm", striped=True, className="mb-1"),
-                     html.P(["PI1/PI2: mean/max absolute error of the first day; PI3: mean absolute error of "
-                             "days 2–7; ", result.backtest_note, "."], className="small text-muted")])
+                     html.P([("PI1/PI2: mean/max absolute error of the first day; PI3: mean absolute error of "
+                              "days 2–7; "), result.backtest_note, "."], className="small text-muted")])
 
 
 @callback(Output(ids.GRAPH, "figure"), Output(ids.SCORES, "children"), Output(ids.STATUS, "children",

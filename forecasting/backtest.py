@@ -16,15 +16,21 @@ Daily series use the first day / days 2..7 the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Callable, Iterable
-
 import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from forecasting.model import PERIODS_PER_WEEK, ForecastConfig, ForecastError, forecast, on_local_clock
+from forecasting.model import (
+    DEFAULT_CONFIG,
+    PERIODS_PER_WEEK,
+    ForecastConfig,
+    ForecastError,
+    forecast,
+    on_local_clock,
+)
 from forecasting.series import DemandSeries
 
 MODELS = ("model", "previous week", "mean of 4 weeks")
@@ -78,7 +84,7 @@ def weekly_origins(series: DemandSeries, start: str, end: str) -> list[pd.Timest
 
 
 def backtest(series: DemandSeries, origins: Iterable[pd.Timestamp], weather: pd.DataFrame | None = None,
-             config: ForecastConfig = ForecastConfig(), min_observed: float = 0.5,
+             config: ForecastConfig = DEFAULT_CONFIG, min_observed: float = 0.5,
              progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One row per (origin, model) with the measures; weeks with under ``min_observed`` observed are skipped."""
     step = pd.Timedelta(hours=1) if series.freq == "h" else pd.Timedelta(days=1)

@@ -67,6 +67,6 @@ def run_forecast_bench(days: int, repeat: int, db: str | None = None, key: Serie
                                                               per_customer_demand(cur, series.tz)), repeat)
             lines.append(f"scenario context from the store (once per forecast): {context_s * 1000:.0f} ms")
             for name, scenario in SCENARIOS.items():
-                took, _ = _timed(lambda: compare(baseline, apply_scenario(baseline, scenario, context)), max(repeat, 5))
+                took, _ = _timed(lambda s=scenario: compare(baseline, apply_scenario(baseline, s, context)), max(repeat, 5))
                 lines.append(f"scenario {name}: {took * 1000:.1f} ms")
     return lines

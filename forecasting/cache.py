@@ -37,7 +37,7 @@ class ModelCache:
         return self.directory / f"{key}.forecast.json", self.directory / f"{key}.prophet.json"
 
     def get(self, key: str) -> Forecast | None:
-        frame_path, model_path = self._paths(key)
+        frame_path, _ = self._paths(key)
         if not frame_path.exists():
             return None
         try:

@@ -8,9 +8,10 @@ later questions: the registry is deliberately shared by every user of the proces
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MAX_KEPT = 32
 
@@ -29,7 +30,7 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def submit(self, key: str, work: Callable[["Job"], Any]) -> Job:
+    def submit(self, key: str, work: Callable[[Job], Any]) -> Job:
         """Start ``work(job)`` unless a job with ``key`` is running or has succeeded."""
         with self._lock:
             job = self._jobs.get(key)

@@ -22,16 +22,16 @@ Intervals come from the spread of the blend's own errors over the training windo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 import logging
 import warnings
+from dataclasses import asdict, dataclass, field
 
 import holidays as holiday_calendars
 import numpy as np
 import pandas as pd
 
-from forecasting.series import DemandSeries
 from forecasting import weather as weather_regressors
+from forecasting.series import DemandSeries
 
 logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
 logging.getLogger("prophet").setLevel(logging.WARNING)
@@ -68,6 +68,9 @@ class ForecastConfig:
 
     def key(self) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(asdict(self).items()))
+
+
+DEFAULT_CONFIG = ForecastConfig()
 
 
 @dataclass
@@ -197,7 +200,7 @@ def _frame(index: pd.DatetimeIndex, series: DemandSeries, config: ForecastConfig
 
 
 def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = None,
-             config: ForecastConfig = ForecastConfig()) -> Forecast:
+             config: ForecastConfig = DEFAULT_CONFIG) -> Forecast:
     """Forecast ``horizon`` periods after the last observed period of ``series``."""
     weather = pd.DataFrame() if weather is None else weather
     values = _training_window(series, config)

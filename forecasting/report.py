@@ -46,8 +46,7 @@ def markdown_report(scores: pd.DataFrame, summary: pd.DataFrame) -> str:
     text += "\n| series | PI1 model | PI1 prev. week | PI1 4-week mean | PI3 model | PI3 prev. week | PI3 4-week mean |\n"
     text += "|---|---|---|---|---|---|---|\n"
     for series in table.index:
-        get = lambda m, model: table.loc[series, (m, model)] if (m, model) in table.columns else float("nan")
-        text += (f"| {series} | {get('PI1', 'model'):.3f} | {get('PI1', 'previous week'):.3f} | "
-                 f"{get('PI1', 'mean of 4 weeks'):.3f} | {get('PI3', 'model'):.3f} | "
-                 f"{get('PI3', 'previous week'):.3f} | {get('PI3', 'mean of 4 weeks'):.3f} |\n")
+        cells = [table.loc[series, (m, model)] if (m, model) in table.columns else float("nan")
+                 for m in ("PI1", "PI3") for model in ("model", "previous week", "mean of 4 weeks")]
+        text += f"| {series} | " + " | ".join(f"{c:.3f}" for c in cells) + " |\n"
     return text

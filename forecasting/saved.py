@@ -6,7 +6,7 @@ The table is created on first use; a name saved again replaces the earlier one.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -43,7 +43,7 @@ def save_scenario(cur: duckdb.DuckDBPyConnection, scenario: Scenario, kind: str,
     cur.execute("INSERT INTO forecast_scenarios VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [name, kind, ident, freq, horizon, json.dumps(scenario.to_dict()), comparison.volume_change_l,
                  comparison.volume_change_pct, comparison.peak_change_l_s,
-                 datetime.now(timezone.utc).replace(tzinfo=None)])
+                 datetime.now(UTC).replace(tzinfo=None)])
 
 
 def saved_scenarios(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from data.queries.scope import Scope
 from forecasting.cache import ModelCache
-from forecasting.model import Forecast, ForecastConfig
+from forecasting.model import DEFAULT_CONFIG, Forecast, ForecastConfig
 from forecasting.series import DemandSeries, SeriesKey, load_series
 from forecasting.weather import load_weather
 
@@ -34,7 +34,7 @@ def series_and_weather(cur: duckdb.DuckDBPyConnection, request: ForecastRequest,
     return series, load_weather(cur, station)
 
 
-def forecast_for(cur: duckdb.DuckDBPyConnection, request: ForecastRequest, config: ForecastConfig = ForecastConfig(),
+def forecast_for(cur: duckdb.DuckDBPyConnection, request: ForecastRequest, config: ForecastConfig = DEFAULT_CONFIG,
                  cache_dir: str | Path | None = None, scope: Scope = None) -> tuple[DemandSeries, Forecast]:
     """Forecast ``request``; with ``cache_dir``, a fitted model for the same data and settings is reused."""
     series, weather = series_and_weather(cur, request, scope)

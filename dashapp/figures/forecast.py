@@ -16,20 +16,20 @@ def forecast_figure(history: pd.Series, frame: pd.DataFrame, unit: str, tz: str,
     """Observed demand, the forecast line and its interval band (local time on the x axis)."""
     if frame is None or frame.empty:
         return empty_figure("No forecast to show")
-    figure = base_figure(height=380, title=dict(text=title, x=0, font=dict(size=14)))
+    figure = base_figure(height=380, title={"text": title, "x": 0, "font": {"size": 14}})
     trace = scatter_class(len(history) + len(frame))
     x = _local(frame.index, tz, freq)
-    figure.add_trace(trace(x=x, y=frame["yhat_upper"], mode="lines", line=dict(width=0), showlegend=False,
+    figure.add_trace(trace(x=x, y=frame["yhat_upper"], mode="lines", line={"width": 0}, showlegend=False,
                            hoverinfo="skip", name="upper"))
-    figure.add_trace(trace(x=x, y=frame["yhat_lower"], mode="lines", line=dict(width=0), fill="tonexty",
+    figure.add_trace(trace(x=x, y=frame["yhat_lower"], mode="lines", line={"width": 0}, fill="tonexty",
                            fillcolor="rgba(245, 158, 11, 0.2)", name="80 % interval"))
     if not history.empty:
         figure.add_trace(trace(x=_local(history.index, tz, freq), y=history.to_numpy(), mode="lines",
-                               name="observed", line=dict(color=COLOURS["flow"], width=1.5)))
+                               name="observed", line={"color": COLOURS["flow"], "width": 1.5}))
     figure.add_trace(trace(x=x, y=frame["yhat"], mode="lines", name="forecast",
-                           line=dict(color=COLOURS["forecast"], width=2)))
+                           line={"color": COLOURS["forecast"], "width": 2}))
     figure.update_yaxes(title_text=unit)
-    figure.update_layout(uirevision=title, hovermode="x unified", legend=dict(x=1, xanchor="right"))
+    figure.update_layout(uirevision=title, hovermode="x unified", legend={"x": 1, "xanchor": "right"})
     return figure
 
 
@@ -41,9 +41,9 @@ def scenario_figure(baseline: pd.DataFrame, scenario: pd.DataFrame, unit: str, t
     figure = base_figure(height=320)
     x = _local(baseline.index, tz, freq)
     figure.add_trace(go.Scatter(x=x, y=baseline["yhat"], mode="lines", name="baseline",
-                                line=dict(color=COLOURS["baseline"], width=2)))
+                                line={"color": COLOURS["baseline"], "width": 2}))
     figure.add_trace(go.Scatter(x=x, y=scenario["yhat"], mode="lines", name=name or "scenario",
-                                line=dict(color=COLOURS["forecast"], width=2)))
+                                line={"color": COLOURS["forecast"], "width": 2}))
     figure.update_yaxes(title_text=unit)
     figure.update_layout(hovermode="x unified")
     return figure

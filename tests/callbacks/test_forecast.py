@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-import pytest
 
 from callbacks import forecast as page
 from callbacks import forecast_ids as ids
