@@ -134,14 +134,12 @@ def on_local_clock(values: pd.Series, tz: str, freq: str) -> pd.Series:
 
 def _seasonal_naive(z: pd.Series, targets: pd.DatetimeIndex, freq: str, weeks: int) -> np.ndarray:
     """Median of the same local period of the last ``weeks`` weeks before the forecast origin (log space)."""
+    if len(targets) == 0:
+        return np.empty(0)
     week = _step(freq) * PERIODS_PER_WEEK[freq]
     origin = z.index.max()
-    lagged = []
-    for target in targets:
-        behind = int(np.ceil((target - origin) / week)) if target > origin else 1
-        candidates = [target - week * (behind + k - 1) for k in range(1, weeks + 1)]
-        lagged.append(z.reindex(candidates).to_numpy())
-    stacked = np.vstack(lagged) if lagged else np.empty((0, weeks))
+    behind = np.maximum(np.ceil((targets - origin) / week).astype(int), 1)
+    stacked = np.column_stack([z.reindex(targets - week * (behind + k - 1)).to_numpy() for k in range(1, weeks + 1)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(stacked, axis=1)
