@@ -43,6 +43,7 @@ class DemandSeries:
     tz: str
     freq: str
     weather_station: str | None = None
+    imported_unit: str | None = None   # the unit the meter reports in (m3, L, L/s ...), for output
 
     @property
     def watermark(self) -> pd.Timestamp | None:
@@ -58,7 +59,7 @@ def _hourly_frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.
 
 def _meter_row(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope) -> tuple:
     where, params = meter_filter(scope)
-    row = cur.execute(f"SELECT quantity, tz, weather_station, zone_id FROM meters WHERE meter_id = ? AND {where}",
+    row = cur.execute(f"SELECT quantity, tz, weather_station, zone_id, unit FROM meters WHERE meter_id = ? AND {where}",
                       [meter_id, *params]).fetchone()
     if row is None:
         raise SeriesError(f"unknown meter {meter_id!r}")
@@ -89,15 +90,15 @@ def load_hourly(cur: duckdb.DuckDBPyConnection, key: SeriesKey, scope: Scope = N
     limit = "TRUE" if until is None else "hour <= ?"
     limit_params = [] if until is None else [pd.Timestamp(until).to_pydatetime()]
     if key.kind == "meter":
-        quantity, tz, station, zone_id = _meter_row(cur, key.ident, scope)
+        quantity, tz, station, zone_id, imported = _meter_row(cur, key.ident, scope)
         station = station or _zone_station(cur, zone_id)
         if quantity == "flow":
             values = _hourly_frame(cur, f"""SELECT hour, total / n AS value FROM reading_hourly
                 WHERE meter_id = ? AND quantity = 'flow' AND {limit} ORDER BY hour""", [key.ident, *limit_params])
-            return DemandSeries(key, values, "L/s", tz, "h", station)
+            return DemandSeries(key, values, "L/s", tz, "h", station, imported)
         values = _hourly_frame(cur, f"""SELECT hour, volume_l AS value FROM meter_hourly
             WHERE meter_id = ? AND {limit} ORDER BY hour""", [key.ident, *limit_params])
-        return DemandSeries(key, values, "L", tz, "h", station)
+        return DemandSeries(key, values, "L", tz, "h", station, imported)
     if key.kind == "zone":
         tz = _zone_tz(cur, key.ident)
         zone_clause, zone_params = "zone_id = ?", [key.ident]
@@ -142,7 +143,8 @@ def to_daily(series: DemandSeries) -> DemandSeries:
     """
     values = series.values.dropna()
     if values.empty:
-        return DemandSeries(series.key, values, series.unit, series.tz, "D", series.weather_station)
+        return DemandSeries(series.key, values, series.unit, series.tz, "D", series.weather_station,
+                            series.imported_unit)
     local = values.index.tz_localize("UTC").tz_convert(series.tz)
     days = pd.DatetimeIndex(local.date)
     grouped = values.groupby(days.to_numpy())
@@ -154,7 +156,8 @@ def to_daily(series: DemandSeries) -> DemandSeries:
     else:
         daily = frame["mean"] * _hours_in_local_days(frame.index, series.tz)
     daily.index = pd.DatetimeIndex(daily.index).as_unit("ns")
-    return DemandSeries(series.key, daily.astype(float), series.unit, series.tz, "D", series.weather_station)
+    return DemandSeries(series.key, daily.astype(float), series.unit, series.tz, "D", series.weather_station,
+                        series.imported_unit)
 
 
 def _hours_in_local_days(days: pd.Index, tz: str) -> np.ndarray:

@@ -49,8 +49,9 @@ def _open(settings: Settings) -> Store:
 @click.option("--tz", default=None, help="Clock of the ts column (default: the series' own).")
 @click.option("--weather", "station", default=None, metavar="STATION", help="Weather station for the regressors "
               "(default: the linked one).")
-@click.option("--unit", default=None, help="Output unit (default: the series' own: L/s for flow meters, L per "
-                                           "period for volumes).")
+@click.option("--unit", default=None, help="Output unit (default: the unit the meter was imported in; zones "
+                                           "and the city in L per period). Flows: L/s, L/min, m3/h; volumes: "
+                                           "L, m3, gal, ft3.")
 @click.option("--out", default="-", show_default=True, help="CSV file to write, or - for stdout.")
 @settings_options
 def forecast_command(settings: Settings, meter: str | None, zone: str | None, city: bool, until: str | None,
@@ -58,7 +59,7 @@ def forecast_command(settings: Settings, meter: str | None, zone: str | None, ci
     """Forecast demand and write ts,yhat,yhat_lower,yhat_upper,unit as CSV."""
     from forecasting.series import load_hourly
     from forecasting.service import ForecastRequest, forecast_for, until_utc
-    from forecasting.units import convert
+    from forecasting.units import convert, default_unit
 
     key = _key(meter, zone, city)
     with _open(settings) as store:
@@ -67,7 +68,7 @@ def forecast_command(settings: Settings, meter: str | None, zone: str | None, ci
             series_tz = load_hourly(cur, key).tz
             request = ForecastRequest(key, freq, horizon, until_utc(until, tz or series_tz), station)
             series, result = forecast_for(cur, request, config_from(settings), settings.forecast_cache_dir)
-            frame, out_unit = convert(result.frame, series.unit, unit)
+            frame, out_unit = convert(result.frame, series.unit, unit or default_unit(series.unit, series.imported_unit))
         except (SeriesError, ForecastError, ValueError) as err:
             raise click.ClickException(str(err)) from None
     clock = tz or series.tz

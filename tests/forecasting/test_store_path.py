@@ -119,3 +119,14 @@ def _config(tmp_path):
     path = tmp_path / "waterline.toml"
     path.write_text(f'forecast_cache_dir = "{tmp_path / "cache"}"\n')
     return path
+
+
+def test_forecast_command_defaults_to_the_unit_the_meter_was_imported_in(city_db, tmp_path):
+    with Store(city_db, read_only=True) as store:
+        meter = store.cursor().execute("SELECT min(meter_id) FROM meters WHERE unit = 'm3'").fetchone()[0]
+    base = ["forecast", "--meter", meter, "--horizon", "24", "--db", str(city_db), "--config", str(_config(tmp_path))]
+    assert CliRunner().invoke(main, [*base, "--out", str(tmp_path / "m3.csv")]).exit_code == 0
+    assert CliRunner().invoke(main, [*base, "--unit", "L", "--out", str(tmp_path / "l.csv")]).exit_code == 0
+    in_m3, in_l = pd.read_csv(tmp_path / "m3.csv"), pd.read_csv(tmp_path / "l.csv")
+    assert set(in_m3["unit"]) == {"m3"} and set(in_l["unit"]) == {"L"}
+    assert in_m3["yhat"].to_numpy() == pytest.approx(in_l["yhat"].to_numpy() / 1000, rel=1e-3, abs=1e-4)
