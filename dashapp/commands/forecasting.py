@@ -62,6 +62,8 @@ def forecast_command(settings: Settings, meter: str | None, zone: str | None, ci
     from forecasting.units import convert, default_unit
 
     key = _key(meter, zone, city)
+    if freq == "D" and horizon > 90:
+        raise click.UsageError("--horizon is at most 90 days with --freq D (2160 hours with --freq h)")
     with _open(settings) as store:
         cur = store.cursor()
         try:

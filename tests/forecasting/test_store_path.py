@@ -108,6 +108,7 @@ def test_forecast_command_bad_input_is_a_message(city_db, tmp_path):
         ("--meter", "NOPE"): "unknown meter 'NOPE'",
         ("--zone", "Z1", "--until", "yesterday-ish"): "cannot read the time",
         (): "give exactly one of --meter ID, --zone ID or --city",
+        ("--zone", "Z1", "--freq", "D", "--horizon", "120"): "--horizon is at most 90 days",
     }
     for args, message in cases.items():
         result = CliRunner().invoke(main, ["forecast", *args, *config])
