@@ -11,8 +11,8 @@ What the backtests kept, the same for every series:
 2. Prophet with separate daily profiles for working days and for weekends/public
    holidays (the `holidays` package, country a setting), weekly seasonality,
    temperature and rainfall regressors, a flat trend for hourly windows.
-3. Gradient-boosted trees on calendar, weather and same-local-hour-of-past-weeks
-   features, and the seasonal naive forecast (median of the same local hour of
+3. Gradient-boosted trees (trained on a longer window, `gbm_window_days`) on calendar,
+   weather and same-local-hour-of-past-weeks features, and the seasonal naive forecast (median of the same local hour of
    the last four weeks); all three blended in log space.
 4. Recent-level correction: the blend's mean error over the last day, decaying
    with the horizon.
@@ -66,6 +66,7 @@ class ForecastConfig:
     daily_fourier: int = 10
     use_gbm: bool = True
     gbm_share: float = 0.75
+    gbm_window_days: int = 168
     use_weather: bool = True
     country: str | None = "IT"
     interval: float = 0.8
@@ -235,7 +236,8 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     model, coefficients = None, {}
     naive_errors = pd.Series(z.to_numpy() - naive_past, index=z.index).dropna()
     if config.use_gbm:
-        gbm_future, gbm_past = _gbm(z_local, train, future, series, config)
+        gbm_future, gbm_past = _gbm(*_tree_history(series, config, floor, z_local, train, weather, origin),
+                                    train, future, series)
         share = config.gbm_share
         naive_future = np.where(np.isnan(naive_future), gbm_future, (1 - share) * naive_future + share * gbm_future)
         naive_past = np.where(np.isnan(naive_past), gbm_past, (1 - share) * naive_past + share * gbm_past)
@@ -321,24 +323,40 @@ def _calendar_features(frame: pd.DataFrame, freq: str) -> np.ndarray:
     return np.column_stack(columns).astype(float)
 
 
-def _gbm(z_local: pd.Series, train: pd.DataFrame, future: pd.DataFrame, series: DemandSeries,
-         config: ForecastConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient-boosted trees on calendar, weather and same-hour-of-past-weeks features (log space);
-    beyond one week ahead the lags come from the model's own earlier predictions."""
+def _tree_history(series: DemandSeries, config: ForecastConfig, floor: float, z_local: pd.Series,
+                  train: pd.DataFrame, weather: pd.DataFrame, origin: pd.Timestamp) -> tuple[pd.Series, pd.DataFrame]:
+    """The trees' training data: the model's window, or a longer one when ``gbm_window_days`` asks for it."""
+    if series.freq != "h" or config.gbm_window_days <= config.window_days:
+        return z_local, train
+    values = series.values.dropna()
+    values = values.loc[values.index > values.index.max() - pd.Timedelta(days=config.gbm_window_days)]
+    z = pd.Series(_transform(values.to_numpy(), floor, config), index=values.index)
+    frame = _frame(z.index, series, config, weather, origin)
+    clean = _drop_outliers(z, series.freq, config.outlier_mads, pd.DatetimeIndex(frame["ds"]))
+    return on_local_clock(clean, series.tz, series.freq), frame.loc[clean.index]
+
+
+def _gbm(z_local: pd.Series, fit_rows: pd.DataFrame, train: pd.DataFrame, future: pd.DataFrame,
+         series: DemandSeries) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient-boosted trees on calendar, weather and same-hour-of-past-weeks features (log space),
+    fitted on ``fit_rows``; returns predictions for ``future`` and for the model's ``train`` rows.
+    Beyond one week ahead the lags come from the trees' own earlier predictions."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
+    fit_local = pd.DatetimeIndex(fit_rows["ds"])
+    x_fit = np.column_stack([_calendar_features(fit_rows, series.freq),
+                             _lag_features(z_local, fit_local, series.freq)])
+    y_fit = z_local.reindex(fit_local).to_numpy()
+    keep = np.isfinite(y_fit)
+    usable = np.isfinite(x_fit[keep]).any(axis=0)      # lags older than the history are all missing
     train_local = pd.DatetimeIndex(train["ds"])
     x_train = np.column_stack([_calendar_features(train, series.freq),
-                               _lag_features(z_local, train_local, series.freq)])
-    y_train = z_local.reindex(train_local).to_numpy()
-    keep = np.isfinite(y_train)
-    usable = np.isfinite(x_train[keep]).any(axis=0)      # lags older than the history are all missing
-    x_train = x_train[:, usable]
+                               _lag_features(z_local, train_local, series.freq)])[:, usable]
     model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                           min_samples_leaf=20, random_state=0)
     with threadpool_limits(1):   # OpenMP threads on a busy 2-core machine cost 30x
-        model.fit(x_train[keep], y_train[keep])
+        model.fit(x_fit[keep][:, usable], y_fit[keep])
         past = model.predict(x_train)
 
     extended = z_local.copy()
