@@ -29,7 +29,7 @@ def forecast_figure(history: pd.Series, frame: pd.DataFrame, unit: str, tz: str,
     figure.add_trace(trace(x=x, y=frame["yhat"], mode="lines", name="forecast",
                            line={"color": COLOURS["forecast"], "width": 2}))
     figure.update_yaxes(title_text=unit)
-    figure.update_layout(uirevision=title, hovermode="x unified", legend={"x": 1, "xanchor": "right"})
+    figure.update_layout(uirevision=title, hovermode="x unified", legend={"x": 0.5, "xanchor": "center"})
     return figure
 
 
