@@ -3,6 +3,7 @@
 from callbacks import (  # noqa: F401
     alerts,
     explore,
+    forecast,
     health,
     meters,
     overview,

@@ -15,7 +15,7 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from dashapp.commands import bench, detection, exporting, importing, serving, simulating
+    from dashapp.commands import bench, detection, exporting, forecasting, importing, serving, simulating
 
     main.add_command(serving.serve)
     main.add_command(serving.listen)
@@ -26,6 +26,10 @@ def _register_commands() -> None:
     main.add_command(bench.bench)
     main.add_command(detection.detect_command)
     main.add_command(detection.evaluate_command)
+    main.add_command(forecasting.forecast_command)
+    main.add_command(forecasting.backtest_command)
+    bench.bench.add_command(forecasting.bench_forecast)
+    bench.bench.add_command(forecasting.bench_forecast_page)
 
 
 _register_commands()

@@ -104,6 +104,10 @@ class Settings:
     detection_interval_s: float = 60.0   # seconds between two streaming scans
     detection_live_detectors: str = "rules"  # "rules", "rules+zscore" or "all" (the forest trains ~1 min first)
 
+    # Forecasting (forecasting/).
+    holiday_country: str = "IT"          # public holidays for forecasts (holidays package code); "" = none
+    forecast_cache_dir: str = "var/forecast-cache"
+
     @property
     def broker_address(self) -> tuple[str, int] | None:
         if not self.broker:

@@ -1,0 +1,83 @@
+"""Fitted forecasts on disk, keyed by series, data watermark, weather watermark, horizon and settings.
+
+Each entry is the Prophet model (`prophet.serialize.model_to_json`) and the forecast
+it produced with the regressor coefficients scenarios need (JSON), so the page and
+the CLI answer a repeated question without refitting; new data moves the watermark,
+which makes a new key. A hit reads only the forecast: rebuilding a Prophet object
+from JSON takes ~2 s, longer than the fit, so `ModelCache.model` loads it on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+
+from forecasting.model import Forecast, ForecastConfig, forecast
+from forecasting.series import DemandSeries
+
+
+def cache_key(series: DemandSeries, horizon: int, weather: pd.DataFrame, config: ForecastConfig) -> str:
+    weather_mark = "none" if weather is None or weather.empty else f"{weather.index.max()}:{len(weather)}"
+    parts = [series.key.kind, series.key.ident, series.freq, series.unit, str(series.watermark),
+             str(len(series.values)), str(horizon), weather_mark, config.key()]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+class ModelCache:
+    """A directory of fitted forecasts."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        return self.directory / f"{key}.forecast.json", self.directory / f"{key}.prophet.json"
+
+    def get(self, key: str) -> Forecast | None:
+        frame_path, _ = self._paths(key)
+        if not frame_path.exists():
+            return None
+        try:
+            document = json.loads(frame_path.read_text())
+            frame = pd.read_json(StringIO(document["frame"]), orient="split")
+        except (OSError, ValueError, KeyError):
+            return None
+        frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
+        meta = document["meta"]
+        meta["origin"] = pd.Timestamp(meta["origin"])
+        return Forecast(frame, document["unit"], document["tz"], document["freq"], meta)
+
+    def model(self, key: str):
+        """The cached Prophet model (loading it costs ~2 s: only for inspecting components, never per request)."""
+        _, model_path = self._paths(key)
+        if not model_path.exists():
+            return None
+        from prophet.serialize import model_from_json
+        return model_from_json(model_path.read_text())
+
+    def put(self, key: str, result: Forecast) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        frame_path, model_path = self._paths(key)
+        meta = {**result.meta, "origin": str(result.meta["origin"])}
+        document = {"frame": result.frame.to_json(orient="split", date_format="iso"), "unit": result.unit,
+                    "tz": result.tz, "freq": result.freq, "meta": meta}
+        if result.model is not None:
+            from prophet.serialize import model_to_json
+            model_path.write_text(model_to_json(result.model))
+        temporary = frame_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(document, default=str))
+        temporary.replace(frame_path)
+
+    def forecast(self, series: DemandSeries, horizon: int, weather: pd.DataFrame, config: ForecastConfig) -> Forecast:
+        key = cache_key(series, horizon, weather, config)
+        hit = self.get(key)
+        if hit is not None:
+            hit.meta["cached"] = True
+            return hit
+        result = forecast(series, horizon, weather, config)
+        self.put(key, result)
+        result.meta["cached"] = False
+        return result
