@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 
-def _events(cur, count: int, end: pd.Timestamp) -> pd.DataFrame:
+def bench_events(cur, count: int, end: pd.Timestamp) -> pd.DataFrame:
     meters = [m for (m,) in cur.execute(
         "SELECT meter_id FROM meters WHERE category NOT IN ('weather') ORDER BY meter_id LIMIT ?", [count]).fetchall()]
     zones = dict(cur.execute("SELECT meter_id, zone_id FROM meters").fetchall())
@@ -61,7 +61,7 @@ def run(days: int, alerts: int) -> list[tuple[str, str]]:
         try:
             cur = runtime.store.cursor()
             now = data_now(cur)
-            frame = _events(cur, alerts, pd.Timestamp(now))
+            frame = bench_events(cur, alerts, pd.Timestamp(now))
             t = time.perf_counter()
             with alert_transaction(runtime.store) as wcur:
                 opened = raise_alerts(wcur, frame, now)

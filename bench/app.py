@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
@@ -83,17 +83,59 @@ def page_cases(runtime) -> list[Case]:
             cases.append(Case(page, f"{name}{arguments}", lambda f=functions[module][name], a=arguments: f(*a)))
     finally:
         cur.close()
+    alert_id = seed_alerts(runtime)
     cases += [
-        Case("Leaks & alerts", "list, schematic and timeline",
+        Case("Leaks & alerts", f"list, schematic and timeline ({ALERTS} alerts)",
              lambda: alerts.refresh_alerts(None, None, None, ["open", "acknowledged"], 1, None)),
+        Case("Leaks & alerts", "one alert's detail and chart", lambda: alerts.show_alert(alert_id, None)),
     ]
-    cases += forecast_cases()
+    cases += forecast_cases(runtime)
     return cases
 
 
-def forecast_cases() -> list[Case]:
-    """The Forecast page's callbacks that answer at once (fits run in the background)."""
-    return []
+ALERTS = 500
+
+
+def seed_alerts(runtime) -> str:
+    """Open `ALERTS` alerts on distinct meters (idempotent: the same events each run); one alert's id."""
+    from alerts.lifecycle import raise_alerts
+    from alerts.writes import alert_transaction
+    from bench.alerts import bench_events
+    from data.queries.clock import data_now
+
+    cur = runtime.store.cursor()
+    try:
+        now = data_now(cur)
+        events = bench_events(cur, ALERTS, pd.Timestamp(now))
+    finally:
+        cur.close()
+    with alert_transaction(runtime.store) as wcur:
+        raise_alerts(wcur, events, now)
+        return wcur.execute("SELECT min(alert_id) FROM alerts WHERE event_id = ?",
+                            [events["event_id"].iloc[0]]).fetchone()[0]
+
+
+def forecast_cases(runtime) -> list[Case]:
+    """The Forecast page's callbacks; the fit itself runs in the background and is waited for first."""
+    import callbacks.forecast as page
+    from forecasting.jobs import JOBS
+
+    cur = runtime.store.cursor()
+    try:
+        zone = cur.execute("SELECT min(zone_id) FROM zones").fetchone()[0]
+    finally:
+        cur.close()
+    key, *_ = page.start_forecast(1, "zone", zone, "h", 168)
+    JOBS.get(key).future.result(timeout=600)
+    figure = page.poll_forecast(1, key)[0]
+    scenario = (figure, "bench", 2, "0", 10, "residential", 20, 0.5, "residential", 100, key)
+    return [
+        Case("Forecast", "list meters", lambda: page.list_series("meter")),
+        Case("Forecast", "start a forecast (the fit goes to the background)",
+             lambda: page.start_forecast(1, "zone", zone, "h", 168)),
+        Case("Forecast", f"show the finished forecast of {zone} with its backtest", lambda: page.poll_forecast(1, key)),
+        Case("Forecast", "a what-if scenario change", lambda: page.show_scenario(*scenario)),
+    ]
 
 
 def naive_cases(cur) -> list[Case]:

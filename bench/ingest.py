@@ -114,7 +114,7 @@ class ListenerUnderTest:
         self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack,
                                    defaults.batch_max_readings, defaults.batch_max_wait_ms)
 
-    def __enter__(self) -> "ListenerUnderTest":
+    def __enter__(self) -> ListenerUnderTest:
         self.writer.start()
         self.listener.start()
         _wait(lambda: self.metrics.broker_connected, 10)

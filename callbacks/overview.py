@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html, no_update
 
 from callbacks import overview_ids as ids
@@ -13,8 +12,15 @@ from dashapp.display import flow_factor
 from dashapp.figures.overview import extension, live_figure
 from dashapp.zone_cards import zone_status_cards
 from data.queries.clock import data_now
-from data.queries.overview import (CityInflow, TodayConsumption, city_inflow, city_time_zone,
-                                   consumption_today, live_series, open_alert_count)
+from data.queries.overview import (
+    CityInflow,
+    TodayConsumption,
+    city_inflow,
+    city_time_zone,
+    consumption_today,
+    live_series,
+    open_alert_count,
+)
 from data.queries.zone_status import StatusLimits, zone_statuses
 
 LIVE_WINDOW = timedelta(hours=6)
@@ -64,7 +70,7 @@ def _ingest(metrics) -> list:
 
 
 def _wall_clock() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @callback(

@@ -15,7 +15,15 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from dashapp.commands import bench, detection, exporting, forecasting, importing, serving, simulating
+    from dashapp.commands import (
+        bench,
+        detection,
+        exporting,
+        forecasting,
+        importing,
+        serving,
+        simulating,
+    )
 
     main.add_command(serving.serve)
     main.add_command(serving.listen)

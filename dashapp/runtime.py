@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 LIVE_DETECTORS = {"rules": ("rules",), "rules+zscore": ("rules", "zscore"), "all": ("rules", "zscore", "forest")}
 
-_current: "Runtime | None" = None
+_current: Runtime | None = None
 
 
 def store_options(settings: Settings) -> StoreOptions:
@@ -83,8 +83,8 @@ class Runtime:
     broker: EmbeddedBroker | None = None
     listener: MqttListener | None = None
     writer: IngestWriter | None = None
-    detection: "DetectionLoop | None" = None
-    alerts: "AlertService | None" = None
+    detection: DetectionLoop | None = None
+    alerts: AlertService | None = None
 
     @property
     def broker_address(self) -> tuple[str, int]:
@@ -95,19 +95,31 @@ class Runtime:
         return address
 
     @classmethod
-    def open(cls, settings: Settings, ingest: bool = True) -> "Runtime":
-        """Open the store and, with ``ingest``, start the broker (if embedded), writer and listener."""
-        global _current
-        runtime = cls(settings, Store(settings.db, store_options(settings)))
-        _current = runtime
+    def open(cls, settings: Settings, ingest: bool = True) -> Runtime:
+        """Open the store and, with ``ingest``, start the broker (if embedded), writer, listener
+        and background cycles. On any failure, or a signal, while starting, it closes what it started."""
+        runtime = cls.create(settings)
         if ingest:
             try:
-                runtime._start_ingest()
-                runtime._start_background_cycles()
+                runtime.start()
             except BaseException:
                 runtime.close()
                 raise
         return runtime
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        """Open the store only; `start` begins ingest. Commands hold the runtime before starting it,
+        so a signal that arrives while it starts still finds something to close."""
+        global _current
+        runtime = cls(settings, Store(settings.db, store_options(settings)))
+        _current = runtime
+        return runtime
+
+    def start(self) -> None:
+        """The broker (if embedded), writer, listener and the background cycles."""
+        self._start_ingest()
+        self._start_background_cycles()
 
     def _start_ingest(self) -> None:
         s = self.settings
@@ -170,7 +182,7 @@ class Runtime:
         if _current is self:
             _current = None
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,8 +11,8 @@ a week or month cut by start or end holds only the days inside [start, end).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
-from typing import Collection, Iterable
 
 import duckdb
 import numpy as np

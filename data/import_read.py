@@ -13,9 +13,10 @@ import bz2
 import gzip
 import io
 import lzma
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 import pandas as pd

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 Layout = Literal["long", "wide"]
 LONG_COLUMNS = ("meter_id", "ts", "quantity", "value", "unit")
@@ -70,7 +71,7 @@ class ImportSpec:
     chunk_rows: int = 100_000
     batch_rows: int = 100_000
 
-    def with_options(self, **options: object) -> "ImportSpec":
+    def with_options(self, **options: object) -> ImportSpec:
         """This spec with the given options set; None leaves a field as it is."""
         return dataclasses.replace(self, **{k: v for k, v in options.items() if v is not None})
 

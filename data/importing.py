@@ -15,7 +15,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,8 @@ from data.import_read import FileChunk, TableFile
 from data.import_spec import ImportSpec, ImportSpecError, detect_layout, preset, wide_columns
 from data.local_time import FallBackState, check_time_zone
 from data.payload import Rejection
-from data.schema import DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY
 from data.quality import Flag
+from data.schema import DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY
 from data.store import Store
 from data.units import CONSUMPTION_QUANTITIES, WEATHER_QUANTITIES
 from data.validation import ValidationRules, validate_frame
@@ -124,7 +124,7 @@ class _ChunkImporter:
         self.store, self.spec, self.tz, self.report, self.source = store, spec, tz, report, source
         self.cursor = store.cursor()
         self.known: set[str] = set()
-        self.received_at = datetime.now(timezone.utc)
+        self.received_at = datetime.now(UTC)
         self.row_word = "row" if Path(report.path).suffix.lower() in {".parquet", ".pq"} else "line"
         self.span: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
@@ -152,7 +152,7 @@ class _ChunkImporter:
             source=self.source, received_at=pd.Timestamp(self.received_at).as_unit("us"))
         rows, reasons = validate_frame(reported, IMPORT_RULES, now=self.received_at)
         refused = pd.concat([readings[early].assign(reason=readings["problem"][early]),
-                             checked.assign(reason=reasons)[reasons != None]])  # noqa: E711
+                             checked.assign(reason=reasons)[reasons != None]])
         bad = [(row, reason, text, None, None) for row, text, reason in chunk.malformed] + [
             (int(chunk.rows[item.position]), item.reason, chunk.payload(item.position), item.column, item.meter_id)
             for item in refused.itertuples()

@@ -47,7 +47,7 @@ def ingest_batch(
     cur: duckdb.DuckDBPyConnection,
     rows: pd.DataFrame,
     rejections: list[Rejection],
-    options: "StoreOptions",
+    options: StoreOptions,
     registered_by: str,
     registry: MeterRegistry,
 ) -> tuple[IngestResult, pd.DataFrame]:
@@ -91,7 +91,7 @@ def register_frame(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFram
 
 
 def _resolve_meters(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, options: "StoreOptions", registered_by: str,
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, options: StoreOptions, registered_by: str,
     registry: MeterRegistry,
 ) -> tuple[pd.DataFrame, list[Rejection], int]:
     """Apply the unknown-meter policy: register new meters, or quarantine their readings."""

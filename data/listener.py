@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -117,7 +117,7 @@ class MqttListener:
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         if self._paused.is_set():
             return
-        received_at = datetime.now(timezone.utc)
+        received_at = datetime.now(UTC)
         readings, rejections = decode_message(
             message.payload, message.topic, received_at,
             self.config.max_payload_bytes, self.config.max_readings_per_message,

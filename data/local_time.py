@@ -80,14 +80,14 @@ def parse_times(values: pd.Series, tz: str, ts_format: str | None, series: np.nd
         wall = pd.DatetimeIndex(pd.to_datetime(text[local], format=ts_format or "ISO8601", errors="coerce"))
         _localize_into(utc, problem, np.flatnonzero(local), wall, series[local], tz, state)
     expected = f"format {ts_format!r}" if ts_format else "ISO 8601 or epoch milliseconds"
-    for i in np.flatnonzero(np.isnat(utc) & (problem == None)):  # noqa: E711 - elementwise
+    for i in np.flatnonzero(np.isnat(utc) & (problem == None)):
         problem[i] = (f"timestamp {text.iat[i]!r} is not a valid time ({expected})" if text.iat[i]
                       else "timestamp missing")
     return ParsedTimes(pd.DatetimeIndex(utc).tz_localize("UTC"), problem)
 
 
 def _refuse_missing(utc: np.ndarray, problem: np.ndarray, values: pd.Series) -> None:
-    for i in np.flatnonzero(np.isnat(utc) & (problem == None)):  # noqa: E711 - elementwise
+    for i in np.flatnonzero(np.isnat(utc) & (problem == None)):
         problem[i] = f"timestamp {values.iat[i]!r} is missing or not a valid time"
 
 

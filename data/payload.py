@@ -40,7 +40,7 @@ class RawReading(NamedTuple):
 def source_of(topic: str) -> str:
     """The source id (meter or gateway) named by a readings topic."""
     prefix = TOPIC_ROOT + "/"
-    return topic[len(prefix):] if topic.startswith(prefix) else topic
+    return topic.removeprefix(prefix)
 
 
 def decode_message(

@@ -9,10 +9,11 @@ one per thread, and see the last committed batch.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 import pandas as pd
@@ -64,7 +65,7 @@ class Store:
             self._writer.close()
             self._conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,7 +137,7 @@ class Store:
         with self._transaction() as cur:
             rebuild(cur)
 
-    def record_ingest_stats(self, snapshot: "IngestSnapshot") -> None:
+    def record_ingest_stats(self, snapshot: IngestSnapshot) -> None:
         """Keep a row of ingest metrics, for the System health page's history."""
         with self._transaction() as cur:
             cur.execute(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -154,7 +154,7 @@ def validate_readings(
         }
     )
     rows, reasons = validate_frame(reported, rules, now)
-    for i in np.flatnonzero(reasons != None):  # noqa: E711 - elementwise
+    for i in np.flatnonzero(reasons != None):
         fields = kept[i].fields
         reason = _check_fields(fields) or reasons[i]
         if reason == reasons[i] and pd.isna(reported["ts"].iat[i]):
@@ -178,7 +178,7 @@ def validate_frame(
     reason = np.full(n, None, dtype=object)
 
     def refuse(mask: np.ndarray, text: Callable[[int], str]) -> None:
-        for i in np.flatnonzero(mask & (reason == None)):  # noqa: E711 - elementwise
+        for i in np.flatnonzero(mask & (reason == None)):
             reason[i] = text(i)
 
     meter_id = reported["meter_id"].astype("string")
@@ -222,7 +222,7 @@ def validate_frame(
         refuse(age_s > rules.max_past_s,
                lambda i: f"timestamp {ts[i].isoformat()} is older than {rules.max_past_s / 86400:.0f} days")
 
-    ok = reason == None  # noqa: E711 - elementwise
+    ok = reason == None
     flags = np.where(lag_s > rules.late_after_s, int(Flag.LATE), 0) | np.where(age_s < -60, int(Flag.CLOCK_AHEAD), 0)
     canonical_unit = np.array([entry[4] for entry in lookup], dtype=object)[pair_code]
     rows = pd.DataFrame(

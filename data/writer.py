@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics

@@ -7,7 +7,7 @@ updated in place. ``detected_at`` keeps the first time it was saved.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -44,7 +44,7 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
     if frame.empty:
         return 0
     rows = public(frame).drop_duplicates("event_id", keep="last").copy()
-    rows["detected_at"] = pd.Timestamp(detected_at or datetime.now(timezone.utc).replace(tzinfo=None))
+    rows["detected_at"] = pd.Timestamp(detected_at or datetime.now(UTC).replace(tzinfo=None))
     rows["detected_at"] = rows["detected_at"].astype("datetime64[us]")
     cur.register("incoming_events", rows)
     try:

@@ -15,10 +15,10 @@ import queue
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -95,7 +95,7 @@ def _batches(simulation: CitySimulation, state: SimState, end: np.datetime64, ev
 
 def _rejections(frame: pd.DataFrame, reasons: np.ndarray) -> list[Rejection]:
     """Readings validation refused (none, unless a fault drives a sensor out of range): to quarantine."""
-    refused = np.flatnonzero(reasons != None)  # noqa: E711 - elementwise
+    refused = np.flatnonzero(reasons != None)
     out = []
     for i in refused:
         row = frame.iloc[int(i)]
@@ -131,7 +131,7 @@ def backfill_simulation(store: Store, simulation: CitySimulation, days: float, e
                         progress: bool = False) -> BackfillReport:
     """`backfill_into_store` for a city already built (tests adjust one before running it)."""
     started = time.perf_counter()
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     stop = floor_step(end or now)
     timings = {"generation": 0.0, "validation": 0.0, "store": 0.0}
     totals = {"readings": 0, "stored": 0, "duplicates": 0, "quarantined": 0}

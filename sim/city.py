@@ -14,8 +14,9 @@ users see are bar (1 m of head = 0.0980665 bar).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping
+from typing import Literal
 
 M_HEAD_TO_BAR = 0.0980665
 
@@ -105,7 +106,7 @@ class CitySpec:
     def booster(self, pump_id: str) -> BoosterSpec:
         return next(b for b in self.boosters if b.pump_id == pump_id)
 
-    def scaled(self, factor: float) -> "CitySpec":
+    def scaled(self, factor: float) -> CitySpec:
         """The same city with ``factor`` times as many customers (tests use small cities)."""
         return replace(self, customer_scale=self.customer_scale * factor)
 

@@ -36,7 +36,7 @@ class Vocabulary:
     source: pd.CategoricalDtype
 
     @classmethod
-    def of(cls, customers: pd.DataFrame, sensors: pd.DataFrame) -> "Vocabulary":
+    def of(cls, customers: pd.DataFrame, sensors: pd.DataFrame) -> Vocabulary:
         def dtype(*columns: pd.Series | list[str]) -> pd.CategoricalDtype:
             values = pd.unique(np.concatenate([np.asarray(c, dtype=object) for c in columns]))
             return pd.CategoricalDtype(pd.Index(values, dtype=object))

@@ -12,8 +12,9 @@ outages, sensor faults and silent meters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ class EventConfig:
     def rate(self, kind: EventKind) -> float:
         return kind.rate_per_year * self.rate_multiplier * self.kind_multipliers.get(kind.kind, 1.0)
 
-    def only(self, *kinds: str, multiplier: float = 1.0) -> "EventConfig":
+    def only(self, *kinds: str, multiplier: float = 1.0) -> EventConfig:
         """A config with just ``kinds`` (tests isolate one effect at a time)."""
         return replace(self, kinds=tuple(k for k in self.kinds if k.kind in kinds), rate_multiplier=multiplier)
 

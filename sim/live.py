@@ -19,13 +19,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
 import paho.mqtt.client as mqtt
+import pandas as pd
 from paho.mqtt.enums import CallbackAPIVersion
 
 from data.payload import TOPIC_ROOT
@@ -95,7 +95,7 @@ class _Clock:
 
 
 def _utc_now() -> np.datetime64:
-    return np.datetime64(datetime.now(timezone.utc).replace(tzinfo=None), "us")
+    return np.datetime64(datetime.now(UTC).replace(tzinfo=None), "us")
 
 
 def _connect(host: str, port: int, client_id: str) -> mqtt.Client:

@@ -11,8 +11,8 @@ when they run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import wntr
 from wntr.network import controls

@@ -71,9 +71,9 @@ def serve(settings: Settings) -> None:
     serve_until_stopped(settings)
 
 
-def _open(settings: Settings) -> Runtime:
+def _start(runtime: Runtime) -> None:
     try:
-        return Runtime.open(settings)
+        runtime.start()
     except RuntimeError as err:  # the broker's port is taken, for one
         raise click.ClickException(str(err)) from None
 
@@ -81,8 +81,9 @@ def _open(settings: Settings) -> Runtime:
 def serve_until_stopped(settings: Settings) -> None:
     _configure_logging()
     _stop_on_signals(threading.Event())
-    runtime = _open(settings)
+    runtime = Runtime.create(settings)
     try:
+        _start(runtime)
         run_web(settings, runtime)
     except KeyboardInterrupt:
         pass
@@ -99,9 +100,10 @@ def listen(settings: Settings) -> None:
     _configure_logging()
     stop = threading.Event()
     _stop_on_signals(stop)
-    runtime = _open(settings)
-    click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
+    runtime = Runtime.create(settings)
     try:
+        _start(runtime)
+        click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
@@ -127,10 +129,11 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
 
     _configure_logging()
     _stop_on_signals(threading.Event())
-    runtime = _open(settings)
+    runtime = Runtime.create(settings)
     stop_city = threading.Event()
     city = None
     try:
+        _start(runtime)
         click.echo(f"Simulated city: bringing {settings.db} up to now ({history_days:g} days of history)...")
         report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
         click.echo(f"history ready: {report}")

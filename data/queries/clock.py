@@ -7,7 +7,7 @@ chart. Live stores get the wall clock. Times are naive UTC, like the store.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -22,6 +22,6 @@ def newest_reading_at(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> da
 
 def data_now(cur: duckdb.DuckDBPyConnection, scope: Scope = None, wall_clock: datetime | None = None) -> datetime:
     """The moment views end at: ``min(wall clock, newest reading)``; the wall clock when there is no data."""
-    wall = wall_clock or datetime.now(timezone.utc).replace(tzinfo=None)
+    wall = wall_clock or datetime.now(UTC).replace(tzinfo=None)
     newest = newest_reading_at(cur, scope)
     return wall if newest is None else min(wall, newest)

@@ -6,7 +6,7 @@ ids. Roles and zone-scoped users turn into a scope; queries never check roles.
 
 from __future__ import annotations
 
-from typing import Collection
+from collections.abc import Collection
 
 Scope = Collection[str] | None
 

@@ -10,6 +10,7 @@ from callbacks import explore_ids as ids
 from callbacks.explore import next_state, render_explore, render_heatmap, render_top, resolve_view
 from dashapp.figures.plain import message_of
 
+
 def test_the_url_view_is_checked_and_wrong_values_are_named(city_runtime):
     *_, tz, state, notice = resolve_view({"level": "month", "key": "2025-13", "zone": "Z9", "tz": None})
     assert tz == "Europe/Rome" and state == {"level": "year", "key": "2025"}

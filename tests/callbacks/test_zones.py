@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from callbacks.zones import (
@@ -15,6 +14,7 @@ from callbacks.zones import (
 from dashapp.figures.plain import message_of
 from tests.data.queries.small_city import build_small_city
 from tests.fixtures.city import open_runtime
+
 
 def render_zone(zone_id, days, flow_unit, volume_unit):
     return (render_flow_pressure(zone_id, days, flow_unit), render_night_flow(zone_id, days, flow_unit),

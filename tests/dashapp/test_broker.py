@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from dashapp.broker import EmbeddedBroker
-from tests.fixtures.mqtt_probe import MqttProbe
 from dashapp.netutil import free_port, port_accepts
+from tests.fixtures.mqtt_probe import MqttProbe
 
 
 @pytest.fixture

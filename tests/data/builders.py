@@ -6,8 +6,9 @@ so the store tests exercise the real path from decoded JSON to rollups.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -16,7 +17,7 @@ from data.payload import RawReading
 from data.store import Store
 from data.validation import ValidatedBatch, ValidationRules, validate_readings
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2024, 6, 1, 0, 0, tzinfo=UTC)
 TOPIC = "waterline/v1/readings/gw-1"
 DELIVERY_DELAY = timedelta(seconds=30)

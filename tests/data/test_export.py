@@ -25,7 +25,7 @@ def load_hourly(store: Store, meter_id: str, tz: str, zone: str, hours: pd.Datet
         "value": volumes if volumes is not None else HOURLY_L, "unit": "L",
     })
     rows, reasons = validate_frame(reported, ValidationRules(max_past_s=None))
-    assert (reasons == None).all()  # noqa: E711
+    assert (reasons == None).all()
     store.ingest(rows, [])
 
 

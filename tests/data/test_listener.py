@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ TOPIC = "waterline/v1/readings/gateway-7"
 
 
 def reading(meter: str, minutes_ago: float, value: float, **extra) -> dict:
-    ts = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    ts = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     return {"meter_id": meter, "ts": ts.isoformat(), "quantity": "volume", "value": value, "unit": "L", **extra}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,7 +54,7 @@ def live(tmp_path_factory):
 
 
 def good_reading(probe: str, meter: str = "fuzz-meter") -> dict:
-    ts = datetime.now(timezone.utc) - timedelta(seconds=1)
+    ts = datetime.now(UTC) - timedelta(seconds=1)
     return {"meter_id": meter, "ts": ts.isoformat(), "quantity": "pressure", "value": 3.2,
             "unit": "bar", "probe": probe}
 

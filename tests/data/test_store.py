@@ -14,7 +14,6 @@ from data.payload import decode_message
 from data.quality import Flag
 from data.store import Store, StoreOptions
 from data.validation import ValidationRules, validate_readings
-
 from tests.data.builders import (
     T0,
     TOPIC,

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from data.quality import Flag
 from data.store import Store
-
 from tests.data.builders import (
     UTC,
     assert_same_rollups,
@@ -23,7 +22,6 @@ from tests.data.builders import (
     rollups,
     total_litres,
 )
-
 
 # --- incremental rollups equal a rebuild and an all-at-once load ---------------------------------------
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from data.payload import decode_message, source_of
 from data.quality import Flag, describe, quality_score
 from data.validation import ValidationRules, validate_readings
-
 from tests.data.builders import TOPIC, at, reading, validated
 from tests.data.strategies import ITEMS, valid_reading
 

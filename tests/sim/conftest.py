@@ -15,7 +15,7 @@ import pytest
 from sim.city import CityOptions
 from sim.config import SimConfig
 from sim.engine import CitySimulation, Period, floor_step
-from sim.events import EventConfig, LABEL_COLUMNS
+from sim.events import LABEL_COLUMNS, EventConfig
 
 QUIET = SimConfig(events=EventConfig(kinds=()))
 SMALL = SimConfig(city=CityOptions(customer_scale=0.15))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -11,12 +11,21 @@ from data.payload import decode_message
 from data.store import Store
 from data.validation import ValidationRules, validate_readings
 from sim.config import SimConfig
-from sim.loadtest import (MESSAGE_CORRUPTIONS, PATTERNS, READING_CORRUPTIONS, LoadMix, corrupt_message,
-                          corrupt_reading, encode, parse_mix, spoil)
+from sim.loadtest import (
+    MESSAGE_CORRUPTIONS,
+    PATTERNS,
+    READING_CORRUPTIONS,
+    LoadMix,
+    corrupt_message,
+    corrupt_reading,
+    encode,
+    parse_mix,
+    spoil,
+)
 from tests.sim.conftest import JULY, simulate
 
 TOPIC = "waterline/v1/readings/GW-Z1"
-NOW = datetime(2025, 7, 7, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 7, 12, 0, tzinfo=UTC)
 
 
 def _good(n: int = 3) -> list[dict]:

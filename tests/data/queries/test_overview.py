@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -11,7 +11,7 @@ from data.queries.overview import city_inflow, consumption_today, live_series, o
 from data.store import Store
 from tests.data.builders import ingest, reading
 
-AT = datetime(2024, 6, 12, 10, 0, tzinfo=timezone.utc)  # a Wednesday, 12:00 in Europe/Rome (CEST)
+AT = datetime(2024, 6, 12, 10, 0, tzinfo=UTC)  # a Wednesday, 12:00 in Europe/Rome (CEST)
 NOW = AT.replace(tzinfo=None)  # the store is naive UTC
 
 
@@ -56,7 +56,7 @@ def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):
     for weeks_ago, litres_per_hour in ((0, 30.0), (1, 10.0), (2, 20.0)):
         midnight = _utc(f"{(pd.Timestamp('2024-06-12') - pd.Timedelta(weeks=weeks_ago)).date()} 00:00")
         rows += [reading("A-1", midnight + timedelta(hours=h), 1000 * weeks_ago + litres_per_hour * h)
-                 for h in range(0, 24)]
+                 for h in range(24)]
     ingest(city, [r for r in rows if datetime.fromisoformat(r["ts"]) <= AT], now=AT)
     today = consumption_today(city.cursor(), NOW, "Europe/Rome")
     assert today.hours == 12 and today.weeks == 2
