@@ -24,6 +24,7 @@ from data.queries.overview import (
 from data.queries.zone_status import StatusLimits, zone_statuses
 
 LIVE_WINDOW = timedelta(hours=6)
+LIVE_LAG = timedelta(hours=1)  # data newer than this is "live": meters report every 15 min or hour
 
 
 def _note(text: str) -> html.Div:
@@ -96,7 +97,7 @@ def refresh_kpis(_tick: int | None):
         statuses = zone_statuses(cur, now, limits=StatusLimits.from_settings(rt.settings))
     finally:
         cur.close()
-    as_of = "live" if now == wall else f"as of {now:%Y-%m-%d %H:%M} UTC, the newest data"
+    as_of = "live" if wall - now < LIVE_LAG else f"as of {now:%Y-%m-%d %H:%M} UTC, the newest data"
     return (as_of, _inflow(inflow), _today(today), _alerts(alerts), _freshness(newest, wall),
             _ingest(rt.metrics.snapshot()), zone_status_cards(statuses, link=True))
 

@@ -152,7 +152,8 @@ class Runtime:
             self.detection = DetectionLoop(self.store, every=timedelta(seconds=s.detection_interval_s),
                                            lookback=timedelta(minutes=s.detection_lookback_min),
                                            tariff=Tariff(s.tariff_per_m3, s.currency),
-                                           training_days=s.detection_training_days, detectors=detectors)
+                                           training_days=s.detection_training_days, detectors=detectors,
+                                           catch_up=timedelta(hours=s.detection_catch_up_h))
             self.detection.start()
         if s.alert_service:
             from alerts.service import AlertService

@@ -103,6 +103,7 @@ class Settings:
     detection_training_days: int = 28    # detectors learn "normal" from this many days before
     detection_service: bool = True       # serve/demo/listen scan new readings in the background
     detection_interval_s: float = 60.0   # seconds between two streaming scans
+    detection_catch_up_h: float = 48.0   # the first scan after a start looks back this far
     detection_live_detectors: str = "rules"  # "rules", "rules+zscore" or "all" (the forest trains ~1 min first)
 
     # Forecasting (forecasting/).

@@ -27,23 +27,29 @@ log = logging.getLogger(__name__)
 
 
 class DetectionLoop(threading.Thread):
-    """Scan the store every ``every`` and save events; `tick` runs one scan (tests call it directly)."""
+    """Scan the store every ``every`` and save events; `tick` runs one scan (tests call it directly).
+
+    With ``catch_up``, the first scan runs at once and looks back that far: what
+    arrived while nothing was scanning (a restart, a backfill) is not missed.
+    """
 
     def __init__(self, store: Store, every: timedelta = timedelta(minutes=1),
                  lookback: timedelta = timedelta(hours=6), tariff: Tariff = Tariff(), training_days: int = 28,
-                 on_events: Callable[[pd.DataFrame], None] | None = None, detectors: Iterable[str] = DETECTORS):
+                 on_events: Callable[[pd.DataFrame], None] | None = None, detectors: Iterable[str] = DETECTORS,
+                 catch_up: timedelta | None = None):
         super().__init__(name="waterline-detection", daemon=True)
-        self.store, self.every, self.lookback = store, every, lookback
+        self.store, self.every, self.lookback, self.catch_up = store, every, lookback, catch_up
         self.tariff, self.training_days, self.on_events = tariff, training_days, on_events
         self.detectors = tuple(detectors)
         self._stopping = threading.Event()
 
-    def tick(self, wall_clock: datetime | None = None) -> pd.DataFrame:
+    def tick(self, wall_clock: datetime | None = None, lookback: timedelta | None = None) -> pd.DataFrame:
         """One scan: the events with evidence in the lookback before the data's 'now', saved."""
         cur = self.store.cursor()
         try:
             now = data_now(cur, wall_clock=wall_clock)
-            events = scan_recent(cur, now, self.lookback, tariff=self.tariff, training_days=self.training_days,
+            events = scan_recent(cur, now, lookback or self.lookback, tariff=self.tariff,
+                                 training_days=self.training_days,
                                  detectors=self.detectors)
             save_events(cur, events, detected_at=now)
         finally:
@@ -53,11 +59,18 @@ class DetectionLoop(threading.Thread):
         return events
 
     def run(self) -> None:
+        if self.catch_up is not None:
+            self._scan(max(self.lookback, self.catch_up))
         while not self._stopping.wait(self.every.total_seconds()):
-            try:
-                self.tick()
-            except Exception:  # a failed scan must not end the loop; the next tick tries again
-                log.exception("detection scan failed")
+            self._scan(self.lookback)
+
+    def _scan(self, lookback: timedelta) -> None:
+        try:
+            events = self.tick(lookback=lookback)
+            if not events.empty:
+                log.info("detection: %d events with evidence in the last %s", len(events), lookback)
+        except Exception:  # a failed scan must not end the loop; the next tick tries again
+            log.exception("detection scan failed")
 
     def stop(self) -> None:
         self._stopping.set()

@@ -133,10 +133,10 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
     stop_city = threading.Event()
     city = None
     try:
-        _start(runtime)
         click.echo(f"Simulated city: bringing {settings.db} up to now ({history_days:g} days of history)...")
         report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
         click.echo(f"history ready: {report}")
+        _start(runtime)  # after the history: the first detection scan catches up on it
         host, port = runtime.broker_address
         city = threading.Thread(
             target=run_live, name="waterline-city", daemon=True,

@@ -20,11 +20,12 @@ def _count(runtime: Runtime, sql: str) -> int:
         cur.close()
 
 
-def test_serving_runtime_detects_and_alerts_on_its_own(city_db, tmp_path):
+def test_serving_runtime_catches_up_on_history_and_alerts_on_its_own(city_db, tmp_path):
+    """The regular scan is an hour away: only the first, catch-up scan over 3 days can find events."""
     db = tmp_path / "city.duckdb"
     shutil.copyfile(city_db, db)
-    settings = load_settings({"db": str(db), "embedded_broker_port": free_port(), "detection_interval_s": 0.5,
-                              "alert_interval_s": 0.5, "detection_lookback_min": 3 * 24 * 60}, environ={})
+    settings = load_settings({"db": str(db), "embedded_broker_port": free_port(), "detection_interval_s": 3600,
+                              "alert_interval_s": 0.5, "detection_catch_up_h": 72}, environ={})
     runtime = Runtime.open(settings, ingest=True)
     try:
         assert runtime.detection is not None and runtime.alerts is not None
