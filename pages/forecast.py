@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from callbacks import forecast_ids as ids
+from dashapp.figures.plain import message_figure
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="Waterline · Forecast")
 
@@ -61,13 +62,15 @@ def layout(**_query: str) -> html.Div:
         html.Div(id=ids.STATUS, className="small text-muted mb-1"),
         dbc.Progress(id=ids.PROGRESS, value=0, style={"height": "4px"}, className="mb-2"),
         dbc.Row([
-            dbc.Col(dcc.Loading(dcc.Graph(id=ids.GRAPH, config={"displaylogo": False})), lg=8),
+            dbc.Col(dcc.Loading(dcc.Graph(id=ids.GRAPH, config={"displaylogo": False},
+                                              figure=message_figure("Choose a series and press Forecast."))), lg=8),
             dbc.Col([html.H2("Backtest", className="h6"), html.Div(id=ids.SCORES)], lg=4),
         ]),
         html.H2("What if", className="h5 mt-3"),
         _scenario_controls(),
         dbc.Row([
-            dbc.Col(dcc.Graph(id=ids.SCENARIO_GRAPH, config={"displaylogo": False}), lg=8),
+            dbc.Col(dcc.Graph(id=ids.SCENARIO_GRAPH, config={"displaylogo": False},
+                              figure=message_figure("A scenario is compared with the forecast once one is made.")), lg=8),
             dbc.Col([html.Div(id=ids.DIFFERENCE), html.Div(id=ids.SAVED_NOTE, className="small mt-2")], lg=4),
         ]),
         html.H2("Saved scenarios", className="h6 mt-2"),

@@ -81,14 +81,16 @@ def _start(runtime: Runtime) -> None:
 def serve_until_stopped(settings: Settings) -> None:
     _configure_logging()
     _stop_on_signals(threading.Event())
-    runtime = Runtime.create(settings)
+    runtime = None
     try:
+        runtime = Runtime.create(settings)
         _start(runtime)
         run_web(settings, runtime)
     except KeyboardInterrupt:
         pass
     finally:
-        runtime.close()
+        if runtime is not None:
+            runtime.close()
         click.echo("stopped; everything received was committed")
 
 
@@ -100,8 +102,9 @@ def listen(settings: Settings) -> None:
     _configure_logging()
     stop = threading.Event()
     _stop_on_signals(stop)
-    runtime = Runtime.create(settings)
+    runtime = None
     try:
+        runtime = Runtime.create(settings)
         _start(runtime)
         click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
         while not stop.wait(1.0):
@@ -109,10 +112,11 @@ def listen(settings: Settings) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        runtime.close()
-        snapshot = runtime.metrics.snapshot()
-        click.echo(f"stopped: {snapshot.stored} readings stored, {snapshot.duplicates} duplicates, "
-                   f"{snapshot.quarantined} quarantined")
+        if runtime is not None:
+            runtime.close()
+            snapshot = runtime.metrics.snapshot()
+            click.echo(f"stopped: {snapshot.stored} readings stored, {snapshot.duplicates} duplicates, "
+                       f"{snapshot.quarantined} quarantined")
 
 
 @click.command()
@@ -129,10 +133,11 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
 
     _configure_logging()
     _stop_on_signals(threading.Event())
-    runtime = Runtime.create(settings)
+    runtime = None
     stop_city = threading.Event()
     city = None
     try:
+        runtime = Runtime.create(settings)
         click.echo(f"Simulated city: bringing {settings.db} up to now ({history_days:g} days of history)...")
         report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
         click.echo(f"history ready: {report}")
@@ -150,5 +155,6 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
         stop_city.set()
         if city is not None:
             city.join(30)
-        runtime.close()
+        if runtime is not None:
+            runtime.close()
         click.echo("stopped; everything received was committed")

@@ -30,10 +30,11 @@ def start_listener(db: Path, port: int, log: Path) -> subprocess.Popen:
         )
 
 
-def wait_for_line(log: Path, text: str, timeout_s: float = 30.0) -> None:
+def wait_for_line(log: Path, text: str, timeout_s: float = 30.0, times: int = 1) -> None:
+    """Wait until ``text`` is in the log ``times`` times (the log is shared by successive runs)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if log.exists() and text in log.read_text(errors="replace"):
+        if log.exists() and log.read_text(errors="replace").count(text) >= times:
             return
         time.sleep(0.1)
     raise AssertionError(f"{text!r} not in listener log:\n{log.read_text(errors='replace')}")
@@ -55,8 +56,9 @@ def drain(db: Path, port: int, log: Path, expected: int, rounds: int = 6) -> tup
     """Run the listener for a while, stop it cleanly, count; repeat until all arrived."""
     total = (0, 0)
     for _ in range(rounds):
+        connections = log.read_text(errors="replace").count("connected to") if log.exists() else 0
         listener = start_listener(db, port, log)
-        wait_for_line(log, "connected to", 30)
+        wait_for_line(log, "connected to", 30, times=connections + 1)
         time.sleep(3)
         listener.send_signal(signal.SIGTERM)
         assert listener.wait(60) == 0
