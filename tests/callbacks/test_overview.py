@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import plotly.graph_objects as go
@@ -73,4 +74,29 @@ def test_overview_page_in_a_browser(city_runtime, dash_duo):
     dash_duo.wait_for_contains_text(f"#{ids.INFLOW}", "L/s", timeout=15)
     dash_duo.wait_for_element(f"#{ids.LIVE_CHART} .js-plotly-plot", timeout=15)
     assert "as of 2025-07-10" in dash_duo.find_element(f"#{ids.AS_OF}").text
+    assert dash_duo.get_logs() == []
+
+
+def _points_in_first_trace(dash_duo) -> int:
+    return dash_duo.driver.execute_script(
+        f"const g = document.querySelector('#{ids.LIVE_CHART} .js-plotly-plot');"
+        "return g && g.data && g.data.length ? g.data[0].x.length : -1;")
+
+
+def test_live_chart_grows_in_the_browser_as_readings_arrive(city_runtime, dash_duo):
+    from app import create_app
+    from sim.backfill import backfill_into_store
+
+    dash_duo.start_server(create_app())
+    dash_duo.wait_for_element(f"#{ids.LIVE_CHART} .js-plotly-plot", timeout=15)
+    deadline = time.monotonic() + 15
+    while _points_in_first_trace(dash_duo) <= 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    before = _points_in_first_trace(dash_duo)
+    assert before == 23
+    backfill_into_store(city_runtime.store, 0.125, end="2025-07-10T03:00:00", seed=0)  # three more hours
+    deadline = time.monotonic() + 20
+    while _points_in_first_trace(dash_duo) == before and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert _points_in_first_trace(dash_duo) == before + 12  # 00:00 to 02:45, every 15 min
     assert dash_duo.get_logs() == []
