@@ -40,13 +40,15 @@ def _inflow(inflow: CityInflow) -> list | str:
             _note(f"{inflow.zones_reporting} of {inflow.zones_with_inlet} zone inlets reporting")]
 
 
-def _today(today: TodayConsumption) -> list:
-    value = f"{today.volume_l / 1000:,.1f} m³"
-    if today.change is None:
-        return [value, _note(f"{today.hours} h so far; no previous weeks to compare")]
-    arrow = "▲" if today.change >= 0 else "▼"
-    return [value, _note(f"{arrow} {abs(today.change):.0%} vs typical "
-                         f"{today.typical_l / 1000:,.1f} m³ ({today.hours} h, {today.weeks} wk)")]
+def _today(today: TodayConsumption, yesterday: TodayConsumption | None = None) -> list:
+    """Today so far against typical; in the day's first hour, yesterday's whole day instead."""
+    shown, span = (yesterday, "yesterday, whole day") if yesterday is not None else (today, f"{today.hours} h")
+    value = f"{shown.volume_l / 1000:,.1f} m³"
+    if shown.change is None:
+        return [value, _note(f"{span}; no previous weeks to compare")]
+    arrow = "▲" if shown.change >= 0 else "▼"
+    return [value, _note(f"{arrow} {abs(shown.change):.0%} vs typical "
+                         f"{shown.typical_l / 1000:,.1f} m³ ({span}, {shown.weeks} wk)")]
 
 
 def _alerts(count: int | None) -> list | str:
@@ -91,14 +93,16 @@ def refresh_kpis(_tick: int | None):
         wall = _wall_clock()
         now = data_now(cur, wall_clock=wall)
         inflow = city_inflow(cur, now)
-        today = consumption_today(cur, now, city_time_zone(cur))
+        tz = city_time_zone(cur)
+        today = consumption_today(cur, now, tz)
+        yesterday = consumption_today(cur, now - timedelta(hours=1), tz) if today.hours == 0 else None
         alerts = open_alert_count(cur)
         newest = cur.execute("SELECT max(last_ts) FROM meters").fetchone()[0]
         statuses = zone_statuses(cur, now, limits=StatusLimits.from_settings(rt.settings))
     finally:
         cur.close()
     as_of = "live" if wall - now < LIVE_LAG else f"as of {now:%Y-%m-%d %H:%M} UTC, the newest data"
-    return (as_of, _inflow(inflow), _today(today), _alerts(alerts), _freshness(newest, wall),
+    return (as_of, _inflow(inflow), _today(today, yesterday), _alerts(alerts), _freshness(newest, wall),
             _ingest(rt.metrics.snapshot()), zone_status_cards(statuses, link=True))
 
 

@@ -100,3 +100,15 @@ def test_live_chart_grows_in_the_browser_as_readings_arrive(city_runtime, dash_d
         time.sleep(0.3)
     assert _points_in_first_trace(dash_duo) == before + 12  # 00:00 to 02:45, every 15 min
     assert dash_duo.get_logs() == []
+
+
+def test_in_the_days_first_hour_the_card_shows_yesterdays_whole_day():
+    from callbacks.overview import _today
+    from data.queries.overview import TodayConsumption
+
+    today = TodayConsumption("2025-07-10", 0, 1_200.0, 1_000.0, 4)
+    yesterday = TodayConsumption("2025-07-09", 23, 460_000.0, 400_000.0, 4)
+    value, note = _today(today, yesterday)
+    assert value == "460.0 m³" and "▲ 15% vs typical 400.0 m³ (yesterday, whole day, 4 wk)" in str(note)
+    value, note = _today(TodayConsumption("2025-07-10", 5, 90_000.0, 100_000.0, 2))
+    assert value == "90.0 m³" and "▼ 10% vs typical 100.0 m³ (5 h, 2 wk)" in str(note)
