@@ -60,6 +60,7 @@ def _navbar() -> dbc.Navbar:
         ),
         color="dark",
         dark=True,
+        expand="xl",  # ten entries: below 1200 px (tablets) they fold behind the toggler
         className="mb-3",
     )
 
