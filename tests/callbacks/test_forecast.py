@@ -61,7 +61,7 @@ def test_saving_scenarios_lists_them(city_runtime):
     assert note == "Give the scenario a name to save it."
 
 
-def test_forecast_page_in_a_browser(city_runtime, dash_duo):
+def test_forecast_page_in_a_browser(city_runtime, dash_duo, page_screenshot):
     from app import create_app
 
     dash_duo.start_server(create_app())
@@ -75,7 +75,7 @@ def test_forecast_page_in_a_browser(city_runtime, dash_duo):
     growth.send_keys("15\t")
     dash_duo.wait_for_contains_text(f"#{ids.DIFFERENCE}", "+15.0 %", timeout=20)
     dash_duo.driver.execute_script("window.scrollTo(0, 0)")
-    dash_duo.driver.save_screenshot("docs/screenshots/forecast.png")
+    page_screenshot(dash_duo, "forecast")
     assert dash_duo.get_logs() == []
 
 

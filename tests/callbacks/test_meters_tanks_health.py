@@ -1,17 +1,15 @@
 """Meters, Tanks & pumps and System health: callbacks called as functions, and the pages seen in Chromium.
 
-The browser tests also save the pages' screenshots under docs/screenshots/.
+The browser tests also save the pages' screenshots (into docs/screenshots/ under `make screenshots`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from dash import _callback
 from selenium.webdriver.common.by import By
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _registry_at_import() -> tuple[list, dict, list]:
@@ -108,7 +106,7 @@ def test_empty_store_messages(empty_runtime, app_callbacks):
     assert (rate, batch, queue, last_error) == ("0", "– / – ms", "0", "none") and "not listening" in str(broker)
 
 
-def test_meters_page_search_and_chart_in_a_browser(city_runtime, fresh_callbacks, dash_duo):
+def test_meters_page_search_and_chart_in_a_browser(city_runtime, fresh_callbacks, dash_duo, page_screenshot):
     from app import create_app
 
     dash_duo.start_server(create_app())
@@ -121,17 +119,16 @@ def test_meters_page_search_and_chart_in_a_browser(city_runtime, fresh_callbacks
     dash_duo.driver.find_element(By.XPATH, "//*[text()='Z3-R-0060 · Z3 · residential (volume)']").click()
     dash_duo.wait_for_contains_text("#meters-events", "silent_meter", timeout=15)
     assert "meter=Z3-R-0060" in dash_duo.driver.current_url   # the URL holds the chosen meter
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     dash_duo.driver.set_window_size(1400, 1300)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/meters?meter=Z2-R-0021&days=30")
     dash_duo.wait_for_contains_text("#meters-events", "dripping_tap", timeout=15)
     dash_duo.wait_for_element("#meters-consumption .bars path", timeout=15)
-    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "meters.png"))
+    page_screenshot(dash_duo, "meters")
     assert "dripping_tap" in dash_duo.find_element("#meters-events").text
     assert dash_duo.get_logs() == []
 
 
-def test_tanks_and_health_pages_in_a_browser(city_runtime, fresh_callbacks, dash_duo):
+def test_tanks_and_health_pages_in_a_browser(city_runtime, fresh_callbacks, dash_duo, page_screenshot):
     from app import create_app
     from tests.data.builders import at, ingest, reading
 
@@ -149,12 +146,11 @@ def test_tanks_and_health_pages_in_a_browser(city_runtime, fresh_callbacks, dash
     dash_duo.driver.find_element(By.XPATH, "//*[text()='T1-LEVEL · zone Z1']").click()
     dash_duo.wait_for_contains_text("#tanks-model", "the pump starts at", timeout=20)
     dash_duo.wait_for_contains_text("#tanks-summary", "±", timeout=5)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "tanks.png"))
+    page_screenshot(dash_duo, "tanks")
     dash_duo.wait_for_page(f"{dash_duo.server_url}/health")
     dash_duo.wait_for_contains_text("#health-broker", "not listening", timeout=15)
     dash_duo.wait_for_contains_text("#health-silent", "Every meter has reported", timeout=15)
     dash_duo.wait_for_contains_text("#health-reasons", "furlong", timeout=15)
     assert "outside the plausible range" in dash_duo.find_element("#health-recent").text
-    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "health.png"))
+    page_screenshot(dash_duo, "health")
     assert dash_duo.get_logs() == []
