@@ -199,6 +199,17 @@ def _view(state: dict | None, zone: str | None, category: str | None, meter: str
     return period, ExploreFilter(zone or None, category or None, meter or None), factor
 
 
+#: What every view callback reads: the drill-down state and the filters, in this order.
+VIEW_INPUTS = (
+    Input(ids.STATE, "data"),
+    Input(ids.ZONE, "value"),
+    Input(ids.CATEGORY, "value"),
+    Input(ids.METER, "value"),
+    Input(ids.UNIT, "value"),
+    Input(ids.TZ, "value"),
+)
+
+
 def _what(filt: ExploreFilter) -> str:
     return filt.meter_id or " · ".join(x for x in (filt.zone_id, filt.category) if x) or "all customers"
 
@@ -208,12 +219,7 @@ def _what(filt: ExploreFilter) -> str:
     Output(ids.CONSUMPTION, "figure"),
     Output(ids.BREADCRUMB, "children"),
     Output(ids.URL_SEARCH, "data"),
-    Input(ids.STATE, "data"),
-    Input(ids.ZONE, "value"),
-    Input(ids.CATEGORY, "value"),
-    Input(ids.METER, "value"),
-    Input(ids.UNIT, "value"),
-    Input(ids.TZ, "value"),
+    *VIEW_INPUTS,
     Input(ids.COMPARE, "value"),
 )
 def render_explore(state: dict | None, zone: str | None, category: str | None, meter: str | None,
@@ -249,12 +255,7 @@ def render_explore(state: dict | None, zone: str | None, category: str | None, m
 
 @callback(
     Output(ids.HEATMAP, "figure"),
-    Input(ids.STATE, "data"),
-    Input(ids.ZONE, "value"),
-    Input(ids.CATEGORY, "value"),
-    Input(ids.METER, "value"),
-    Input(ids.UNIT, "value"),
-    Input(ids.TZ, "value"),
+    *VIEW_INPUTS,
 )
 def render_heatmap(state: dict | None, zone: str | None, category: str | None, meter: str | None,
                    unit: str, tz: str | None):
