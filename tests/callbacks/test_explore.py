@@ -71,9 +71,11 @@ def _bars(dash_duo):
     return dash_duo.find_elements(f"#{ids.CONSUMPTION} .bars .point path")
 
 
-def test_explore_page_drills_down_filters_and_keeps_the_view_in_the_url(city_runtime, dash_duo, waterline_app,
+def test_explore_page_drills_down_filters_and_keeps_the_view_in_the_url(city_runtime, dash_duo,
                                                                       page_screenshot):
-    dash_duo.start_server(waterline_app)
+    from app import create_app
+
+    dash_duo.start_server(create_app())
     dash_duo.driver.set_window_size(1400, 1400)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/explore")
     dash_duo.wait_for_contains_text(f"#{ids.BREADCRUMB}", "2025", timeout=20)

@@ -5,40 +5,8 @@ The browser tests also save the pages' screenshots (into docs/screenshots/ under
 
 from __future__ import annotations
 
-
 import pytest
-from dash import _callback
 from selenium.webdriver.common.by import By
-
-
-
-def _registry_at_import() -> tuple[list, dict, list]:
-    """What `dash.callback` registered at import (taken when this module is collected, before any
-    app serves): Dash hands it to the first app that serves and empties it, so a second served app
-    would get pages whose callbacks never fire. The alerts branch has the same fix suite-wide."""
-    import app  # noqa: F401
-    import callbacks  # noqa: F401
-    return (list(_callback.GLOBAL_CALLBACK_LIST), dict(_callback.GLOBAL_CALLBACK_MAP),
-            list(_callback.GLOBAL_INLINE_SCRIPTS))
-
-
-REGISTRY = _registry_at_import()
-
-
-def _restore_registry() -> None:
-    callback_list, callback_map, inline_scripts = REGISTRY
-    _callback.GLOBAL_CALLBACK_LIST[:] = callback_list
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_CALLBACK_MAP.update(callback_map)
-    _callback.GLOBAL_INLINE_SCRIPTS[:] = inline_scripts
-
-
-@pytest.fixture
-def fresh_callbacks():
-    """The registry as at import, before and after the test (later browser tests need it too)."""
-    _restore_registry()
-    yield
-    _restore_registry()
 
 
 @pytest.fixture
@@ -106,7 +74,7 @@ def test_empty_store_messages(empty_runtime, app_callbacks):
     assert (rate, batch, queue, last_error) == ("0", "– / – ms", "0", "none") and "not listening" in str(broker)
 
 
-def test_meters_page_search_and_chart_in_a_browser(city_runtime, fresh_callbacks, dash_duo, page_screenshot):
+def test_meters_page_search_and_chart_in_a_browser(city_runtime, dash_duo, page_screenshot):
     from app import create_app
 
     dash_duo.start_server(create_app())
@@ -128,7 +96,7 @@ def test_meters_page_search_and_chart_in_a_browser(city_runtime, fresh_callbacks
     assert dash_duo.get_logs() == []
 
 
-def test_tanks_and_health_pages_in_a_browser(city_runtime, fresh_callbacks, dash_duo, page_screenshot):
+def test_tanks_and_health_pages_in_a_browser(city_runtime, dash_duo, page_screenshot):
     from app import create_app
     from tests.data.builders import at, ingest, reading
 

@@ -65,8 +65,10 @@ def test_an_empty_store_says_so(empty_runtime):
     assert "No zones in the store yet" in str(cards)
 
 
-def test_zones_page_in_a_browser(city_runtime, dash_duo, waterline_app, page_screenshot):
-    dash_duo.start_server(waterline_app)
+def test_zones_page_in_a_browser(city_runtime, dash_duo, page_screenshot):
+    from app import create_app
+
+    dash_duo.start_server(create_app())
     dash_duo.driver.set_window_size(1400, 1750)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/zones?zone=Z3")
     dash_duo.wait_for_contains_text("#zones-status-cards", "Borgo Basso (Z3)", timeout=20)
