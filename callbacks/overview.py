@@ -11,7 +11,7 @@ from dashapp import runtime
 from dashapp.display import flow_factor
 from dashapp.figures.overview import extension, live_figure
 from dashapp.zone_cards import zone_status_cards
-from data.queries.clock import data_now
+from data.queries.clock import anchored_now, data_now, newest_reading_at
 from data.queries.overview import (
     CityInflow,
     TodayConsumption,
@@ -91,13 +91,13 @@ def refresh_kpis(_tick: int | None):
     cur = rt.store.cursor()
     try:
         wall = _wall_clock()
-        now = data_now(cur, wall_clock=wall)
+        newest = newest_reading_at(cur)
+        now = anchored_now(newest, wall)
         inflow = city_inflow(cur, now)
         tz = city_time_zone(cur)
         today = consumption_today(cur, now, tz)
         yesterday = consumption_today(cur, now - timedelta(hours=1), tz) if today.hours == 0 else None
         alerts = open_alert_count(cur)
-        newest = cur.execute("SELECT max(last_ts) FROM meters").fetchone()[0]
         statuses = zone_statuses(cur, now, limits=StatusLimits.from_settings(rt.settings))
     finally:
         cur.close()

@@ -22,6 +22,10 @@ def newest_reading_at(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> da
 
 def data_now(cur: duckdb.DuckDBPyConnection, scope: Scope = None, wall_clock: datetime | None = None) -> datetime:
     """The moment views end at: ``min(wall clock, newest reading)``; the wall clock when there is no data."""
+    return anchored_now(newest_reading_at(cur, scope), wall_clock)
+
+
+def anchored_now(newest: datetime | None, wall_clock: datetime | None = None) -> datetime:
+    """`data_now` for a caller that already knows the newest reading."""
     wall = wall_clock or datetime.now(UTC).replace(tzinfo=None)
-    newest = newest_reading_at(cur, scope)
     return wall if newest is None else min(wall, newest)
