@@ -60,7 +60,7 @@ def ingest_batch(
         rows, refused, registered = _resolve_meters(cur, rows, options, registered_by, registry)
         rejections = rejections + refused
         unique = rows.drop_duplicates(["meter_id", "quantity", "ts"])
-        fresh = _drop_stored(cur, unique)
+        fresh = _drop_stored(cur, unique.reset_index(drop=True), registry)
         duplicates = len(rows) - len(fresh)
         if not fresh.empty:
             codes, ids = pd.factorize(fresh["meter_id"])
@@ -191,9 +191,23 @@ def _as_payload(row) -> str:
     return json.dumps(reading)
 
 
-def _drop_stored(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose meter, quantity and timestamp are not stored yet (redeliveries are absorbed)."""
-    keys = rows[["meter_id", "quantity", "ts"]].assign(row=np.arange(len(rows)))
+def _drop_stored(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, registry: MeterRegistry) -> pd.DataFrame:
+    """Rows whose meter, quantity and timestamp are not stored yet (redeliveries are absorbed).
+
+    A reading of a meter's consumption quantity newer than the meter's last one cannot be
+    stored yet; only the others are looked up.
+    """
+    codes, ids = pd.factorize(rows["meter_id"])
+    meters = registry.lookup(cur, ids)
+    newest = meters["last_ts"].astype("datetime64[us]").to_numpy()[codes]
+    surely_new = (
+        (rows["ts"].to_numpy() > newest)
+        & (rows["quantity"].to_numpy(dtype=object) == meters["quantity"].to_numpy(dtype=object)[codes])
+        & rows["quantity"].isin(CONSUMPTION_QUANTITIES).to_numpy()
+    )
+    if surely_new.all():
+        return rows
+    keys = rows.loc[~surely_new, ["meter_id", "quantity", "ts"]].assign(row=np.flatnonzero(~surely_new))
     cur.register("batch_keys", keys)
     stored = cur.execute(
         """
@@ -206,7 +220,7 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataF
     ).fetchnumpy()["row"]
     cur.unregister("batch_keys")
     if len(stored) == 0:
-        return rows.reset_index(drop=True)
+        return rows
     return rows.drop(rows.index[stored]).reset_index(drop=True)
 
 

@@ -40,6 +40,7 @@ class ReadingQueue:
         self._items: deque[Envelope] = deque()
         self._size = 0
         self._closed = False
+        self._wake_at = 1
         self._cond = threading.Condition()
 
     @property
@@ -57,28 +58,39 @@ class ReadingQueue:
                 self._cond.wait(0.5)
             self._items.append(envelope)
             self._size += envelope.size
-            self._cond.notify_all()
+            if self._size >= self._wake_at:
+                self._cond.notify_all()
 
     def take(self, max_readings: int, max_wait_s: float, idle_timeout_s: float = 0.5) -> list[Envelope]:
-        """A batch: waits up to ``idle_timeout_s`` for a first envelope, then gathers more
-        until ``max_readings`` or ``max_wait_s`` after the first arrived."""
-        batch: list[Envelope] = []
-        taken = 0
+        """A batch: waits up to ``idle_timeout_s`` for a first envelope, then lets more gather
+        until ``max_readings`` are waiting or ``max_wait_s`` after the first arrived.
+
+        While a batch gathers, producers do not wake the consumer for each envelope
+        (thousands of thread switches a second would cost the network thread its time).
+        """
         with self._cond:
             if not self._items:
+                self._wake_at = 1
                 self._cond.wait(idle_timeout_s)
+            if not self._items:
+                return []
             deadline = time.monotonic() + max_wait_s
-            while True:
-                while self._items and (not batch or taken + self._items[0].size <= max_readings):
-                    envelope = self._items.popleft()
-                    self._size -= envelope.size
-                    taken += envelope.size
-                    batch.append(envelope)
-                self._cond.notify_all()
+            self._wake_at = max_readings
+            while self._size < max_readings and not self._closed:
                 remaining = deadline - time.monotonic()
-                if not batch or taken >= max_readings or remaining <= 0 or self._closed:
-                    return batch
+                if remaining <= 0:
+                    break
                 self._cond.wait(remaining)
+            self._wake_at = 1
+            batch: list[Envelope] = []
+            taken = 0
+            while self._items and (not batch or taken + self._items[0].size <= max_readings):
+                envelope = self._items.popleft()
+                self._size -= envelope.size
+                taken += envelope.size
+                batch.append(envelope)
+            self._cond.notify_all()
+            return batch
 
     def close(self) -> None:
         """Stop blocking producers and consumers (used at shutdown)."""

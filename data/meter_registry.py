@@ -15,54 +15,78 @@ import pandas as pd
 
 STATE_COLUMNS = ["last_ts", "last_value", "last_baseline", "last_seq", "last_seen_at", "interval_s",
                  "recent_intervals"]
+_TIME_COLUMNS = ("last_ts", "last_seen_at", "registered_at")
+_NUMBER_COLUMNS = ("last_value", "last_baseline", "last_seq", "interval_s")
 
 
 class MeterRegistry:
     def __init__(self) -> None:
         self._meters: pd.DataFrame | None = None
+        self._position: dict[str, int] = {}
 
     def _load(self, cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         if self._meters is None:
             frame = cur.execute("SELECT * EXCLUDE (attrs) FROM meters").df()
-            for column in ("last_ts", "last_seen_at", "registered_at"):
+            for column in _TIME_COLUMNS:
                 frame[column] = frame[column].astype("datetime64[us]")
-            self._meters = frame.set_index("meter_id")
+            for column in _NUMBER_COLUMNS:
+                frame[column] = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+            self._meters = frame.set_index(pd.Index(frame["meter_id"].to_numpy(dtype=object), name="meter_id"))
+            self._meters = self._meters.drop(columns="meter_id")
+            self._position = {meter: i for i, meter in enumerate(self._meters.index)}
         return self._meters
+
+    def _positions(self, ids) -> np.ndarray:
+        get = self._position.get
+        return np.fromiter((get(meter, -1) for meter in ids), dtype="int64", count=len(ids))
 
     def known(self, cur: duckdb.DuckDBPyConnection, meter_ids: pd.Series) -> np.ndarray:
         """Which of these meter ids are registered."""
+        self._load(cur)
         codes, ids = pd.factorize(meter_ids)
-        return ids.isin(self._load(cur).index)[codes]
+        return (self._positions(ids) >= 0)[codes]
 
     def lookup(self, cur: duckdb.DuckDBPyConnection, ids: pd.Index) -> pd.DataFrame:
         """The meters ``ids`` in that order (all must be registered)."""
-        return self._load(cur).reindex(ids)
+        meters = self._load(cur)
+        positions = self._positions(ids)
+        if (positions < 0).any():
+            return meters.reindex(ids)
+        return meters.iloc[positions]
 
     def update(self, state: pd.DataFrame) -> None:
         """Fold in the state a committed batch wrote (columns ``meter_id`` + STATE_COLUMNS),
         with the same rules as the UPDATE in `data.ingest._update_meters`."""
         if self._meters is None or state.empty:
             return
-        rows = self._meters.index.get_indexer(state["meter_id"])
+        rows = self._positions(state["meter_id"].to_numpy(dtype=object))
         if (rows < 0).any():
             self.invalidate()
             return
+        meters = self._meters
+        new_ts = state["last_ts"].to_numpy(dtype="datetime64[us]")
         for column in STATE_COLUMNS:
-            current = self._meters[column].to_numpy(dtype=object, na_value=None).copy()
-            old = current[rows]
-            new = state[column].to_numpy(dtype=object, na_value=None)
-            if column == "last_baseline":
-                merged = np.where(pd.isna(state["last_ts"]).to_numpy(), old, new)
-            elif column == "last_seen_at":
-                merged = [o if n is None or (o is not None and o > n) else n for o, n in zip(old, new)]
+            current = meters[column].to_numpy().copy()
+            if column in _TIME_COLUMNS:
+                new = state[column].to_numpy(dtype="datetime64[us]")
+                old = current[rows]
+                if column == "last_seen_at":
+                    merged = np.where(np.isnat(old) | (~np.isnat(new) & (new > old)), new, old)
+                else:
+                    merged = np.where(np.isnat(new), old, new)
             elif column == "recent_intervals":
-                merged = [n if isinstance(n, (list, np.ndarray)) else o for o, n in zip(old, new)]
+                new = state[column].to_numpy(dtype=object)
+                merged = np.empty(len(rows), dtype=object)
+                for i, (o, n) in enumerate(zip(current[rows], new)):
+                    merged[i] = n if isinstance(n, (list, np.ndarray)) else o
             else:
-                merged = [o if n is None or n is pd.NaT or (isinstance(n, float) and np.isnan(n)) else n
-                          for o, n in zip(old, new)]
+                new = state[column].to_numpy(dtype="float64", na_value=np.nan)
+                old = current[rows]
+                merged = np.where(np.isnat(new_ts), old, new) if column == "last_baseline" else \
+                    np.where(np.isnan(new), old, new)
             current[rows] = merged
-            self._meters[column] = pd.Series(current, index=self._meters.index).astype(
-                self._meters[column].dtype if column != "recent_intervals" else object)
+            meters[column] = current
 
     def invalidate(self) -> None:
         self._meters = None
+        self._position = {}

@@ -22,6 +22,11 @@ from data.validation import ValidationRules, empty_rows, validate_readings
 log = logging.getLogger(__name__)
 
 STATS_EVERY_S = 60.0
+#: Under load the writer lets readings gather at least this many times as long as its last
+#: batch took, so committing takes at most a third of its time (and of the interpreter the
+#: network thread needs); a lightly loaded writer still commits every ``max_wait_ms``.
+GATHER_PER_COMMIT = 2.0
+MAX_GATHER_S = 0.4
 
 
 class IngestWriter:
@@ -47,6 +52,7 @@ class IngestWriter:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="waterline-writer", daemon=True)
         self._last_stats = time.monotonic()
+        self._last_batch_s = 0.0
         self._first_commit_logged = False
 
     def start(self) -> None:
@@ -59,7 +65,8 @@ class IngestWriter:
 
     def _run(self) -> None:
         while True:
-            batch = self.queue.take(self.max_batch_readings, self.max_wait_s, idle_timeout_s=0.2)
+            gather_s = max(self.max_wait_s, min(MAX_GATHER_S, GATHER_PER_COMMIT * self._last_batch_s))
+            batch = self.queue.take(self.max_batch_readings, gather_s, idle_timeout_s=0.2)
             if batch:
                 self.write(batch)
             elif self._stopping.is_set():
@@ -79,7 +86,8 @@ class IngestWriter:
                 s, d, q = self._commit_alone(envelope)
                 stored, duplicates, quarantined = stored + s, duplicates + d, quarantined + q
         self.acknowledge(batch)
-        self.metrics.batch_committed((time.perf_counter() - started) * 1000, stored, duplicates, quarantined)
+        self._last_batch_s = time.perf_counter() - started
+        self.metrics.batch_committed(self._last_batch_s * 1000, stored, duplicates, quarantined)
         if not self._first_commit_logged:
             self._first_commit_logged = True
             log.info("first batch committed: %d readings stored, %d duplicates, %d quarantined",
