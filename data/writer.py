@@ -1,23 +1,28 @@
-"""The writer thread: batches from the queue, validated and committed, then acknowledged.
+"""The writer: batches from the queue, validated and committed, then acknowledged.
 
-It is the store's only writer. A batch that fails to commit is retried one
-message at a time, and a message that still fails is quarantined with the error,
-so one poisonous message can neither stop ingest nor be lost.
+It is the store's only writer. Two threads form a pipeline: one validates the
+next batch while the other commits the last one (DuckDB works outside Python's
+interpreter lock, so validation runs while a commit does). A batch that fails to
+commit is retried one message at a time, and a message that still fails is
+quarantined with the error, so one poisonous message can neither stop ingest
+nor be lost.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue as queues
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
 from data.payload import Rejection
 from data.store import Store
-from data.validation import ValidationRules, empty_rows, validate_readings
+from data.validation import ValidatedBatch, ValidationRules, empty_rows, validate_readings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,15 @@ STATS_EVERY_S = 60.0
 BUSY_BATCH_MESSAGES = 200
 GATHER_PER_COMMIT = 2.0
 MAX_GATHER_S = 0.4
+
+
+@dataclass
+class PreparedBatch:
+    """A batch of messages with its validated readings (None when validation itself failed)."""
+
+    envelopes: list[Envelope]
+    validated: ValidatedBatch | None
+    validate_s: float
 
 
 class IngestWriter:
@@ -52,39 +66,67 @@ class IngestWriter:
         self.max_batch_readings = max_batch_readings
         self.max_wait_s = max_wait_ms / 1000
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="waterline-writer", daemon=True)
+        self._prepared: queues.Queue[PreparedBatch | None] = queues.Queue(maxsize=1)
+        self._validator = threading.Thread(target=self._validate_loop, name="waterline-validator", daemon=True)
+        self._thread = threading.Thread(target=self._write_loop, name="waterline-writer", daemon=True)
         self._last_stats = time.monotonic()
         self._last_batch_s = 0.0
         self._last_batch_messages = 0
         self._first_commit_logged = False
 
     def start(self) -> None:
+        self._validator.start()
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Commit and acknowledge everything queued, then return."""
         self._stopping.set()
-        self._thread.join(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        self._validator.join(timeout_s)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _run(self) -> None:
+    def _validate_loop(self) -> None:
         while True:
             batch = self.queue.take(self.max_batch_readings, self._gather_s(), idle_timeout_s=0.2)
             if batch:
-                self.write(batch)
+                self._prepared.put(self.prepare(batch))
             elif self._stopping.is_set():
+                self._prepared.put(None)
                 return
-            if time.monotonic() - self._last_stats > STATS_EVERY_S:
-                self._record_stats()
+
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                prepared = self._prepared.get(timeout=0.2)
+            except queues.Empty:
+                self._record_stats_when_due()
+                continue
+            if prepared is None:
+                return
+            self.write(prepared)
+            self._record_stats_when_due()
+
+    def prepare(self, batch: list[Envelope]) -> PreparedBatch:
+        """Validate a batch's readings (the first stage of the pipeline)."""
+        started = time.perf_counter()
+        try:
+            validated = validate_readings([reading for envelope in batch for reading in envelope.readings], self.rules)
+        except Exception:
+            log.exception("validating a batch of %d messages failed; they will be stored one by one", len(batch))
+            validated = None
+        return PreparedBatch(batch, validated, time.perf_counter() - started)
 
     def _gather_s(self) -> float:
         if self._last_batch_messages < BUSY_BATCH_MESSAGES:
             return self.max_wait_s
         return max(self.max_wait_s, min(MAX_GATHER_S, GATHER_PER_COMMIT * self._last_batch_s))
 
-    def write(self, batch: list[Envelope]) -> None:
+    def write(self, prepared: PreparedBatch) -> None:
+        """Store a validated batch, then acknowledge its messages (the second stage)."""
         started = time.perf_counter()
+        batch = prepared.envelopes
         try:
-            stored, duplicates, quarantined = self._commit(batch)
+            stored, duplicates, quarantined = self._store(prepared)
         except Exception as err:  # a poisonous message: isolate it
             log.exception("batch of %d messages failed; retrying one by one", len(batch))
             self.metrics.batch_failed(repr(err))
@@ -93,7 +135,7 @@ class IngestWriter:
                 s, d, q = self._commit_alone(envelope)
                 stored, duplicates, quarantined = stored + s, duplicates + d, quarantined + q
         self.acknowledge(batch)
-        self._last_batch_s = time.perf_counter() - started
+        self._last_batch_s = prepared.validate_s + time.perf_counter() - started
         self._last_batch_messages = len(batch)
         self.metrics.batch_committed(self._last_batch_s * 1000, stored, duplicates, quarantined)
         if not self._first_commit_logged:
@@ -101,12 +143,15 @@ class IngestWriter:
             log.info("first batch committed: %d readings stored, %d duplicates, %d quarantined",
                      stored, duplicates, quarantined)
 
-    def _commit(self, batch: list[Envelope]) -> tuple[int, int, int]:
-        raws = [reading for envelope in batch for reading in envelope.readings]
-        rejections = [rejection for envelope in batch for rejection in envelope.rejections]
-        validated = validate_readings(raws, self.rules)
-        result = self.store.ingest(validated.rows, rejections + validated.rejections)
+    def _store(self, prepared: PreparedBatch) -> tuple[int, int, int]:
+        if prepared.validated is None:
+            raise ValueError("the batch could not be validated")
+        rejections = [rejection for envelope in prepared.envelopes for rejection in envelope.rejections]
+        result = self.store.ingest(prepared.validated.rows, rejections + prepared.validated.rejections)
         return result.stored, result.duplicates, result.quarantined
+
+    def _commit(self, batch: list[Envelope]) -> tuple[int, int, int]:
+        return self._store(self.prepare(batch))
 
     def _commit_alone(self, envelope: Envelope) -> tuple[int, int, int]:
         try:
@@ -121,10 +166,11 @@ class IngestWriter:
             result = self.store.ingest(empty_rows(), quarantined)
             return 0, 0, result.quarantined
 
-    def _record_stats(self) -> None:
+    def _record_stats_when_due(self) -> None:
+        if time.monotonic() - self._last_stats < STATS_EVERY_S:
+            return
         self._last_stats = time.monotonic()
         try:
             self.store.record_ingest_stats(self.metrics.snapshot())
         except Exception:
             log.exception("could not record ingest stats")
-
