@@ -36,7 +36,7 @@ class MosquittoBroker:
         return "\n".join([
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
-            "max_inflight_messages 1000",
+            "max_inflight_messages 20000",
             "max_queued_messages 1000000",
             "persistence true",
             f"persistence_location {self.workdir}/",
