@@ -203,3 +203,30 @@ def format_report(phases: list[Phase]) -> str:
     if bare:
         lines.append(f"\nsingle-reading listener rate = {single / bare:.0%} of the bare transport")
     return "\n".join(lines)
+
+
+def format_summary(runs: list[list[Phase]]) -> str:
+    """Medians over repeated runs, with each run's figure beside them."""
+    def each(values: list[float | None], pattern: str) -> str:
+        return ", ".join("–" if v is None else pattern.format(v) for v in values)
+
+    def median(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return float(np.median(known)) if known else None
+
+    lines = ["| phase | readings/s median (runs) | batch p95 ms median (runs) | latency p95 ms median (runs) |",
+             "|---|---:|---:|---:|"]
+    for i, phase in enumerate(runs[0]):
+        rates = [run[i].rate for run in runs]
+        batch = [run[i].batch_p95_ms for run in runs]
+        latency = [run[i].latency_p95_ms for run in runs]
+        lines.append(
+            f"| {phase.name} | {median(rates):,.0f} ({each(rates, '{:,.0f}')}) | "
+            f"{each([median(batch)], '{:.0f}')} ({each(batch, '{:.0f}')}) | "
+            f"{each([median(latency)], '{:.0f}')} ({each(latency, '{:.0f}')}) |"
+        )
+    ratios = [run[1].rate / run[0].rate for run in runs if run[0].rate]
+    if ratios:
+        lines.append(f"\nsingle-reading listener rate = {np.median(ratios):.0%} of the bare transport "
+                     f"(median; runs: {', '.join(f'{r:.0%}' for r in ratios)})")
+    return "\n".join(lines)

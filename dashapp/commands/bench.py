@@ -16,17 +16,29 @@ def bench() -> None:
 @click.option("--singles", default=20_000, show_default=True, help="Single-reading messages to publish.")
 @click.option("--arrays", default=1_000_000, show_default=True,
               help="Readings to publish in 100-reading arrays.")
-def ingest(broker: str | None, singles: int, arrays: int) -> None:
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Run every phase this many times and add a summary of medians (the machine is noisy).")
+def ingest(broker: str | None, singles: int, arrays: int, repeat: int) -> None:
     """Readings/s, batch p50/p95 and publish-to-queryable latency against Mosquitto."""
     import tempfile
     from pathlib import Path
 
-    from bench.ingest import format_report, run_ingest_bench
+    from bench.ingest import format_report, format_summary, run_ingest_bench
     from dashapp.mosquitto import MOSQUITTO, MosquittoBroker
+
+    def run_all(host: str, port: int) -> None:
+        runs = []
+        for number in range(1, repeat + 1):
+            runs.append(run_ingest_bench(host, port, singles, arrays))
+            if repeat > 1:
+                click.echo(f"\nrun {number} of {repeat}")
+            click.echo(format_report(runs[-1]))
+        if repeat > 1:
+            click.echo("\n" + format_summary(runs))
 
     if broker:
         host, _, port = broker.rpartition(":")
-        click.echo(format_report(run_ingest_bench(host, int(port), singles, arrays)))
+        run_all(host, int(port))
         return
     if not MOSQUITTO.exists():
         raise click.ClickException("Mosquitto is not installed (apt-get install mosquitto), or pass --broker")
@@ -34,7 +46,7 @@ def ingest(broker: str | None, singles: int, arrays: int) -> None:
         server = MosquittoBroker(Path(workdir))
         server.start()
         try:
-            click.echo(format_report(run_ingest_bench(server.host, server.port, singles, arrays)))
+            run_all(server.host, server.port)
         finally:
             server.stop()
 
