@@ -24,7 +24,7 @@ from data.consumption import RECENT_INTERVALS, derive_intervals, typical_interva
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.quality import Flag, quality_score
-from data.rollups import add_reading_stats, apply_volume_deltas, volume_deltas
+from data.rollups import add_reading_stats, apply_volume_deltas, queue_volume_deltas, volume_deltas
 from data.schema import DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY
 from data.units import CONSUMPTION_QUANTITIES, WEATHER_QUANTITIES, conversion
 
@@ -50,8 +50,13 @@ def ingest_batch(
     options: StoreOptions,
     registered_by: str,
     registry: MeterRegistry,
+    defer_rollups: bool = False,
 ) -> tuple[IngestResult, pd.DataFrame]:
-    """Store one batch; returns the result and the meter state it wrote (for the registry)."""
+    """Store one batch; returns the result and the meter state it wrote (for the registry).
+
+    With ``defer_rollups`` the batch's volume deltas are queued in `rollup_deltas`
+    instead of being added to the rollups (see `data.rollups`).
+    """
     registered = duplicates = stored = 0
     meter_ids: tuple[str, ...] = ()
     state = pd.DataFrame()
@@ -68,7 +73,7 @@ def ingest_batch(
             fresh = _flag_arrival(fresh, codes, meters)
             _insert_readings(cur, fresh)
             add_reading_stats(cur, fresh)
-            consumption_state = _derive_consumption(cur, fresh, codes, meters)
+            consumption_state = _derive_consumption(cur, fresh, codes, meters, defer_rollups)
             state = _update_meters(cur, fresh, codes, ids, consumption_state)
             stored = len(fresh)
             meter_ids = tuple(ids)
@@ -266,7 +271,8 @@ def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None
 
 
 def _derive_consumption(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame,
+    defer_rollups: bool = False,
 ) -> pd.DataFrame:
     """Consumption intervals and rollup deltas for meters whose consumption quantity arrived.
 
@@ -332,7 +338,7 @@ def _derive_consumption(
     hourly, daily = volume_deltas(intervals, removed, tz_of)
     hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
     daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
-    apply_volume_deltas(cur, hourly, daily)
+    (queue_volume_deltas if defer_rollups else apply_volume_deltas)(cur, hourly, daily)
 
     readings = window[~window["is_anchor"].to_numpy()]
     last = readings.assign(baseline=intervals["baseline"].to_numpy()).groupby("meter_id").tail(1)

@@ -107,6 +107,16 @@ CREATE TABLE IF NOT EXISTS zone_daily (
     PRIMARY KEY (zone_id, category, day)
 );
 
+-- Volume deltas of batches committed under load, not yet folded into the four rollups above
+-- (the writer folds them at least every second and whenever it is idle; see data.rollups).
+CREATE TABLE IF NOT EXISTS rollup_deltas (
+    meter_id    VARCHAR NOT NULL,
+    grain       VARCHAR NOT NULL,  -- 'hour' (UTC hour start) or 'day' (local midnight, as a timestamp)
+    bucket      TIMESTAMP NOT NULL,
+    volume_l    DOUBLE NOT NULL,
+    estimated_l DOUBLE NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS reading_hourly (
     meter_id  VARCHAR NOT NULL,
     quantity  VARCHAR NOT NULL,

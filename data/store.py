@@ -21,7 +21,7 @@ import pandas as pd
 from data.ingest import IngestResult, ingest_batch
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
-from data.rollups import rebuild
+from data.rollups import fold_volume_deltas, rebuild
 from data.schema import DDL, DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -55,12 +55,15 @@ class Store:
             self._writer.execute(DDL)
             if not self._writer.execute("SELECT count(*) FROM schema_info").fetchone()[0]:
                 self._writer.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+        self._unfolded = not read_only and self._writer.execute("SELECT count(*) FROM rollup_deltas").fetchone()[0] > 0
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread; never share one between threads."""
         return self._conn.cursor()
 
     def close(self) -> None:
+        if self._unfolded:
+            self.fold_rollups()
         with self._write_lock:
             self._writer.close()
             self._conn.close()
@@ -84,12 +87,31 @@ class Store:
                 raise
 
     def ingest(self, rows: pd.DataFrame, rejections: Iterable[Rejection] = (),
-               registered_by: str = "mqtt") -> IngestResult:
-        """Store validated rows and quarantine rejections in one transaction."""
+               registered_by: str = "mqtt", fold_rollups: bool = True) -> IngestResult:
+        """Store validated rows and quarantine rejections in one transaction.
+
+        ``fold_rollups=False`` (the writer under load) leaves the batch's volume deltas
+        queued; the next call with ``fold_rollups=True``, or `fold_rollups()`, adds them.
+        """
         with self._transaction() as cur:
-            result, state = ingest_batch(cur, rows, list(rejections), self.options, registered_by, self._registry)
+            if fold_rollups and self._unfolded:
+                fold_volume_deltas(cur)
+            result, state = ingest_batch(cur, rows, list(rejections), self.options, registered_by, self._registry,
+                                         defer_rollups=not fold_rollups)
+        self._unfolded = not fold_rollups
         self._registry.update(state)
         return result
+
+    @property
+    def rollups_pending(self) -> bool:
+        """Whether volume deltas are queued, not yet in the rollups."""
+        return self._unfolded
+
+    def fold_rollups(self) -> None:
+        """Add queued volume deltas to the rollups (see `data.rollups`)."""
+        with self._transaction() as cur:
+            fold_volume_deltas(cur)
+        self._unfolded = False
 
     def register_zones(self, zones: pd.DataFrame) -> None:
         """Insert or update zones (``zone_id, name, kind, tz``)."""
@@ -130,12 +152,15 @@ class Store:
             if update_existing:
                 rebuild(cur)
             self._registry.invalidate()
+        if update_existing:
+            self._unfolded = False
         return after - before
 
     def rebuild_rollups(self) -> None:
         """Recompute all consumption rollups from the stored intervals."""
         with self._transaction() as cur:
             rebuild(cur)
+        self._unfolded = False
 
     def record_ingest_stats(self, snapshot: IngestSnapshot) -> None:
         """Keep a row of ingest metrics, for the System health page's history."""

@@ -34,6 +34,10 @@ STATS_EVERY_S = 60.0
 BUSY_BATCH_MESSAGES = 200
 GATHER_PER_COMMIT = 2.0
 MAX_GATHER_S = 0.4
+#: While more batches wait, volume deltas are queued and folded into the rollups once
+#: this much time has passed since the last fold (see `data.rollups`); an idle writer
+#: folds at once.
+FOLD_ROLLUPS_EVERY_S = 1.0
 
 
 @dataclass
@@ -72,6 +76,7 @@ class IngestWriter:
         self._last_stats = time.monotonic()
         self._last_batch_s = 0.0
         self._last_batch_messages = 0
+        self._last_fold = time.monotonic()
         self._first_commit_logged = False
 
     def start(self) -> None:
@@ -99,6 +104,8 @@ class IngestWriter:
             try:
                 prepared = self._prepared.get(timeout=0.2)
             except queues.Empty:
+                if self.store.rollups_pending:
+                    self._fold_rollups()
                 self._record_stats_when_due()
                 continue
             if prepared is None:
@@ -147,8 +154,20 @@ class IngestWriter:
         if prepared.validated is None:
             raise ValueError("the batch could not be validated")
         rejections = [rejection for envelope in prepared.envelopes for rejection in envelope.rejections]
-        result = self.store.ingest(prepared.validated.rows, rejections + prepared.validated.rejections)
+        more_waiting = self.queue.depth > 0 or not self._prepared.empty()
+        fold = not more_waiting or time.monotonic() - self._last_fold >= FOLD_ROLLUPS_EVERY_S
+        result = self.store.ingest(prepared.validated.rows, rejections + prepared.validated.rejections,
+                                   fold_rollups=fold)
+        if fold:
+            self._last_fold = time.monotonic()
         return result.stored, result.duplicates, result.quarantined
+
+    def _fold_rollups(self) -> None:
+        try:
+            self.store.fold_rollups()
+            self._last_fold = time.monotonic()
+        except Exception:
+            log.exception("could not fold queued rollup deltas; will retry")
 
     def _commit(self, batch: list[Envelope]) -> tuple[int, int, int]:
         return self._store(self.prepare(batch))

@@ -66,10 +66,10 @@ def validated(readings: Iterable[dict[str, Any]], received_at: datetime | None =
 
 
 def ingest(store: Store, readings: Iterable[dict[str, Any]], received_at: datetime | None = None,
-           now: datetime | None = None) -> IngestResult:
+           now: datetime | None = None, fold_rollups: bool = True) -> IngestResult:
     """Validate and store one batch, quarantining what validation refused."""
     batch = validated(readings, received_at, now)
-    return store.ingest(batch.rows, batch.rejections)
+    return store.ingest(batch.rows, batch.rejections, fold_rollups=fold_rollups)
 
 
 def query(store: Store, sql: str, params: list | None = None) -> pd.DataFrame:

@@ -89,12 +89,13 @@ def without(tables: dict[str, pd.DataFrame], keys: dict[str, str]) -> dict[str, 
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(deliveries())
-def test_incremental_rollups_equal_all_at_once_and_rebuild(delivery):
+@given(deliveries(), st.lists(st.booleans(), min_size=6, max_size=6))
+def test_incremental_rollups_equal_all_at_once_and_rebuild(delivery, folds):
+    """Some batches queue their rollup deltas (as the writer does under load); the last one folds."""
     readings, batches = delivery
     with Store(":memory:") as batched, Store(":memory:") as at_once:
-        for batch in batches:
-            ingest(batched, batch, received_at=NOW, now=NOW)
+        for i, batch in enumerate(batches):
+            ingest(batched, batch, received_at=NOW, now=NOW, fold_rollups=folds[i % len(folds)] or i == len(batches) - 1)
         ingest(at_once, readings, received_at=NOW, now=NOW)
         incremental = rollups(batched)
         assert_same_rollups(without(incremental, ASSUMED_FIRST), without(rollups(at_once), ASSUMED_FIRST),
@@ -158,3 +159,36 @@ def test_random_delivery_orders_give_the_same_totals():
                 ingest(s, shuffled[i:i + 4])
             assert_same_rollups(rollups(s), expected)
             assert total_litres(s, "m-1") == pytest.approx(values[-1] - values[0])
+
+
+# --- rollup deltas queued under load ----------------------------------------------------------------
+
+def rollup_litres(store: Store, meter_id: str) -> float:
+    return float(query(store, "SELECT coalesce(sum(volume_l), 0) AS v FROM meter_hourly WHERE meter_id = ?",
+                       [meter_id])["v"].iat[0])
+
+
+def test_queued_rollup_deltas_wait_for_the_fold_and_survive_a_crash(tmp_path):
+    path = tmp_path / "queued.duckdb"
+    first = [reading("r-1", START + timedelta(minutes=15 * i), 1000.0 + 10 * i, zone="A") for i in range(5)]
+    later = [reading("r-1", START + timedelta(minutes=15 * i), 1000.0 + 10 * i, zone="A") for i in range(5, 9)]
+    store = Store(path)
+    ingest(store, first, received_at=NOW, now=NOW)
+    ingest(store, later, received_at=NOW, now=NOW, fold_rollups=False)
+    assert store.rollups_pending
+    assert total_litres(store, "r-1") == pytest.approx(80.0)
+    assert rollup_litres(store, "r-1") == pytest.approx(40.0)  # the first batch's four intervals
+    assert query(store, "SELECT count(*) AS n FROM rollup_deltas")["n"].iat[0] > 0
+    store._conn.close()  # the process dies: the queued deltas were committed with their batch
+
+    with Store(path) as reopened:
+        assert reopened.rollups_pending
+        ingest(reopened, [reading("r-1", START + timedelta(minutes=135), 1090.0, zone="A")], received_at=NOW, now=NOW)
+        assert not reopened.rollups_pending
+        assert rollup_litres(reopened, "r-1") == pytest.approx(90.0)
+        zone = query(reopened, "SELECT sum(volume_l) AS v FROM zone_daily WHERE zone_id = 'A'")["v"].iat[0]
+        assert zone == pytest.approx(90.0)
+        incremental = rollups(reopened)
+        reopened.rebuild_rollups()
+        assert_same_rollups(incremental, rollups(reopened), label="folded vs rebuild:")
+        assert query(reopened, "SELECT count(*) AS n FROM rollup_deltas")["n"].iat[0] == 0

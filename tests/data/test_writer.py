@@ -20,10 +20,10 @@ NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 class FailingStore(Store):
     """A real store whose disk "fails" whenever a batch holds the meter ``poison``."""
 
-    def ingest(self, rows, rejections=(), registered_by="mqtt"):
+    def ingest(self, rows, rejections=(), registered_by="mqtt", fold_rollups=True):
         if (rows["meter_id"] == "poison").any():
             raise OSError("disk error")
-        return super().ingest(rows, rejections, registered_by)
+        return super().ingest(rows, rejections, registered_by, fold_rollups)
 
 
 def envelope(mid: int, meter_id: str, minute: int) -> Envelope:
