@@ -106,6 +106,7 @@ class ListenerUnderTest:
     """The production listener and writer on a scratch store, as `listen` runs them."""
 
     def __init__(self, host: str, port: int, workdir: Path, client_id: str):
+        self.host, self.port, self.client_id = host, port, client_id
         self.store = Store(workdir / f"{client_id}.duckdb")
         self.queue = ReadingQueue(Settings().queue_capacity_readings)
         self.metrics = IngestMetrics(lambda: self.queue.depth, f"{host}:{port}")
@@ -126,6 +127,17 @@ class ListenerUnderTest:
         self.writer.stop()
         self.listener.stop()
         self.store.close()
+        _forget_session(self.host, self.port, self.client_id)
+
+
+def _forget_session(host: str, port: int, client_id: str) -> None:
+    """End a listener's persistent session, so the broker stops queueing later phases' messages for it."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect(host, port)
+    client.loop_start()
+    _wait(client.is_connected, 10)
+    client.disconnect()
+    client.loop_stop()
 
 
 def through_listener(host: str, port: int, workdir: Path, count: int, array: int) -> Phase:

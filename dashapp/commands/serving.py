@@ -31,8 +31,13 @@ def _configure_logging() -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM and Ctrl-C stop the process once; repeats are ignored so shutdown can finish."""
+def _stop_on_signals(stop: threading.Event, waiting: threading.Event | None = None) -> None:
+    """SIGTERM and Ctrl-C stop the process once; repeats are ignored so shutdown can finish.
+
+    The first signal interrupts whatever the main thread is doing (starting up, serving),
+    unless ``waiting`` is set: then the main thread only waits on ``stop``, and an
+    exception raised into it would only risk escaping the clean shutdown.
+    """
 
     def handler(signum: int, frame: Any) -> None:
         if stop.is_set():
@@ -40,7 +45,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
             return
         log.info("received %s; stopping", signal.Signals(signum).name)
         stop.set()
-        raise KeyboardInterrupt
+        if waiting is None or not waiting.is_set():
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
@@ -100,13 +106,14 @@ def serve_until_stopped(settings: Settings) -> None:
 def listen(settings: Settings) -> None:
     """Ingest readings from MQTT without the web app (headless)."""
     _configure_logging()
-    stop = threading.Event()
-    _stop_on_signals(stop)
+    stop, waiting = threading.Event(), threading.Event()
+    _stop_on_signals(stop, waiting)
     runtime = None
     try:
         runtime = Runtime.create(settings)
         _start(runtime)
         click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
+        waiting.set()
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
