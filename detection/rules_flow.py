@@ -88,7 +88,10 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     at_night = (local.hour >= NIGHT_HOURS[0]) & (local.hour < NIGHT_HOURS[1])
     nights = volumes[at_night]
     dates = pd.DatetimeIndex(local[at_night].date)
+    hours = pd.Series(local.hour[at_night], index=dates)
+    whole = (hours.groupby(level=0).min() == NIGHT_HOURS[0]) & (hours.groupby(level=0).max() == NIGHT_HOURS[1] - 1)
     night_floor = nights.groupby(dates).min().where(nights.notna().groupby(dates).all())
+    night_floor = night_floor[whole.reindex(night_floor.index).to_numpy()]
     night_end = {d: volumes.index[at_night][dates == d][-1] + HOUR for d in night_floor.index}
     before = night_floor.shift(2).rolling(window.training_days, min_periods=7).max()
     threshold = np.maximum(1.5 * before, before + 1.0)
