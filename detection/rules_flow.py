@@ -13,26 +13,39 @@ import pandas as pd
 from detection.events import Tariff, event, merge_runs, runs, squash
 from detection.features import Window, night_minimum
 
-SUSTAINED_SPAN_H = 6
+SUSTAINED_SPAN_H = 4
+SUSTAINED_FACTOR = 4.0
 NIGHT_HOURS = (1, 5)
 MIN_TRAINING_HOURS = 7 * 24
 
 
-def _daily_baseline(values: pd.DataFrame, days: int, skip_days: int = 1) -> pd.DataFrame:
-    """Per hour, the largest daily maximum of ``values`` over ``days`` days ending ``skip_days`` before its day."""
-    daily = values.resample("D").max()
-    baseline = daily.shift(skip_days).rolling(days, min_periods=7).max()
-    return baseline.reindex(values.index, method="ffill")
+def _same_hour_baseline(floor: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Per hour, the highest ``floor`` of that hour of day (or the hour either side) on the ``days`` days before.
+
+    A household's lowest flow over a few hours depends on the hour: nothing at
+    night, a shower and a dishwasher in the evening. The hour either side absorbs
+    a shift of the daily rhythm (summer time, a late weekend).
+    """
+    around = floor.rolling(3, center=True, min_periods=1).max().to_numpy()
+    lead = floor.index[0].hour if len(floor) else 0
+    rows, width = len(around), around.shape[1]
+    padded = np.full((-(-(lead + rows) // 24) * 24, width), np.nan)
+    padded[lead:lead + rows] = around
+    by_day = pd.DataFrame(padded.reshape(-1, 24 * width))
+    earlier = by_day.shift(1).rolling(days, min_periods=7).max().to_numpy().reshape(-1, width)
+    return pd.DataFrame(earlier[lead:lead + rows], index=floor.index, columns=floor.columns)
 
 
 def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str | None],
                     tariff: Tariff = Tariff(), tzs: dict[str, str] | None = None,
-                    min_leak_l_h: float = 20.0) -> list[dict]:
+                    min_leak_l_h: float = 30.0) -> list[dict]:
     """Customer meters whose flow does not rest: sustained high flow, or two nights without rest.
 
-    Sustained: the lowest hourly volume of the last 6 h is at least 3x (and
-    ``min_leak_l_h`` above) the highest such value of the previous 28 days: a
-    running toilet or irrigation left on. Night: two nights in a row (01-05 local)
+    Sustained: the lowest hourly volume of the last 4 h is at least 4x (and
+    ``min_leak_l_h`` above) the highest such value at that time of day (the hour
+    either side included) on the previous 28 days: a running toilet or irrigation
+    left on, raised after 4 h of evidence whatever the hour, where a household's
+    own quiet hours make it stand out. Night: two nights in a row (01-05 local)
     whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before:
     a dripping tap or a small running toilet. Hours without data give no evidence.
     """
@@ -42,8 +55,8 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
     rows = []
     enough = volumes[volumes.index < window.start].notna().sum() >= MIN_TRAINING_HOURS
     floor = volumes.rolling(SUSTAINED_SPAN_H, min_periods=SUSTAINED_SPAN_H).min()
-    baseline = _daily_baseline(floor, window.training_days)
-    threshold = np.maximum(3.0 * baseline, baseline + min_leak_l_h)
+    baseline = _same_hour_baseline(floor, window.training_days)
+    threshold = np.maximum(SUSTAINED_FACTOR * baseline, baseline + min_leak_l_h)
     fired = (floor >= threshold).to_numpy() & ((volumes.index >= window.start) & (volumes.index < window.end))[:, None]
     for column, meter_id in enumerate(volumes.columns):
         if not enough.iloc[column]:
@@ -60,8 +73,8 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
                 score=squash(float(floor.iat[first, column]) / max(float(threshold.iat[first, column]), 1e-9) + 0.5),
                 tariff=tariff, lost_volume_l=max(lowest - rest, 0.0) * hours,
                 explanation=(f"Flow has not dropped below {lowest:.0f} L/h ({lowest / 3600:.4f} L/s) for {hours} h; "
-                             f"in the previous {window.training_days} days it never stayed above {rest:.0f} L/h "
-                             f"for {SUSTAINED_SPAN_H} h")))
+                             f"at this time of day in the previous {window.training_days} days it never stayed above "
+                             f"{rest:.0f} L/h for {SUSTAINED_SPAN_H} h")))
     for tz in sorted({tzs.get(m, "UTC") for m in volumes.columns}):
         columns = [m for m in volumes.columns if tzs.get(m, "UTC") == tz and enough[m]]
         rows += _restless_nights(volumes[columns], window, zones, tariff, tz)
