@@ -16,6 +16,7 @@ from detection.features import Window, night_minimum
 SUSTAINED_SPAN_H = 4
 SUSTAINED_FACTOR = 4.0
 NIGHT_HOURS = (1, 5)
+STEADY_RATIO = 2.0
 MIN_TRAINING_HOURS = 7 * 24
 
 
@@ -46,8 +47,10 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
     either side included) on the previous 28 days: a running toilet or irrigation
     left on, raised after 4 h of evidence whatever the hour, where a household's
     own quiet hours make it stand out. Night: two nights in a row (01-05 local)
-    whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before:
-    a dripping tap or a small running toilet. Hours without data give no evidence.
+    whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before,
+    and steady (the two nights' median hour at most twice their lowest, taken
+    as at least 1 L/h): a dripping tap or a small running toilet runs evenly, a
+    restless household's flushes and glasses of water do not. Hours without data give no evidence.
     """
     if volumes.empty:
         return []
@@ -109,6 +112,10 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     before = night_floor.shift(2).rolling(window.training_days, min_periods=7).max()
     threshold = np.maximum(1.5 * before, before + 1.0)
     restless = (night_floor >= threshold) & (night_floor.shift(1) >= threshold)
+    for row, column in zip(*np.nonzero(restless.to_numpy())):
+        two_nights = nights.iloc[:, column][dates.isin(night_floor.index[row - 1:row + 1])]
+        if two_nights.median() > STEADY_RATIO * max(two_nights.min(), 1.0):
+            restless.iat[row, column] = False
     rows = []
     for meter_id in volumes.columns:
         flags = restless[meter_id].to_numpy()
@@ -134,19 +141,21 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     return rows
 
 
-def recent_same_quarter(values: pd.Series, days: int = 3) -> pd.Series:
-    """Per reading, the median of the same quarter hour on the previous ``days`` days.
+def recent_same_quarter(values: pd.Series, days: int = 1, how: str = "max") -> pd.Series:
+    """Per reading, the highest (``how="max"``) or lowest (``"min"``) value of the same quarter hour on the
+    previous ``days`` days (by default the day before).
 
-    A water use that runs on a schedule (irrigation every night at 03:30) is then
-    not news after two nights, however new it is against the weeks of training;
-    one earlier burst at that quarter hour does not move the median.
+    A water use that runs on a schedule (park irrigation every night at 03:30 once
+    the weather turns dry) is then news on its first day only, however new it is
+    against the weeks of training. One day back only: a burst two days ago at
+    this quarter hour must not hide a new one today.
     """
     quarters = values.resample("15min").mean()
     day, slot = quarters.index.floor("D"), quarters.index.hour * 4 + quarters.index.minute // 15
     table = quarters.groupby([day, slot]).mean().unstack()
-    median = table.shift(1).rolling(days, min_periods=2).median().stack()
+    recent = getattr(table.shift(1).rolling(days, min_periods=1), how)().stack()
     keys = pd.MultiIndex.from_arrays([values.index.floor("D"), values.index.hour * 4 + values.index.minute // 15])
-    return pd.Series(median.reindex(keys).to_numpy(), index=values.index)
+    return pd.Series(recent.reindex(keys).to_numpy(), index=values.index)
 
 
 def _usual_interval(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -175,8 +184,8 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
 
     A step counts when the flow is above the same quarter hour's usual by more
     than ``sigmas`` robust spreads and 1.2x the largest such excess of training,
-    and above the median of that quarter hour on the last 3 days by half that (a
-    new schedule is news for two days, not until the weeks of training learn it).
+    and above that quarter hour of the day before by half that (a new schedule is news
+    on its first day, not until the weeks of training learn it).
 
     ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue.
     """
