@@ -183,7 +183,8 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
     """A sudden step up in a flow series, held for two readings; the explanation says if pressure fell too.
 
     A step counts when the flow is above the same quarter hour's usual by more
-    than ``sigmas`` robust spreads and 1.2x the largest such excess of training,
+    than ``sigmas`` robust spreads and 1.2x the 99.9 % excess of training (runs above
+    that floor longer than 4 h, earlier bursts, left out),
     and above that quarter hour of the day before by half that (a new schedule is news
     on its first day, not until the weeks of training learn it).
 
@@ -197,8 +198,7 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
         if not np.isfinite(spread) or spread <= 0:
             continue
         excess = (values - typical).to_numpy()
-        trained = excess[(values.index < window.start) & np.isfinite(excess)]
-        threshold = max(sigmas * spread, 1.2 * float(np.quantile(trained, 0.999)) if len(trained) else 0.0)
+        threshold = max(sigmas * spread, 1.2 * _usual_peak(values.index, excess, window.start, sigmas * spread))
         lately = recent_same_quarter(values).to_numpy()
         unheard_of = ~(values.to_numpy() <= lately + 0.5 * threshold)
         high = (excess > threshold) & unheard_of & (values.index >= window.start) & (values.index < window.end)
@@ -224,6 +224,25 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
                              f"usual {typical.iloc[first]:.2f} L/s at this hour (alarm above {threshold:.2f} L/s), "
                              f"for {last - first + 1} readings{pressure_note}")))
     return rows
+
+
+LONGEST_USUAL_PEAK = pd.Timedelta(hours=4)
+
+
+def _usual_peak(index: pd.DatetimeIndex, excess: np.ndarray, training_end: pd.Timestamp, floor: float) -> float:
+    """The 99.9 % excess of training over the usual, leaving out runs above ``floor`` longer than 4 h.
+
+    The peaks a schedule brings (an irrigation cycle, a cleaning run) are short and
+    stay in; a burst in the training weeks ran for hours and does not raise the bar
+    for the next one.
+    """
+    training = (index < training_end) & np.isfinite(excess)
+    high = np.nan_to_num(excess, nan=0.0) > floor
+    interval = _usual_interval(index) if len(index) > 1 else pd.Timedelta(minutes=15)
+    longest = max(int(LONGEST_USUAL_PEAK / interval), 1)
+    for first, last in runs(high, min_length=longest + 1):
+        training[first:last + 1] = False
+    return float(np.quantile(excess[training], 0.999)) if training.any() else 0.0
 
 
 def _pressure_drops(pressures: pd.DataFrame, series: pd.DataFrame, window: Window) -> dict:

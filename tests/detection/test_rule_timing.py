@@ -130,3 +130,14 @@ def test_jumps_that_two_sensors_of_a_zone_share_are_not_a_faulty_sensor():
     catalogue = _catalogue([("A-1", "A", "pressure"), ("A-2", "A", "pressure"), ("B-1", "B", "pressure")])
     found = sensor_spike(readings, catalogue, Window(SCAN_START, SCAN_START + 7 * DAY))
     assert [e["meter_id"] for e in found] == ["B-1"]
+
+
+def test_a_long_burst_in_the_training_weeks_does_not_hide_the_next_one():
+    flow = s.inlet_flow(seed=6)
+    earlier, later = s.START + 20 * DAY + 7 * HOUR, SCAN_START + 3 * DAY + 17 * HOUR
+    flow[(flow.index >= earlier) & (flow.index < earlier + 12 * HOUR)] += 4.0
+    flow[(flow.index >= later) & (flow.index < later + 6 * HOUR)] += 2.5
+    found = burst(_readings("Z-IN", flow), _readings("Z-P", flow.iloc[:0]),
+                  _catalogue([("Z-IN", "Z", "flow")]), Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert [e["start"] for e in found] == [later]
+    assert found[0]["raised_at"] - later == pd.Timedelta(minutes=15)
