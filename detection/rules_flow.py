@@ -32,8 +32,12 @@ def _same_hour_baseline(floor: pd.DataFrame, days: int) -> pd.DataFrame:
     rows, width = len(around), around.shape[1]
     padded = np.full((-(-(lead + rows) // 24) * 24, width), np.nan)
     padded[lead:lead + rows] = around
-    by_day = pd.DataFrame(padded.reshape(-1, 24 * width))
-    earlier = by_day.shift(1).rolling(days, min_periods=7).max().to_numpy().reshape(-1, width)
+    by_day = padded.reshape(-1, 24 * width)
+    highest, seen = np.full(by_day.shape, np.nan), np.zeros(by_day.shape, dtype=int)
+    for back in range(1, min(days, len(by_day) - 1) + 1):
+        highest[back:] = np.fmax(highest[back:], by_day[:-back])
+        seen[back:] += ~np.isnan(by_day[:-back])
+    earlier = np.where(seen >= 7, highest, np.nan).reshape(-1, width)
     return pd.DataFrame(earlier[lead:lead + rows], index=floor.index, columns=floor.columns)
 
 
