@@ -13,28 +13,48 @@ import pandas as pd
 from detection.events import Tariff, event, merge_runs, runs, squash
 from detection.features import Window, night_minimum
 
-SUSTAINED_SPAN_H = 6
+SUSTAINED_SPAN_H = 4
+SUSTAINED_FACTOR = 4.0
 NIGHT_HOURS = (1, 5)
+STEADY_RATIO = 2.0
 MIN_TRAINING_HOURS = 7 * 24
 
 
-def _daily_baseline(values: pd.DataFrame, days: int, skip_days: int = 1) -> pd.DataFrame:
-    """Per hour, the largest daily maximum of ``values`` over ``days`` days ending ``skip_days`` before its day."""
-    daily = values.resample("D").max()
-    baseline = daily.shift(skip_days).rolling(days, min_periods=7).max()
-    return baseline.reindex(values.index, method="ffill")
+def _same_hour_baseline(floor: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Per hour, the highest ``floor`` of that hour of day (or the hour either side) on the ``days`` days before.
+
+    A household's lowest flow over a few hours depends on the hour: nothing at
+    night, a shower and a dishwasher in the evening. The hour either side absorbs
+    a shift of the daily rhythm (summer time, a late weekend).
+    """
+    around = floor.rolling(3, center=True, min_periods=1).max().to_numpy()
+    lead = floor.index[0].hour if len(floor) else 0
+    rows, width = len(around), around.shape[1]
+    padded = np.full((-(-(lead + rows) // 24) * 24, width), np.nan)
+    padded[lead:lead + rows] = around
+    by_day = padded.reshape(-1, 24 * width)
+    highest, seen = np.full(by_day.shape, np.nan), np.zeros(by_day.shape, dtype=int)
+    for back in range(1, min(days, len(by_day) - 1) + 1):
+        highest[back:] = np.fmax(highest[back:], by_day[:-back])
+        seen[back:] += ~np.isnan(by_day[:-back])
+    earlier = np.where(seen >= 7, highest, np.nan).reshape(-1, width)
+    return pd.DataFrame(earlier[lead:lead + rows], index=floor.index, columns=floor.columns)
 
 
 def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str | None],
                     tariff: Tariff = Tariff(), tzs: dict[str, str] | None = None,
-                    min_leak_l_h: float = 20.0) -> list[dict]:
+                    min_leak_l_h: float = 30.0) -> list[dict]:
     """Customer meters whose flow does not rest: sustained high flow, or two nights without rest.
 
-    Sustained: the lowest hourly volume of the last 6 h is at least 3x (and
-    ``min_leak_l_h`` above) the highest such value of the previous 28 days: a
-    running toilet or irrigation left on. Night: two nights in a row (01-05 local)
-    whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before:
-    a dripping tap or a small running toilet. Hours without data give no evidence.
+    Sustained: the lowest hourly volume of the last 4 h is at least 4x (and
+    ``min_leak_l_h`` above) the highest such value at that time of day (the hour
+    either side included) on the previous 28 days: a running toilet or irrigation
+    left on, raised after 4 h of evidence whatever the hour, where a household's
+    own quiet hours make it stand out. Night: two nights in a row (01-05 local)
+    whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before,
+    and steady (the two nights' median hour at most twice their lowest, taken
+    as at least 1 L/h): a dripping tap or a small running toilet runs evenly, a
+    restless household's flushes and glasses of water do not. Hours without data give no evidence.
     """
     if volumes.empty:
         return []
@@ -42,8 +62,8 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
     rows = []
     enough = volumes[volumes.index < window.start].notna().sum() >= MIN_TRAINING_HOURS
     floor = volumes.rolling(SUSTAINED_SPAN_H, min_periods=SUSTAINED_SPAN_H).min()
-    baseline = _daily_baseline(floor, window.training_days)
-    threshold = np.maximum(3.0 * baseline, baseline + min_leak_l_h)
+    baseline = _same_hour_baseline(floor, window.training_days)
+    threshold = np.maximum(SUSTAINED_FACTOR * baseline, baseline + min_leak_l_h)
     fired = (floor >= threshold).to_numpy() & ((volumes.index >= window.start) & (volumes.index < window.end))[:, None]
     for column, meter_id in enumerate(volumes.columns):
         if not enough.iloc[column]:
@@ -60,8 +80,8 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
                 score=squash(float(floor.iat[first, column]) / max(float(threshold.iat[first, column]), 1e-9) + 0.5),
                 tariff=tariff, lost_volume_l=max(lowest - rest, 0.0) * hours,
                 explanation=(f"Flow has not dropped below {lowest:.0f} L/h ({lowest / 3600:.4f} L/s) for {hours} h; "
-                             f"in the previous {window.training_days} days it never stayed above {rest:.0f} L/h "
-                             f"for {SUSTAINED_SPAN_H} h")))
+                             f"at this time of day in the previous {window.training_days} days it never stayed above "
+                             f"{rest:.0f} L/h for {SUSTAINED_SPAN_H} h")))
     for tz in sorted({tzs.get(m, "UTC") for m in volumes.columns}):
         columns = [m for m in volumes.columns if tzs.get(m, "UTC") == tz and enough[m]]
         rows += _restless_nights(volumes[columns], window, zones, tariff, tz)
@@ -88,11 +108,18 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     at_night = (local.hour >= NIGHT_HOURS[0]) & (local.hour < NIGHT_HOURS[1])
     nights = volumes[at_night]
     dates = pd.DatetimeIndex(local[at_night].date)
+    hours = pd.Series(local.hour[at_night], index=dates)
+    whole = (hours.groupby(level=0).min() == NIGHT_HOURS[0]) & (hours.groupby(level=0).max() == NIGHT_HOURS[1] - 1)
     night_floor = nights.groupby(dates).min().where(nights.notna().groupby(dates).all())
+    night_floor = night_floor[whole.reindex(night_floor.index).to_numpy()]
     night_end = {d: volumes.index[at_night][dates == d][-1] + HOUR for d in night_floor.index}
     before = night_floor.shift(2).rolling(window.training_days, min_periods=7).max()
     threshold = np.maximum(1.5 * before, before + 1.0)
     restless = (night_floor >= threshold) & (night_floor.shift(1) >= threshold)
+    for row, column in zip(*np.nonzero(restless.to_numpy())):
+        two_nights = nights.iloc[:, column][dates.isin(night_floor.index[row - 1:row + 1])]
+        if two_nights.median() > STEADY_RATIO * max(two_nights.min(), 1.0):
+            restless.iat[row, column] = False
     rows = []
     for meter_id in volumes.columns:
         flags = restless[meter_id].to_numpy()
@@ -118,19 +145,21 @@ def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str
     return rows
 
 
-def recent_same_quarter(values: pd.Series, days: int = 3) -> pd.Series:
-    """Per reading, the median of the same quarter hour on the previous ``days`` days.
+def recent_same_quarter(values: pd.Series, days: int = 1, how: str = "max") -> pd.Series:
+    """Per reading, the highest (``how="max"``) or lowest (``"min"``) value of the same quarter hour on the
+    previous ``days`` days (by default the day before).
 
-    A water use that runs on a schedule (irrigation every night at 03:30) is then
-    not news after two nights, however new it is against the weeks of training;
-    one earlier burst at that quarter hour does not move the median.
+    A water use that runs on a schedule (park irrigation every night at 03:30 once
+    the weather turns dry) is then news on its first day only, however new it is
+    against the weeks of training. One day back only: a burst two days ago at
+    this quarter hour must not hide a new one today.
     """
     quarters = values.resample("15min").mean()
     day, slot = quarters.index.floor("D"), quarters.index.hour * 4 + quarters.index.minute // 15
     table = quarters.groupby([day, slot]).mean().unstack()
-    median = table.shift(1).rolling(days, min_periods=2).median().stack()
+    recent = getattr(table.shift(1).rolling(days, min_periods=1), how)().stack()
     keys = pd.MultiIndex.from_arrays([values.index.floor("D"), values.index.hour * 4 + values.index.minute // 15])
-    return pd.Series(median.reindex(keys).to_numpy(), index=values.index)
+    return pd.Series(recent.reindex(keys).to_numpy(), index=values.index)
 
 
 def _usual_interval(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -158,9 +187,10 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
     """A sudden step up in a flow series, held for two readings; the explanation says if pressure fell too.
 
     A step counts when the flow is above the same quarter hour's usual by more
-    than ``sigmas`` robust spreads and 1.2x the largest such excess of training,
-    and above the median of that quarter hour on the last 3 days by half that (a
-    new schedule is news for two days, not until the weeks of training learn it).
+    than ``sigmas`` robust spreads and 1.2x the 99.9 % excess of training (runs above
+    that floor longer than 4 h, earlier bursts, left out),
+    and above that quarter hour of the day before by half that (a new schedule is news
+    on its first day, not until the weeks of training learn it).
 
     ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue.
     """
@@ -172,8 +202,7 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
         if not np.isfinite(spread) or spread <= 0:
             continue
         excess = (values - typical).to_numpy()
-        trained = excess[(values.index < window.start) & np.isfinite(excess)]
-        threshold = max(sigmas * spread, 1.2 * float(np.quantile(trained, 0.999)) if len(trained) else 0.0)
+        threshold = max(sigmas * spread, 1.2 * _usual_peak(values.index, excess, window.start, sigmas * spread))
         lately = recent_same_quarter(values).to_numpy()
         unheard_of = ~(values.to_numpy() <= lately + 0.5 * threshold)
         high = (excess > threshold) & unheard_of & (values.index >= window.start) & (values.index < window.end)
@@ -199,6 +228,25 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
                              f"usual {typical.iloc[first]:.2f} L/s at this hour (alarm above {threshold:.2f} L/s), "
                              f"for {last - first + 1} readings{pressure_note}")))
     return rows
+
+
+LONGEST_USUAL_PEAK = pd.Timedelta(hours=4)
+
+
+def _usual_peak(index: pd.DatetimeIndex, excess: np.ndarray, training_end: pd.Timestamp, floor: float) -> float:
+    """The 99.9 % excess of training over the usual, leaving out runs above ``floor`` longer than 4 h.
+
+    The peaks a schedule brings (an irrigation cycle, a cleaning run) are short and
+    stay in; a burst in the training weeks ran for hours and does not raise the bar
+    for the next one.
+    """
+    training = (index < training_end) & np.isfinite(excess)
+    high = np.nan_to_num(excess, nan=0.0) > floor
+    interval = _usual_interval(index) if len(index) > 1 else pd.Timedelta(minutes=15)
+    longest = max(int(LONGEST_USUAL_PEAK / interval), 1)
+    for first, last in runs(high, min_length=longest + 1):
+        training[first:last + 1] = False
+    return float(np.quantile(excess[training], 0.999)) if training.any() else 0.0
 
 
 def _pressure_drops(pressures: pd.DataFrame, series: pd.DataFrame, window: Window) -> dict:

@@ -24,7 +24,7 @@ def _zone(series: pd.DataFrame, meter_id: str) -> str | None:
 def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
                          band: tuple[float | None, float | None] = (None, None)) -> list[dict]:
     """Pressure outside its usual band (training 0.5-99.5 % widened by a fifth of the usual range) for 2+ readings,
-    and beyond the median of the same quarter hour on the last 3 days by that margin.
+    and beyond the same quarter hour of the day before by that margin (a daily schedule is news once).
 
     A fixed ``band`` (bar) overrides the learned limits where given.
     """
@@ -39,9 +39,10 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
         low = band[0] if band[0] is not None else low_q - margin
         high = band[1] if band[1] is not None else high_q + margin
         scanned = (values.index >= window.start) & (values.index < window.end)
-        lately = recent_same_quarter(values).to_numpy()
-        below = (values.to_numpy() < low) & ~(values.to_numpy() >= lately - margin)
-        above = (values.to_numpy() > high) & ~(values.to_numpy() <= lately + margin)
+        lowest_lately = recent_same_quarter(values, how="min").to_numpy()
+        highest_lately = recent_same_quarter(values, how="max").to_numpy()
+        below = (values.to_numpy() < low) & ~(values.to_numpy() >= lowest_lately - margin)
+        above = (values.to_numpy() > high) & ~(values.to_numpy() <= highest_lately + margin)
         outside = (below | above) & scanned
         for first, last in merge_runs(runs(outside), gap=1):
             if last == first:
@@ -90,23 +91,28 @@ def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, m
 def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 12.0,
                  min_spikes: int = 3) -> list[dict]:
     """Single readings far from both neighbours: further than ``sigmas`` x the usual reading-to-reading
-    noise and than half the usual 1-99 % range; ``min_spikes`` within 6 h of each other make an event."""
-    rows = []
+    noise and than half the usual 1-99 % range; ``min_spikes`` within 6 h of each other make an event.
+
+    A jump that another sensor of the zone shows within a reading is a real transient in
+    the water (a pump start, a valve slam), not a faulty instrument, and does not count.
+    """
     quantity = series.set_index("meter_id")["quantity"]
+    found = {}
     for meter_id, group in readings.groupby("meter_id", sort=True):
         values = group.set_index("ts")["value"].sort_index()
-        if len(values) < 96:
-            continue
-        local = values.rolling(5, center=True, min_periods=3).median()
-        deviation = (values - local).to_numpy()
-        training = values.index < window.start
-        spread = 1.4826 * np.median(np.abs(deviation[training])) if training.sum() > 48 else np.nan
-        if not np.isfinite(spread):
-            continue
-        low, high = values[training].quantile([0.01, 0.99])
-        limit = max(sigmas * spread, 0.5 * (high - low), 1e-6)
-        spiky = (np.abs(deviation) > limit) & (values.index >= window.start) & (values.index < window.end)
-        positions = np.flatnonzero(spiky)
+        jumps = _jumps(values, window, sigmas)
+        if jumps is not None:
+            found[meter_id] = (values, *jumps)
+    zone_of = {m: _zone(series, m) for m in found}
+    rows = []
+    for meter_id, (values, deviation, limit, spread, positions) in found.items():
+        shared = set()
+        for other, (other_values, *_, other_positions) in found.items():
+            if other != meter_id and zone_of[other] is not None and zone_of[other] == zone_of[meter_id]:
+                shared.update(other_values.index[other_positions])
+        tolerance = _usual_interval(values.index)
+        positions = np.array([p for p in positions if not any(abs(values.index[p] - t) <= tolerance for t in shared)],
+                             dtype=int)
         if len(positions) < min_spikes:
             continue
         gap = max(int(pd.Timedelta(hours=6) / _usual_interval(values.index)), 1)
@@ -117,7 +123,7 @@ def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
             unit = UNITS.get(quantity.get(meter_id), "")
             biggest = float(np.abs(deviation[inside]).max())
             rows.append(event(
-                detector="sensor_spike", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_spike",
+                detector="sensor_spike", meter_id=meter_id, zone_id=zone_of[meter_id], kind="sensor_spike",
                 start=values.index[first], end=values.index[last],
                 raised_at=values.index[min(inside[min_spikes - 1] + 2, len(values) - 1)],
                 score=squash(biggest / limit), severity="warning",
@@ -126,36 +132,70 @@ def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
     return rows
 
 
+def _jumps(values: pd.Series, window: Window, sigmas: float):
+    """(deviation from the local median, alarm limit, noise spread, positions of the scanned jumps), or None."""
+    if len(values) < 96:
+        return None
+    local = values.rolling(5, center=True, min_periods=3).median()
+    deviation = (values - local).to_numpy()
+    training = values.index < window.start
+    spread = 1.4826 * np.median(np.abs(deviation[training])) if training.sum() > 48 else np.nan
+    if not np.isfinite(spread):
+        return None
+    low, high = values[training].quantile([0.01, 0.99])
+    limit = max(sigmas * spread, 0.5 * (high - low), 1e-6)
+    spiky = (np.abs(deviation) > limit) & (values.index >= window.start) & (values.index < window.end)
+    return deviation, limit, spread, np.flatnonzero(spiky)
+
+
 def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 6.0) -> list[dict]:
-    """A day-long offset from the usual daily profile (rolling 24 h median, so events of a few hours do not count)."""
-    rows = []
+    """A day-long offset from the usual daily profile (rolling 24 h median, so events of a few hours do not count)
+    that the other sensors of its zone do not share.
+
+    A sensor drifts alone: when every series of a zone moves at once (a works holiday,
+    a valve setting, a booster change) the water moved, not the instruments.
+    """
     quantity = series.set_index("meter_id")["quantity"]
+    drifts = {}
     for meter_id, group in readings.groupby("meter_id", sort=True):
-        values = group.set_index("ts")["value"].sort_index()
-        hourly = values.resample("h").mean()
-        if hourly[hourly.index < window.start].count() < 14 * 24:
-            continue
-        typical, _ = _typical_by_slot(hourly, window.start)
-        offset = (hourly - typical).rolling(24, min_periods=18).median()
-        training_offsets = offset[offset.index < window.start].dropna()
-        spread = float(training_offsets.std())
-        if not np.isfinite(spread) or spread <= 0:
-            continue
-        scanned = (offset.index >= window.start) & (offset.index < window.end)
-        level = np.abs(offset - float(training_offsets.mean())).to_numpy()
-        drifting = (np.nan_to_num(level) > sigmas * spread) & scanned
-        for first, last in merge_runs(runs(drifting, min_length=12), gap=6):
+        found = _drifting_hours(group.set_index("ts")["value"].sort_index(), window, sigmas)
+        if found is not None:
+            drifts[meter_id] = found
+    flags = pd.DataFrame({m: d[0] for m, d in drifts.items()}).fillna(False).astype(bool)
+    zone_of = {m: _zone(series, m) for m in drifts}
+    rows = []
+    for meter_id, (drifting, offset, level, spread) in drifts.items():
+        others = [m for m in drifts if m != meter_id and zone_of[m] is not None and zone_of[m] == zone_of[meter_id]]
+        alone = drifting.to_numpy() & ~flags[others].reindex(drifting.index, fill_value=False).any(axis=1).to_numpy()
+        for first, last in merge_runs(runs(alone, min_length=12), gap=6):
             unit = UNITS.get(quantity.get(meter_id), "")
             worst = float(np.nanmax(level[first:last + 1]))
             rows.append(event(
-                detector="sensor_drift", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_drift",
+                detector="sensor_drift", meter_id=meter_id, zone_id=zone_of[meter_id], kind="sensor_drift",
                 start=offset.index[first] - pd.Timedelta(hours=23), end=offset.index[last],
                 raised_at=offset.index[first + 11] + pd.Timedelta(hours=1), score=squash(worst / (sigmas * spread)),
                 severity="warning",
                 explanation=(f"Readings have moved {worst:.2f} {unit} away from the usual daily profile "
                              f"(day-to-day variation {spread:.3f} {unit}) and stayed there for "
-                             f"{last - first + 1} h")))
+                             f"{last - first + 1} h; no other sensor of the zone moved with it")))
     return rows
+
+
+def _drifting_hours(values: pd.Series, window: Window, sigmas: float):
+    """(drifting flags, offset, |offset - usual|, spread) per hour, or None without 14 days of training."""
+    hourly = values.resample("h").mean()
+    if hourly[hourly.index < window.start].count() < 14 * 24:
+        return None
+    typical, _ = _typical_by_slot(hourly, window.start)
+    offset = (hourly - typical).rolling(24, min_periods=18).median()
+    training_offsets = offset[offset.index < window.start].dropna()
+    spread = float(training_offsets.std())
+    if not np.isfinite(spread) or spread <= 0:
+        return None
+    scanned = (offset.index >= window.start) & (offset.index < window.end)
+    level = np.abs(offset - float(training_offsets.mean())).to_numpy()
+    drifting = (np.nan_to_num(level) > sigmas * spread) & scanned
+    return pd.Series(drifting, index=offset.index), offset, level, spread
 
 
 def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,

@@ -1,0 +1,143 @@
+"""The rules that decide how soon a customer leak is raised and how often nothing is raised for nothing.
+
+Pure detector calls on constructed frames (no store): a running toilet raised after
+4 h of quiet hours, a scan window's cut night, a zone's sensors moving together,
+a daily schedule that is news once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.features import Window
+from detection.rules_flow import burst, continuous_flow
+from detection.rules_sensor import sensor_drift, sensor_spike
+from tests.detection import series as s
+
+DAY = pd.Timedelta(days=1)
+HOUR = pd.Timedelta(hours=1)
+SCAN_START = s.START + 28 * DAY
+
+
+def _volumes(*households: tuple[str, pd.Series]) -> pd.DataFrame:
+    return pd.DataFrame(dict(households)).astype("float64")
+
+
+def _catalogue(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"meter_id": m, "zone_id": z, "category": "sensor", "quantity": q, "tz": "UTC"}
+                         for m, z, q in rows])
+
+
+def _readings(meter_id: str, values: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"meter_id": meter_id, "ts": values.index, "value": values.to_numpy()})
+
+
+def test_a_running_toilet_is_raised_four_hours_after_it_starts_in_quiet_hours():
+    leak_from = SCAN_START + 2 * DAY + 22 * HOUR
+    toilet = s.household_hourly(seed=3, leak_l_h=40.0, leak_from=leak_from)
+    window = Window(SCAN_START, SCAN_START + 7 * DAY)
+    found = [e for e in continuous_flow(_volumes(("H", toilet)), window, {"H": None}) if e["detector"] == "continuous_flow"]
+    assert len(found) == 1
+    assert found[0]["start"] == leak_from
+    assert found[0]["raised_at"] - leak_from == 4 * HOUR
+    assert "below 40 L/h" in found[0]["explanation"] and "at this time of day" in found[0]["explanation"]
+
+
+def test_weekly_garden_watering_at_its_usual_hour_is_not_a_leak():
+    use = s.household_hourly(seed=5)
+    saturday_evening = (use.index.day_of_week == 5) & (use.index.hour >= 18) & (use.index.hour < 23)
+    use[saturday_evening] += 150.0
+    window = Window(SCAN_START, SCAN_START + 7 * DAY)
+    assert continuous_flow(_volumes(("H", use)), window, {"H": None}) == []
+
+
+def test_a_night_cut_by_the_scan_window_is_not_a_second_restless_night():
+    use = s.household_hourly(seed=1)
+    sleepless = SCAN_START + 3 * DAY
+    use[(use.index >= sleepless + HOUR) & (use.index < sleepless + 5 * HOUR)] = 5.0
+    use[use.index == sleepless + DAY + HOUR] = 5.0
+    cut = Window(SCAN_START, sleepless + DAY + 2 * HOUR)
+    assert continuous_flow(_volumes(("H", use[use.index < cut.end])), cut, {"H": None}) == []
+    whole = Window(SCAN_START, sleepless + 2 * DAY)
+    assert continuous_flow(_volumes(("H", use[use.index < whole.end])), whole, {"H": None}) == []
+
+
+def test_two_restless_nights_are_still_a_dripping_tap():
+    drip_from = SCAN_START + 2 * DAY + 10 * HOUR
+    use = s.household_hourly(seed=2, leak_l_h=6.0, leak_from=drip_from)
+    window = Window(SCAN_START, SCAN_START + 7 * DAY)
+    found = continuous_flow(_volumes(("H", use)), window, {"H": None})
+    assert [e["detector"] for e in found] == ["restless_nights"]
+    assert found[0]["raised_at"] == drip_from.normalize() + 2 * DAY + 5 * HOUR
+
+
+def _level(seed: int, shift_from: pd.Timestamp | None, shift: float) -> pd.Series:
+    stamps = pd.date_range(s.START, periods=s.DAYS * 96, freq="15min")
+    level = 3.0 + 0.5 * np.sin(2 * np.pi * np.arange(len(stamps)) / 96) + \
+        np.random.default_rng(seed).normal(0, 0.01, len(stamps))
+    if shift_from is not None:
+        level[stamps >= shift_from] += shift
+    return pd.Series(level, index=stamps)
+
+
+def test_a_sensor_that_moves_alone_drifts_but_a_zone_that_moves_together_does_not():
+    moved = SCAN_START + 2 * DAY
+    readings = pd.concat([_readings("A-1", _level(1, moved, 0.5)), _readings("A-2", _level(2, moved, 0.5)),
+                          _readings("B-1", _level(3, moved, 0.5)), _readings("B-2", _level(4, None, 0.0))])
+    catalogue = _catalogue([("A-1", "A", "level"), ("A-2", "A", "level"), ("B-1", "B", "level"),
+                            ("B-2", "B", "level")])
+    found = sensor_drift(readings, catalogue, Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert [e["meter_id"] for e in found] == ["B-1"]
+    assert "no other sensor of the zone moved with it" in found[0]["explanation"]
+
+
+def test_a_new_daily_schedule_is_a_burst_on_its_first_day_only():
+    flow = s.inlet_flow(seed=7)
+    first_evening = SCAN_START + 2 * DAY + pd.Timedelta(hours=20, minutes=30)
+    for day in range(4):
+        at = first_evening + day * DAY
+        flow[(flow.index >= at) & (flow.index < at + 2 * HOUR)] += 2.0
+    found = burst(_readings("Z-IN", flow), _readings("Z-P", flow.iloc[:0]),
+                  _catalogue([("Z-IN", "Z", "flow")]), Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert [e["start"] for e in found] == [first_evening]
+
+
+def test_a_burst_on_a_day_without_the_schedule_is_still_raised():
+    flow = s.inlet_flow(seed=6, step_l_s=2.0, step_from=SCAN_START + 3 * DAY + 10 * HOUR)
+    found = burst(_readings("Z-IN", flow), _readings("Z-P", flow.iloc[:0]),
+                  _catalogue([("Z-IN", "Z", "flow")]), Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert len(found) == 1 and found[0]["raised_at"] - found[0]["start"] == pd.Timedelta(minutes=15)
+
+
+def test_a_burst_two_days_after_another_at_the_same_hour_is_raised_again():
+    flow = s.inlet_flow(seed=6)
+    first, second = SCAN_START + 2 * DAY + 20 * HOUR, SCAN_START + 4 * DAY + 21 * HOUR
+    flow[(flow.index >= first) & (flow.index < first + 6 * HOUR)] += 3.0
+    flow[(flow.index >= second) & (flow.index < second + 6 * HOUR)] += 2.5
+    found = burst(_readings("Z-IN", flow), _readings("Z-P", flow.iloc[:0]),
+                  _catalogue([("Z-IN", "Z", "flow")]), Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert [e["start"] for e in found] == [first, second]
+
+
+def test_jumps_that_two_sensors_of_a_zone_share_are_not_a_faulty_sensor():
+    stamps = [SCAN_START + 2 * DAY + pd.Timedelta(hours=h) for h in (1, 2.5, 4)]
+    flows = [s.inlet_flow(seed=seed) for seed in (21, 22, 23)]
+    sensors = {name: s.pressure(flow, seed=seed) for name, flow, seed in zip(("A-1", "A-2", "B-1"), flows, (31, 32, 33))}
+    for values in sensors.values():
+        values[values.index.isin(stamps)] -= 2.0
+    readings = pd.concat([_readings(name, values) for name, values in sensors.items()])
+    catalogue = _catalogue([("A-1", "A", "pressure"), ("A-2", "A", "pressure"), ("B-1", "B", "pressure")])
+    found = sensor_spike(readings, catalogue, Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert [e["meter_id"] for e in found] == ["B-1"]
+
+
+def test_a_long_burst_in_the_training_weeks_does_not_hide_the_next_one():
+    flow = s.inlet_flow(seed=6)
+    earlier, later = s.START + 20 * DAY + 7 * HOUR, SCAN_START + 3 * DAY + 17 * HOUR
+    flow[(flow.index >= earlier) & (flow.index < earlier + 12 * HOUR)] += 4.0
+    flow[(flow.index >= later) & (flow.index < later + 6 * HOUR)] += 2.5
+    found = burst(_readings("Z-IN", flow), _readings("Z-P", flow.iloc[:0]),
+                  _catalogue([("Z-IN", "Z", "flow")]), Window(SCAN_START, SCAN_START + 7 * DAY))
+    assert [e["start"] for e in found] == [later]
+    assert found[0]["raised_at"] - later == pd.Timedelta(minutes=15)
