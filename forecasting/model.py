@@ -60,13 +60,13 @@ class ForecastConfig:
     growth: str = "flat"
     naive_weeks: int = 4
     prophet_weight: float = 0.4
-    level_hours: int = 24
+    level_hours: int = 72
     level_half_life: float = 72.0
     level_persist: float = 0.0
     daily_fourier: int = 10
     use_gbm: bool = True
     gbm_share: float = 0.75
-    gbm_window_days: int = 168
+    gbm_window_days: tuple[int, ...] = (168, 364)
     use_weather: bool = True
     country: str | None = "IT"
     interval: float = 0.8
@@ -236,8 +236,10 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     model, coefficients = None, {}
     naive_errors = pd.Series(z.to_numpy() - naive_past, index=z.index).dropna()
     if config.use_gbm:
-        gbm_future, gbm_past = _gbm(*_tree_history(series, config, floor, z_local, train, weather, origin),
-                                    train, future, series)
+        predictions = [_gbm(*_tree_history(series, days, config, floor, z_local, train, weather, origin),
+                            train, future, series) for days in _tree_windows(series, config)]
+        gbm_future = np.mean([ahead for ahead, _ in predictions], axis=0)
+        gbm_past = np.mean([past for _, past in predictions], axis=0)
         share = config.gbm_share
         naive_future = np.where(np.isnan(naive_future), gbm_future, (1 - share) * naive_future + share * gbm_future)
         naive_past = np.where(np.isnan(naive_past), gbm_past, (1 - share) * naive_past + share * gbm_past)
@@ -323,13 +325,23 @@ def _calendar_features(frame: pd.DataFrame, freq: str) -> np.ndarray:
     return np.column_stack(columns).astype(float)
 
 
-def _tree_history(series: DemandSeries, config: ForecastConfig, floor: float, z_local: pd.Series,
+def _tree_windows(series: DemandSeries, config: ForecastConfig) -> list[int]:
+    """Training windows (days) of the tree models: each of ``gbm_window_days`` that adds history the
+    series has (a series shorter than a window would fit the same trees twice); daily series use all history."""
+    if series.freq != "h":
+        return [0]
+    span = (series.values.index.max() - series.values.index.min()) / pd.Timedelta(days=1)
+    windows = sorted(set(config.gbm_window_days))
+    return [days for i, days in enumerate(windows) if i == 0 or span > windows[i - 1]]
+
+
+def _tree_history(series: DemandSeries, window_days: int, config: ForecastConfig, floor: float, z_local: pd.Series,
                   train: pd.DataFrame, weather: pd.DataFrame, origin: pd.Timestamp) -> tuple[pd.Series, pd.DataFrame]:
-    """The trees' training data: the model's window, or a longer one when ``gbm_window_days`` asks for it."""
-    if series.freq != "h" or config.gbm_window_days <= config.window_days:
+    """The trees' training data: the model's window, or a longer one of ``window_days``."""
+    if series.freq != "h" or window_days <= config.window_days:
         return z_local, train
     values = series.values.dropna()
-    values = values.loc[values.index > values.index.max() - pd.Timedelta(days=config.gbm_window_days)]
+    values = values.loc[values.index > values.index.max() - pd.Timedelta(days=window_days)]
     z = pd.Series(_transform(values.to_numpy(), floor, config), index=values.index)
     frame = _frame(z.index, series, config, weather, origin)
     clean = _drop_outliers(z, series.freq, config.outlier_mads, pd.DatetimeIndex(frame["ds"]))
