@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting import weather as weather_regressors
+from forecasting.prophet_fit import coefficients, fit_prophet, fit_prophet_with_recent_weeks
 from forecasting.series import DemandSeries
 
 logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
@@ -56,12 +57,13 @@ class ForecastConfig:
     log_transform: bool = True
     outlier_mads: float = 6.0
     use_prophet: bool = True
+    prophet_recent_weeks: bool = True
     split_daily_profiles: bool = True
     growth: str = "flat"
     naive_weeks: int = 4
     prophet_weight: float = 0.4
     level_hours: int = 72
-    level_half_life: float = 72.0
+    level_half_life: float = 96.0
     level_persist: float = 0.0
     daily_fourier: int = 10
     use_gbm: bool = True
@@ -155,30 +157,6 @@ def _drop_outliers(z: pd.Series, freq: str, mads: float, local: pd.DatetimeIndex
     return z[((z - median).abs() <= mads * spread).to_numpy()]
 
 
-def _prophet(train: pd.DataFrame, future: pd.DataFrame, freq: str, config: ForecastConfig,
-             regressors: list[str]) -> tuple[np.ndarray, np.ndarray, object]:
-    from prophet import Prophet
-
-    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
-    hourly = freq == "h"
-    model = Prophet(growth=config.growth if hourly else "linear", yearly_seasonality=not hourly and len(train) >= 700,
-                    weekly_seasonality=True, daily_seasonality=False if (hourly and config.split_daily_profiles) else hourly,
-                    uncertainty_samples=0, seasonality_mode="additive")
-    if hourly and config.split_daily_profiles:
-        model.add_seasonality("daily_workday", period=1, fourier_order=config.daily_fourier, condition_name="workday")
-        model.add_seasonality("daily_day_off", period=1, fourier_order=config.daily_fourier, condition_name="day_off")
-    if not hourly:
-        train = train.assign(holiday_effect=train["day_off"].astype(float) - (train["ds"].dt.dayofweek >= 5))
-        future = future.assign(holiday_effect=future["day_off"].astype(float) - (future["ds"].dt.dayofweek >= 5))
-        model.add_regressor("holiday_effect")
-    for name in regressors:
-        model.add_regressor(name)
-    model.fit(train)
-    fitted = model.predict(train)["yhat"].to_numpy()
-    ahead = model.predict(future)["yhat"].to_numpy()
-    return fitted, ahead, model
-
-
 def _frame(index: pd.DatetimeIndex, series: DemandSeries, config: ForecastConfig, weather: pd.DataFrame,
            known_until: pd.Timestamp) -> pd.DataFrame:
     local = _local_naive(index, series.tz, series.freq)
@@ -233,24 +211,38 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     naive_past = _backcast_naive(z_local, series.freq, config.naive_weeks).reindex(
         _local_naive(z.index, series.tz, series.freq)).to_numpy()
 
-    model, coefficients = None, {}
+    model, effects = None, {}
     naive_errors = pd.Series(z.to_numpy() - naive_past, index=z.index).dropna()
+    z_long, ahead_guess = z_local, naive_future
     if config.use_gbm:
-        predictions = [_gbm(*_tree_history(series, days, config, floor, z_local, train, weather, origin),
-                            train, future, series) for days in _tree_windows(series, config)]
+        histories = [_tree_history(series, days, config, floor, z_local, train, weather, origin)
+                     for days in _tree_windows(series, config)]
+        predictions = [_gbm(*history, train, future, series) for history in histories]
         gbm_future = np.mean([ahead for ahead, _ in predictions], axis=0)
         gbm_past = np.mean([past for _, past in predictions], axis=0)
+        z_long, ahead_guess = histories[-1][0], gbm_future
         share = config.gbm_share
         naive_future = np.where(np.isnan(naive_future), gbm_future, (1 - share) * naive_future + share * gbm_future)
         naive_past = np.where(np.isnan(naive_past), gbm_past, (1 - share) * naive_past + share * gbm_past)
     if config.use_prophet:
-        fitted, ahead, model = _prophet(train_clean, future, series.freq, config, regressor_names)
+        fitted, ahead, model = fit_prophet(train_clean, future, series.freq, config, regressor_names)
+        effects = coefficients(model, regressor_names, config.prophet_weight)
+        second = None
+        if config.prophet_recent_weeks and series.freq == "h":
+            known = pd.Series(ahead_guess, index=local_future).dropna()
+            known = known[~known.index.duplicated() & ~known.index.isin(z_long.index)]
+            second = fit_prophet_with_recent_weeks(train_clean, future, series.freq, config, regressor_names,
+                                                   pd.concat([z_long, known]).sort_index(), step * PERIODS_PER_WEEK["h"])
+        if second is not None:
+            fitted = np.where(np.isnan(second[0]), fitted, (fitted + second[0]) / 2)
+            ahead = (ahead + second[1]) / 2
+            more = coefficients(second[2], regressor_names, config.prophet_weight)
+            effects = {name: (effects[name] + more[name]) / 2 for name in effects}
         fitted = pd.Series(fitted, index=train_clean.index).reindex(z.index).to_numpy()
         weight = np.where(np.isnan(naive_future), 1.0, config.prophet_weight)
         blend_future = weight * ahead + (1 - weight) * np.nan_to_num(naive_future)
         past_weight = np.where(np.isnan(naive_past), 1.0, config.prophet_weight)
         blend_past = past_weight * fitted + (1 - past_weight) * np.nan_to_num(naive_past)
-        coefficients = _coefficients(model, regressor_names, config.prophet_weight)
     else:
         blend_future = np.where(np.isnan(naive_future), np.nanmean(z.to_numpy()), naive_future)
         blend_past = naive_past
@@ -281,18 +273,8 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
             frame[column] = future[column].to_numpy()
     frame["day_off"] = future["day_off"].to_numpy()
     meta = {"origin": origin, "level_correction": level, "trained_periods": len(train_clean),
-            "log_space": config.log_transform, **coefficients}
+            "log_space": config.log_transform, **effects}
     return Forecast(frame, series.unit, series.tz, series.freq, meta, model)
-
-
-def _coefficients(model, names: list[str], weight: float) -> dict[str, float]:
-    """Regressor effects per unit of each regressor in the blend's (log) space, for what-if scenarios."""
-    from prophet.utilities import regressor_coefficients
-
-    if not names:
-        return {}
-    table = regressor_coefficients(model).set_index("regressor")["coef"]
-    return {f"{name}_effect": float(table[name]) * weight for name in names}
 
 
 def _backcast_naive(z_grid: pd.Series, freq: str, weeks: int) -> pd.Series:
