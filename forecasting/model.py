@@ -211,7 +211,7 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     naive_past = _backcast_naive(z_local, series.freq, config.naive_weeks).reindex(
         _local_naive(z.index, series.tz, series.freq)).to_numpy()
 
-    model, effects = None, {}
+    model, effects, members = None, {}, ["seasonal naive"]
     naive_errors = pd.Series(z.to_numpy() - naive_past, index=z.index).dropna()
     z_long, ahead_guess = z_local, naive_future
     if config.use_gbm:
@@ -221,12 +221,14 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
         gbm_future = np.mean([ahead for ahead, _ in predictions], axis=0)
         gbm_past = np.mean([past for _, past in predictions], axis=0)
         z_long, ahead_guess = histories[-1][0], gbm_future
+        members += [f"trees {days} d" if days else "trees" for days in _tree_windows(series, config)]
         share = config.gbm_share
         naive_future = np.where(np.isnan(naive_future), gbm_future, (1 - share) * naive_future + share * gbm_future)
         naive_past = np.where(np.isnan(naive_past), gbm_past, (1 - share) * naive_past + share * gbm_past)
     if config.use_prophet:
         fitted, ahead, model = fit_prophet(train_clean, future, series.freq, config, regressor_names)
         effects = coefficients(model, regressor_names, config.prophet_weight)
+        members.append("prophet")
         second = None
         if config.prophet_recent_weeks and series.freq == "h":
             known = pd.Series(ahead_guess, index=local_future).dropna()
@@ -238,6 +240,7 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
             ahead = (ahead + second[1]) / 2
             more = coefficients(second[2], regressor_names, config.prophet_weight)
             effects = {name: (effects[name] + more[name]) / 2 for name in effects}
+            members.append("prophet with recent weeks")
         fitted = pd.Series(fitted, index=train_clean.index).reindex(z.index).to_numpy()
         weight = np.where(np.isnan(naive_future), 1.0, config.prophet_weight)
         blend_future = weight * ahead + (1 - weight) * np.nan_to_num(naive_future)
@@ -273,7 +276,7 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
             frame[column] = future[column].to_numpy()
     frame["day_off"] = future["day_off"].to_numpy()
     meta = {"origin": origin, "level_correction": level, "trained_periods": len(train_clean),
-            "log_space": config.log_transform, **effects}
+            "log_space": config.log_transform, "members": members, **effects}
     return Forecast(frame, series.unit, series.tz, series.freq, meta, model)
 
 
