@@ -10,12 +10,14 @@ What the backtests kept, the same for every series:
    simply absent.
 2. Prophet with separate daily profiles for working days and for weekends/public
    holidays (the `holidays` package, country a setting), weekly seasonality,
-   temperature and rainfall regressors, a flat trend for hourly windows.
-3. Gradient-boosted trees (trained on a longer window, `gbm_window_days`) on calendar,
-   weather and same-local-hour-of-past-weeks features, and the seasonal naive forecast (median of the same local hour of
-   the last four weeks); all three blended in log space.
-4. Recent-level correction: the blend's mean error over the last day, decaying
-   with the horizon.
+   temperature and rainfall regressors, a flat trend for hourly windows; for hourly
+   series averaged with a second Prophet fit that also sees the same local hour last
+   week and the median of the last four weeks (`forecasting.prophet_fit`).
+3. Gradient-boosted trees on calendar, weather and same-local-hour-of-past-weeks features,
+   one model per training window of `gbm_window_days` (averaged), and the seasonal naive
+   forecast (median of the same local hour of the last four weeks); all blended in log space.
+4. Recent-level correction: the blend's mean error over the last `level_hours`, decaying
+   with the horizon (half-life `level_half_life`).
 
 Intervals come from the spread of out-of-sample errors over the training window: those of
 the seasonal naive forecast one week ahead (the model's in-sample errors are too small,
