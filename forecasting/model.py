@@ -10,12 +10,14 @@ What the backtests kept, the same for every series:
    simply absent.
 2. Prophet with separate daily profiles for working days and for weekends/public
    holidays (the `holidays` package, country a setting), weekly seasonality,
-   temperature and rainfall regressors, a flat trend for hourly windows.
-3. Gradient-boosted trees (trained on a longer window, `gbm_window_days`) on calendar,
-   weather and same-local-hour-of-past-weeks features, and the seasonal naive forecast (median of the same local hour of
-   the last four weeks); all three blended in log space.
-4. Recent-level correction: the blend's mean error over the last day, decaying
-   with the horizon.
+   temperature and rainfall regressors, a flat trend for hourly windows; for hourly
+   series averaged with a second Prophet fit that also sees the same local hour last
+   week and the median of the last four weeks (`forecasting.prophet_fit`).
+3. Gradient-boosted trees on calendar, weather and same-local-hour-of-past-weeks features,
+   one model per training window of `gbm_window_days` (averaged), and the seasonal naive
+   forecast (median of the same local hour of the last four weeks); all blended in log space.
+4. Recent-level correction: the blend's mean error over the last `level_hours`, decaying
+   with the horizon (half-life `level_half_life`).
 
 Intervals come from the spread of out-of-sample errors over the training window: those of
 the seasonal naive forecast one week ahead (the model's in-sample errors are too small,
@@ -35,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting import weather as weather_regressors
+from forecasting.prophet_fit import coefficients, fit_prophet, fit_prophet_with_recent_weeks
 from forecasting.series import DemandSeries
 
 logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
@@ -56,17 +59,18 @@ class ForecastConfig:
     log_transform: bool = True
     outlier_mads: float = 6.0
     use_prophet: bool = True
+    prophet_recent_weeks: bool = True
     split_daily_profiles: bool = True
     growth: str = "flat"
     naive_weeks: int = 4
     prophet_weight: float = 0.4
-    level_hours: int = 24
-    level_half_life: float = 72.0
+    level_hours: int = 72
+    level_half_life: float = 96.0
     level_persist: float = 0.0
     daily_fourier: int = 10
     use_gbm: bool = True
     gbm_share: float = 0.75
-    gbm_window_days: int = 168
+    gbm_window_days: tuple[int, ...] = (168, 364)
     use_weather: bool = True
     country: str | None = "IT"
     interval: float = 0.8
@@ -155,30 +159,6 @@ def _drop_outliers(z: pd.Series, freq: str, mads: float, local: pd.DatetimeIndex
     return z[((z - median).abs() <= mads * spread).to_numpy()]
 
 
-def _prophet(train: pd.DataFrame, future: pd.DataFrame, freq: str, config: ForecastConfig,
-             regressors: list[str]) -> tuple[np.ndarray, np.ndarray, object]:
-    from prophet import Prophet
-
-    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
-    hourly = freq == "h"
-    model = Prophet(growth=config.growth if hourly else "linear", yearly_seasonality=not hourly and len(train) >= 700,
-                    weekly_seasonality=True, daily_seasonality=False if (hourly and config.split_daily_profiles) else hourly,
-                    uncertainty_samples=0, seasonality_mode="additive")
-    if hourly and config.split_daily_profiles:
-        model.add_seasonality("daily_workday", period=1, fourier_order=config.daily_fourier, condition_name="workday")
-        model.add_seasonality("daily_day_off", period=1, fourier_order=config.daily_fourier, condition_name="day_off")
-    if not hourly:
-        train = train.assign(holiday_effect=train["day_off"].astype(float) - (train["ds"].dt.dayofweek >= 5))
-        future = future.assign(holiday_effect=future["day_off"].astype(float) - (future["ds"].dt.dayofweek >= 5))
-        model.add_regressor("holiday_effect")
-    for name in regressors:
-        model.add_regressor(name)
-    model.fit(train)
-    fitted = model.predict(train)["yhat"].to_numpy()
-    ahead = model.predict(future)["yhat"].to_numpy()
-    return fitted, ahead, model
-
-
 def _frame(index: pd.DatetimeIndex, series: DemandSeries, config: ForecastConfig, weather: pd.DataFrame,
            known_until: pd.Timestamp) -> pd.DataFrame:
     local = _local_naive(index, series.tz, series.freq)
@@ -233,22 +213,41 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
     naive_past = _backcast_naive(z_local, series.freq, config.naive_weeks).reindex(
         _local_naive(z.index, series.tz, series.freq)).to_numpy()
 
-    model, coefficients = None, {}
+    model, effects, members = None, {}, ["seasonal naive"]
     naive_errors = pd.Series(z.to_numpy() - naive_past, index=z.index).dropna()
+    z_long, ahead_guess = z_local, naive_future
     if config.use_gbm:
-        gbm_future, gbm_past = _gbm(*_tree_history(series, config, floor, z_local, train, weather, origin),
-                                    train, future, series)
+        histories = [_tree_history(series, days, config, floor, z_local, train, weather, origin)
+                     for days in _tree_windows(series, config)]
+        predictions = [_gbm(*history, train, future, series) for history in histories]
+        gbm_future = np.mean([ahead for ahead, _ in predictions], axis=0)
+        gbm_past = np.mean([past for _, past in predictions], axis=0)
+        z_long, ahead_guess = histories[-1][0], gbm_future
+        members += [f"trees {days} d" if days else "trees" for days in _tree_windows(series, config)]
         share = config.gbm_share
         naive_future = np.where(np.isnan(naive_future), gbm_future, (1 - share) * naive_future + share * gbm_future)
         naive_past = np.where(np.isnan(naive_past), gbm_past, (1 - share) * naive_past + share * gbm_past)
     if config.use_prophet:
-        fitted, ahead, model = _prophet(train_clean, future, series.freq, config, regressor_names)
+        fitted, ahead, model = fit_prophet(train_clean, future, series.freq, config, regressor_names)
+        effects = coefficients(model, regressor_names, config.prophet_weight)
+        members.append("prophet")
+        second = None
+        if config.prophet_recent_weeks and series.freq == "h":
+            known = pd.Series(ahead_guess, index=local_future).dropna()
+            known = known[~known.index.duplicated() & ~known.index.isin(z_long.index)]
+            second = fit_prophet_with_recent_weeks(train_clean, future, series.freq, config, regressor_names,
+                                                   pd.concat([z_long, known]).sort_index(), step * PERIODS_PER_WEEK["h"])
+        if second is not None:
+            fitted = np.where(np.isnan(second[0]), fitted, (fitted + second[0]) / 2)
+            ahead = (ahead + second[1]) / 2
+            more = coefficients(second[2], regressor_names, config.prophet_weight)
+            effects = {name: (effects[name] + more[name]) / 2 for name in effects}
+            members.append("prophet with recent weeks")
         fitted = pd.Series(fitted, index=train_clean.index).reindex(z.index).to_numpy()
         weight = np.where(np.isnan(naive_future), 1.0, config.prophet_weight)
         blend_future = weight * ahead + (1 - weight) * np.nan_to_num(naive_future)
         past_weight = np.where(np.isnan(naive_past), 1.0, config.prophet_weight)
         blend_past = past_weight * fitted + (1 - past_weight) * np.nan_to_num(naive_past)
-        coefficients = _coefficients(model, regressor_names, config.prophet_weight)
     else:
         blend_future = np.where(np.isnan(naive_future), np.nanmean(z.to_numpy()), naive_future)
         blend_past = naive_past
@@ -279,18 +278,8 @@ def forecast(series: DemandSeries, horizon: int, weather: pd.DataFrame | None = 
             frame[column] = future[column].to_numpy()
     frame["day_off"] = future["day_off"].to_numpy()
     meta = {"origin": origin, "level_correction": level, "trained_periods": len(train_clean),
-            "log_space": config.log_transform, **coefficients}
+            "log_space": config.log_transform, "members": members, **effects}
     return Forecast(frame, series.unit, series.tz, series.freq, meta, model)
-
-
-def _coefficients(model, names: list[str], weight: float) -> dict[str, float]:
-    """Regressor effects per unit of each regressor in the blend's (log) space, for what-if scenarios."""
-    from prophet.utilities import regressor_coefficients
-
-    if not names:
-        return {}
-    table = regressor_coefficients(model).set_index("regressor")["coef"]
-    return {f"{name}_effect": float(table[name]) * weight for name in names}
 
 
 def _backcast_naive(z_grid: pd.Series, freq: str, weeks: int) -> pd.Series:
@@ -323,13 +312,23 @@ def _calendar_features(frame: pd.DataFrame, freq: str) -> np.ndarray:
     return np.column_stack(columns).astype(float)
 
 
-def _tree_history(series: DemandSeries, config: ForecastConfig, floor: float, z_local: pd.Series,
+def _tree_windows(series: DemandSeries, config: ForecastConfig) -> list[int]:
+    """Training windows (days) of the tree models: each of ``gbm_window_days`` that adds history the
+    series has (a series shorter than a window would fit the same trees twice); daily series use all history."""
+    if series.freq != "h":
+        return [0]
+    span = (series.values.index.max() - series.values.index.min()) / pd.Timedelta(days=1)
+    windows = sorted(set(config.gbm_window_days))
+    return [days for i, days in enumerate(windows) if i == 0 or span > windows[i - 1]]
+
+
+def _tree_history(series: DemandSeries, window_days: int, config: ForecastConfig, floor: float, z_local: pd.Series,
                   train: pd.DataFrame, weather: pd.DataFrame, origin: pd.Timestamp) -> tuple[pd.Series, pd.DataFrame]:
-    """The trees' training data: the model's window, or a longer one when ``gbm_window_days`` asks for it."""
-    if series.freq != "h" or config.gbm_window_days <= config.window_days:
+    """The trees' training data: the model's window, or a longer one of ``window_days``."""
+    if series.freq != "h" or window_days <= config.window_days:
         return z_local, train
     values = series.values.dropna()
-    values = values.loc[values.index > values.index.max() - pd.Timedelta(days=config.gbm_window_days)]
+    values = values.loc[values.index > values.index.max() - pd.Timedelta(days=window_days)]
     z = pd.Series(_transform(values.to_numpy(), floor, config), index=values.index)
     frame = _frame(z.index, series, config, weather, origin)
     clean = _drop_outliers(z, series.freq, config.outlier_mads, pd.DatetimeIndex(frame["ds"]))

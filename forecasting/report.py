@@ -18,12 +18,18 @@ def per_series(scores: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def text_report(scores: pd.DataFrame, summary: pd.DataFrame) -> str:
+def text_report(scores: pd.DataFrame, summary: pd.DataFrame, subsets: dict[str, pd.DataFrame] | None = None) -> str:
     lines = ["Mean over series and weeks (series units; MAPE in %):", summary.round(3).to_string(), ""]
     change = _change(summary)
     if change:
         lines.append("Model against the previous-week baseline: " +
                      ", ".join(f"{m} {v:+.1f} %" for m, v in change.items()))
+    for title, table in (subsets or {}).items():
+        lines += ["", f"{title}:", table.round(3).to_string()]
+        part = _change(table)
+        if part:
+            lines.append("Model against the previous-week baseline: " +
+                         ", ".join(f"{m} {v:+.1f} %" for m, v in part.items()))
     lines += ["", "Per series (PI1 / PI3):"]
     table = per_series(scores)
     for series in table.index:
@@ -33,7 +39,8 @@ def text_report(scores: pd.DataFrame, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(scores: pd.DataFrame, summary: pd.DataFrame) -> str:
+def summary_markdown(summary: pd.DataFrame) -> str:
+    """The mean table and the model's change against the previous-week baseline."""
     header = "| model | PI1 | PI2 | PI3 | MAPE % | weeks |\n|---|---|---|---|---|---|\n"
     rows = "".join(f"| {model} | {r.PI1:.3f} | {r.PI2:.3f} | {r.PI3:.3f} | {r.MAPE:.2f} | {int(r.weeks)} |\n"
                    for model, r in summary.iterrows())
@@ -42,6 +49,14 @@ def markdown_report(scores: pd.DataFrame, summary: pd.DataFrame) -> str:
     if change:
         text += "\nModel against the previous-week baseline: " + ", ".join(
             f"{m} {v:+.1f} %" for m, v in change.items()) + "\n"
+    return text
+
+
+def markdown_report(scores: pd.DataFrame, summary: pd.DataFrame, subsets: dict[str, pd.DataFrame] | None = None) -> str:
+    """The full report; ``subsets`` (title -> summary) adds a mean table per subset of weeks."""
+    text = summary_markdown(summary)
+    for title, table in (subsets or {}).items():
+        text += f"\n{title}:\n\n" + summary_markdown(table)
     table = per_series(scores)
     text += "\n| series | PI1 model | PI1 prev. week | PI1 4-week mean | PI3 model | PI3 prev. week | PI3 4-week mean |\n"
     text += "|---|---|---|---|---|---|---|\n"

@@ -98,11 +98,15 @@ def forecast_command(settings: Settings, meter: str | None, zone: str | None, ci
 @click.option("--end", required=True, help="No forecast week starts on or after this day.")
 @click.option("--every", default=1, show_default=True, type=click.IntRange(1, 52), help="Use every Nth week.")
 @click.option("--freq", type=click.Choice(["h", "D"]), default="h", show_default=True)
+@click.option("--selection-every", "selection_every", default=None, type=click.IntRange(2, 52), metavar="N",
+              help="Also report the selection weeks (every Nth of the weeks, from the first; the weeks defaults "
+                   "were chosen on) and the held-out rest separately.")
 @click.option("--markdown", "markdown", default=None, type=click.Path(dir_okay=False),
               help="Also write the tables as Markdown to this file.")
 @settings_options
 def backtest_command(settings: Settings, meters: tuple[str, ...], zone: str | None, inlets_of: str | None, city: bool,
-                     start: str, end: str, every: int, freq: str, markdown: str | None) -> None:
+                     start: str, end: str, every: int, freq: str, selection_every: int | None,
+                     markdown: str | None) -> None:
     """Rolling-origin backtest: PI1, PI2, PI3 and MAPE of the model beside the two naive baselines."""
     from forecasting.backtest import backtest, summary, weekly_origins
     from forecasting.report import markdown_report, text_report
@@ -125,7 +129,7 @@ def backtest_command(settings: Settings, meters: tuple[str, ...], zone: str | No
         if not keys:
             raise click.UsageError("give --meter ID, --zone ID, --inlets-of ZONE or --city")
         config = config_from(settings)
-        scores = []
+        scores, selected = [], set()
         started = time.perf_counter()
         for key in keys:
             try:
@@ -134,16 +138,22 @@ def backtest_command(settings: Settings, meters: tuple[str, ...], zone: str | No
                 raise click.ClickException(str(err)) from None
             weather = load_weather(cur, series.weather_station or _any_station(cur))
             origins = weekly_origins(series, start, end)[::every]
+            selected.update(origins[::selection_every or 1])
             click.echo(f"{key.label}: {len(origins)} weeks", err=True)
             scores.append(backtest(series, origins, weather, config))
     all_scores = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame()
     if all_scores.empty:
         raise click.ClickException("no week in the range had enough data to score")
     elapsed = time.perf_counter() - started
-    click.echo(text_report(all_scores, summary(all_scores)))
+    subsets = {}
+    if selection_every:
+        chosen = all_scores["origin"].isin(selected)
+        subsets = {f"Selection weeks (one in {selection_every}, from the first)": summary(all_scores[chosen]),
+                   "Held-out weeks": summary(all_scores[~chosen])}
+    click.echo(text_report(all_scores, summary(all_scores), subsets))
     click.echo(f"({elapsed:.0f} s)", err=True)
     if markdown:
-        Path(markdown).write_text(markdown_report(all_scores, summary(all_scores)))
+        Path(markdown).write_text(markdown_report(all_scores, summary(all_scores), subsets))
         click.echo(f"Wrote {markdown}", err=True)
 
 

@@ -72,11 +72,17 @@ def test_backtest_of_four_dmas_beats_both_baselines(bwdf_db):
 
 def test_backtest_command_prints_the_three_rows(bwdf_db, tmp_path):
     result = CliRunner().invoke(main, ["backtest", "--meter", "DMA_B", "--start", "2022-06-06", "--end", "2022-06-14",
-                                       "--db", str(bwdf_db), "--markdown", str(tmp_path / "t.md")])
+                                       "--selection-every", "2", "--db", str(bwdf_db),
+                                       "--markdown", str(tmp_path / "t.md")])
     assert result.exit_code == 0, result.output
     for row in ("model", "previous week", "mean of 4 weeks", "Model against the previous-week baseline"):
         assert row in result.output
-    assert "| model |" in (tmp_path / "t.md").read_text()
+    markdown = (tmp_path / "t.md").read_text()
+    assert "| model |" in markdown
+    # two Mondays: the first is the selection week, the second held out; each table scores one week
+    selection, held_out = markdown.split("Selection weeks (one in 2, from the first):")[1].split("Held-out weeks:")
+    assert "| model |" in selection and selection.count("| 1 |") == 3
+    assert held_out.split("| series |")[0].count("| 1 |") == 3
 
 
 def _config(tmp_path: Path) -> Path:

@@ -89,3 +89,14 @@ def test_daily_forecast_of_a_volume_series(synthetic):
     expected = daily.values.groupby(daily.values.index.dayofweek).mean()
     predicted = frame["yhat"].groupby(frame.index.dayofweek).mean()
     assert np.allclose(predicted.sort_index(), expected.sort_index(), rtol=0.1)
+
+
+def test_ensemble_members_grow_with_the_history():
+    young = forecast(demand_series("2024-01-01", "2024-01-15"), 24).meta["members"]
+    assert young == ["seasonal naive", "trees 168 d", "prophet"]      # two weeks: too young for the recent-weeks fit
+    seasoned = demand_series("2023-07-03", "2024-03-04")              # eight months: both tree windows add history
+    result = forecast(seasoned, 336)
+    assert result.meta["members"] == ["seasonal naive", "trees 168 d", "trees 364 d", "prophet",
+                                      "prophet with recent weeks"]
+    truth = local_profile(result.frame.index)
+    assert np.mean(np.abs(result.frame["yhat"] - truth)) < 0.1 * truth.mean()   # the second week too (own lags)
