@@ -104,14 +104,17 @@ def test_live_continues_a_backfill_in_the_same_store(mosquitto_module, tmp_path)
 
     runtime = _runtime(tmp_path, mosquitto_module)
     try:
+        eventful = replace(SMALL, events=EventConfig(rate_multiplier=20))  # labels in any half day
         backfill_into_store(runtime.store, 0.5, end=pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=1),
-                            seed=9, config=SMALL)
+                            seed=9, config=eventful)
         history = _count(runtime, "SELECT max(ts) FROM readings WHERE meter_id = 'Z1-INLET'")
         report = _publish(mosquitto_module, tmp_path, "normal", arrays=True, store=runtime.store, start=None)
         _settle(runtime, report.messages)
         assert pd.Timestamp(report.sim_start) == pd.Timestamp(history) + pd.Timedelta(minutes=15)
-        resets = _count(runtime, "SELECT count(*) FROM consumption WHERE flags & 32 > 0")
-        jumps = _count(runtime, "SELECT count(*) FROM consumption WHERE flags & 128 > 0")
+        seam = f"FROM consumption WHERE ts_start = TIMESTAMP '{pd.Timestamp(history)}'"  # first live interval
+        assert _count(runtime, f"SELECT count(*) {seam}") > 0
+        resets = _count(runtime, f"SELECT count(*) {seam} AND flags & 32 > 0")
+        jumps = _count(runtime, f"SELECT count(*) {seam} AND flags & 128 > 0")
         assert resets == 0 and jumps == 0                       # registers continue where the backfill left them
         assert _count(runtime, "SELECT count(*) FROM event_labels") >= 1
     finally:
