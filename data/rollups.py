@@ -59,34 +59,41 @@ def _empty(key: str) -> pd.DataFrame:
 
 def apply_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
     """Add signed deltas to the meter and zone rollups."""
-    for table, key, frame in (("hour", "hour", hourly), ("day", "day", daily)):
+    for grain, frame in (("hour", hourly), ("day", daily)):
         if frame.empty:
             continue
-        suffix = "hourly" if table == "hour" else "daily"
         cur.register("volume_delta", frame)
-        cur.execute(
-            f"""
-            INSERT INTO meter_{suffix} BY NAME
-            SELECT meter_id, {key}, volume_l, estimated_l FROM volume_delta
-            ON CONFLICT (meter_id, {key}) DO UPDATE SET
-                volume_l = volume_l + excluded.volume_l,
-                estimated_l = estimated_l + excluded.estimated_l
-            """
-        )
-        cur.execute(
-            f"""
-            INSERT INTO zone_{suffix} BY NAME
-            SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
-                   coalesce(m.category, '{UNASSIGNED}') AS category,
-                   d.{key}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
-            FROM volume_delta d JOIN meters m USING (meter_id)
-            GROUP BY ALL
-            ON CONFLICT (zone_id, category, {key}) DO UPDATE SET
-                volume_l = volume_l + excluded.volume_l,
-                estimated_l = estimated_l + excluded.estimated_l
-            """
-        )
+        _add_to_rollups(cur, "volume_delta", grain)
         cur.unregister("volume_delta")
+
+
+def _add_to_rollups(cur: duckdb.DuckDBPyConnection, deltas: str, grain: str) -> None:
+    """Upsert ``deltas`` (a relation of ``meter_id, <grain>, volume_l, estimated_l``) into the
+    meter and zone rollups of that grain."""
+    suffix = "hourly" if grain == "hour" else "daily"
+    cur.execute(
+        f"""
+        INSERT INTO meter_{suffix} BY NAME
+        SELECT meter_id, {grain}, sum(volume_l) AS volume_l, sum(estimated_l) AS estimated_l
+        FROM {deltas} GROUP BY ALL
+        ON CONFLICT (meter_id, {grain}) DO UPDATE SET
+            volume_l = volume_l + excluded.volume_l,
+            estimated_l = estimated_l + excluded.estimated_l
+        """
+    )
+    cur.execute(
+        f"""
+        INSERT INTO zone_{suffix} BY NAME
+        SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
+               coalesce(m.category, '{UNASSIGNED}') AS category,
+               d.{grain}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
+        FROM {deltas} d JOIN meters m USING (meter_id)
+        GROUP BY ALL
+        ON CONFLICT (zone_id, category, {grain}) DO UPDATE SET
+            volume_l = volume_l + excluded.volume_l,
+            estimated_l = estimated_l + excluded.estimated_l
+        """
+    )
 
 
 def queue_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
@@ -103,32 +110,9 @@ def queue_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, da
 
 def fold_volume_deltas(cur: duckdb.DuckDBPyConnection) -> None:
     """Add the queued deltas to the meter and zone rollups and empty the queue."""
-    for grain in ("hour", "day"):
-        suffix = "hourly" if grain == "hour" else "daily"
-        key = f"bucket::{'TIMESTAMP' if grain == 'hour' else 'DATE'}"
-        cur.execute(
-            f"""
-            INSERT INTO meter_{suffix} BY NAME
-            SELECT meter_id, {key} AS {grain}, sum(volume_l) AS volume_l, sum(estimated_l) AS estimated_l
-            FROM rollup_deltas WHERE grain = '{grain}' GROUP BY ALL
-            ON CONFLICT (meter_id, {grain}) DO UPDATE SET
-                volume_l = volume_l + excluded.volume_l,
-                estimated_l = estimated_l + excluded.estimated_l
-            """
-        )
-        cur.execute(
-            f"""
-            INSERT INTO zone_{suffix} BY NAME
-            SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
-                   coalesce(m.category, '{UNASSIGNED}') AS category,
-                   {key} AS {grain}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
-            FROM rollup_deltas d JOIN meters m USING (meter_id)
-            WHERE d.grain = '{grain}' GROUP BY ALL
-            ON CONFLICT (zone_id, category, {grain}) DO UPDATE SET
-                volume_l = volume_l + excluded.volume_l,
-                estimated_l = estimated_l + excluded.estimated_l
-            """
-        )
+    for grain, bucket in (("hour", "bucket"), ("day", "bucket::DATE")):
+        _add_to_rollups(cur, f"""(SELECT meter_id, {bucket} AS {grain}, volume_l, estimated_l
+                                  FROM rollup_deltas WHERE grain = '{grain}')""", grain)
     cur.execute("DELETE FROM rollup_deltas")
 
 
