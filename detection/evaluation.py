@@ -6,7 +6,8 @@ period after it) on the same asset, or, for labels on network assets that have
 no meter (a pipe, a valve, a pump), on any network series or the zone of the
 label's zone. Delay runs from the label's start to the earliest ``raised_at`` of
 its detecting events (never negative). An event that detects no label at all
-is a false alarm.
+is a false alarm. Labels that began before the scored span (in the warm-up) are
+not scored, but an event that detects one is not a false alarm either.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from detection.scan import RULES
 CONTEXT_KINDS = ("gateway_outage", "meter_swap")
 CUSTOMER_LEAKS = ("running_toilet", "dripping_tap", "irrigation_left_on")
 GRACE = pd.Timedelta(hours=6)
-RULE_DETECTORS = RULES[:1] + ("restless_nights",) + RULES[1:]
+RULE_DETECTORS = RULES[:1] + ("steady_trickle",) + RULES[1:]
 GROUPS = ("isolation forest", "rules", "z-score", "combination")
 
 
@@ -71,10 +72,15 @@ class Scores:
 
 
 def score(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame,
-          meter_months: dict[str, float]) -> Scores:
-    """Score every detector group on the same labels (``meter_months`` scanned, per group)."""
+          meter_months: dict[str, float], scored_from: pd.Timestamp | None = None) -> Scores:
+    """Score every detector group on the same labels (``meter_months`` scanned, per group).
+
+    Recall and delay count the labels that start at or after ``scored_from``; every label
+    (one that began earlier too) can make an event a true detection.
+    """
     labels = labels.reset_index(drop=True)
-    kinds = sorted(k for k in labels["kind"].unique() if k not in CONTEXT_KINDS)
+    scored = labels if scored_from is None else labels[labels["start"] >= scored_from]
+    kinds = sorted(k for k in scored["kind"].unique() if k not in CONTEXT_KINDS)
     by_kind, by_group, by_event_kind = [], [], []
     for group, frame in group_events(events.reset_index(drop=True)).items():
         frame = frame.reset_index(drop=True)
@@ -83,7 +89,7 @@ def score(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame,
         first = detected.groupby("label")["raised_at"].min()
         delay_h = ((first - labels.loc[first.index, "start"]).dt.total_seconds() / 3600).clip(lower=0)
         for kind in kinds + ["customer leaks (all three)"]:
-            wanted = labels.index[labels["kind"].isin(CUSTOMER_LEAKS if kind.startswith("customer") else [kind])]
+            wanted = scored.index[scored["kind"].isin(CUSTOMER_LEAKS if kind.startswith("customer") else [kind])]
             delays = delay_h.reindex(wanted).dropna()
             by_kind.append({"group": group, "label kind": kind, "labels": len(wanted), "detected": len(delays),
                             "recall": len(delays) / len(wanted) if len(wanted) else np.nan,
@@ -140,16 +146,17 @@ def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_d
     meter_months = {"isolation forest": forest_months, "rules": all_months, "z-score": all_months,
                     "combination": all_months}
     labels = read_labels(cur, start, end)
-    facts = {"series": len(series), "forest series": len(forest_ids), "labels": len(labels), "events": len(events),
-             "start": start, "end": end}
-    return score(events, labels, series, meter_months), facts
+    facts = {"series": len(series), "forest series": len(forest_ids), "labels": int((labels["start"] >= start).sum()),
+             "events": len(events), "start": start, "end": end}
+    return score(events, labels, series, meter_months, scored_from=start), facts
 
 
 def read_labels(cur, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Labels that start in [start, end) (read-only: the store may be opened read-only)."""
+    """Labels that overlap [start, end), those that began earlier included (read-only: the store may be
+    opened read-only)."""
     known = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'event_labels'").fetchall()[0][0]
     if not known:
         raise ValueError("the store has no event_labels table: evaluate a simulated store")
     return cur.execute("""SELECT event_id, kind, asset, zone_id, start, "end", magnitude FROM event_labels
-                          WHERE start >= ? AND start < ? ORDER BY start, event_id""",
-                       [start.to_pydatetime(), end.to_pydatetime()]).df()
+                          WHERE start < ? AND "end" >= ? ORDER BY start, event_id""",
+                       [end.to_pydatetime(), (start - GRACE).to_pydatetime()]).df()

@@ -12,11 +12,10 @@ import pandas as pd
 
 from detection.events import Tariff, event, merge_runs, runs, squash
 from detection.features import Window, night_minimum
+from detection.rules_trickle import steady_trickle
 
 SUSTAINED_SPAN_H = 4
 SUSTAINED_FACTOR = 4.0
-NIGHT_HOURS = (1, 5)
-STEADY_RATIO = 2.0
 MIN_TRAINING_HOURS = 7 * 24
 
 
@@ -42,23 +41,17 @@ def _same_hour_baseline(floor: pd.DataFrame, days: int) -> pd.DataFrame:
 
 
 def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str | None],
-                    tariff: Tariff = Tariff(), tzs: dict[str, str] | None = None,
-                    min_leak_l_h: float = 30.0) -> list[dict]:
-    """Customer meters whose flow does not rest: sustained high flow, or two nights without rest.
+                    tariff: Tariff = Tariff(), min_leak_l_h: float = 30.0) -> list[dict]:
+    """Customer meters whose flow does not rest: sustained high flow, or a steady trickle (`rules_trickle`).
 
     Sustained: the lowest hourly volume of the last 4 h is at least 4x (and
     ``min_leak_l_h`` above) the highest such value at that time of day (the hour
     either side included) on the previous 28 days: a running toilet or irrigation
     left on, raised after 4 h of evidence whatever the hour, where a household's
-    own quiet hours make it stand out. Night: two nights in a row (01-05 local)
-    whose lowest hour is 1.5x (and 1 L/h) above every night of the weeks before,
-    and steady (the two nights' median hour at most twice their lowest, taken
-    as at least 1 L/h): a dripping tap or a small running toilet runs evenly, a
-    restless household's flushes and glasses of water do not. Hours without data give no evidence.
+    own quiet hours make it stand out.
     """
     if volumes.empty:
         return []
-    tzs = tzs or {}
     rows = []
     enough = volumes[volumes.index < window.start].notna().sum() >= MIN_TRAINING_HOURS
     floor = volumes.rolling(SUSTAINED_SPAN_H, min_periods=SUSTAINED_SPAN_H).min()
@@ -82,13 +75,21 @@ def continuous_flow(volumes: pd.DataFrame, window: Window, zones: dict[str, str 
                 explanation=(f"Flow has not dropped below {lowest:.0f} L/h ({lowest / 3600:.4f} L/s) for {hours} h; "
                              f"at this time of day in the previous {window.training_days} days it never stayed above "
                              f"{rest:.0f} L/h for {SUSTAINED_SPAN_H} h")))
-    for tz in sorted({tzs.get(m, "UTC") for m in volumes.columns}):
-        columns = [m for m in volumes.columns if tzs.get(m, "UTC") == tz and enough[m]]
-        rows += _restless_nights(volumes[columns], window, zones, tariff, tz)
-    return rows
+    return _one_per_leak(rows + steady_trickle(volumes.loc[:, enough.to_numpy()], window, zones, tariff))
 
 
 HOUR = pd.Timedelta(hours=1)
+
+
+def _one_per_leak(rows: list[dict]) -> list[dict]:
+    """One event per leak: of overlapping events on a meter, the first raised (a running toilet is both
+    sustained flow and a steady trickle; one alert is enough)."""
+    kept: list[dict] = []
+    for row in sorted(rows, key=lambda r: r["raised_at"]):
+        if not any(k["meter_id"] == row["meter_id"] and k["start"] <= row["end"] and row["start"] <= k["end"]
+                   for k in kept):
+            kept.append(row)
+    return kept
 
 
 def _run_start(series: pd.Series, first: int, level: float) -> pd.Timestamp:
@@ -98,51 +99,6 @@ def _run_start(series: pd.Series, first: int, level: float) -> pd.Timestamp:
     while position > 0 and values[position - 1] >= level:
         position -= 1
     return series.index[position]
-
-
-def _restless_nights(volumes: pd.DataFrame, window: Window, zones: dict[str, str | None], tariff: Tariff,
-                     tz: str) -> list[dict]:
-    if volumes.empty:
-        return []
-    local = volumes.index.tz_localize("UTC").tz_convert(tz)
-    at_night = (local.hour >= NIGHT_HOURS[0]) & (local.hour < NIGHT_HOURS[1])
-    nights = volumes[at_night]
-    dates = pd.DatetimeIndex(local[at_night].date)
-    hours = pd.Series(local.hour[at_night], index=dates)
-    whole = (hours.groupby(level=0).min() == NIGHT_HOURS[0]) & (hours.groupby(level=0).max() == NIGHT_HOURS[1] - 1)
-    night_floor = nights.groupby(dates).min().where(nights.notna().groupby(dates).all())
-    night_floor = night_floor[whole.reindex(night_floor.index).to_numpy()]
-    night_end = {d: volumes.index[at_night][dates == d][-1] + HOUR for d in night_floor.index}
-    before = night_floor.shift(2).rolling(window.training_days, min_periods=7).max()
-    threshold = np.maximum(1.5 * before, before + 1.0)
-    restless = (night_floor >= threshold) & (night_floor.shift(1) >= threshold)
-    for row, column in zip(*np.nonzero(restless.to_numpy())):
-        two_nights = nights.iloc[:, column][dates.isin(night_floor.index[row - 1:row + 1])]
-        if two_nights.median() > STEADY_RATIO * max(two_nights.min(), 1.0):
-            restless.iat[row, column] = False
-    rows = []
-    for meter_id in volumes.columns:
-        flags = restless[meter_id].to_numpy()
-        for first, last in runs(flags):
-            first_night = night_floor.index[first]
-            raised_at = night_end[first_night]
-            if not (window.start <= raised_at < window.end + HOUR):
-                continue
-            previous = night_floor.index[first - 1]
-            lowest = float(night_floor[meter_id].iloc[first - 1:last + 1].min())
-            usual = float(before[meter_id].iloc[first])
-            start = _run_start(volumes[meter_id], volumes.index.get_loc(night_end[previous] - HOUR), lowest)
-            end = night_end[night_floor.index[last]]
-            hours = int((end - start) / HOUR)
-            rows.append(event(
-                detector="restless_nights", meter_id=meter_id, zone_id=zones.get(meter_id), kind="continuous_flow",
-                start=start, end=end, raised_at=raised_at, tariff=tariff,
-                score=squash(lowest / max(float(threshold[meter_id].iloc[first]), 1e-9)),
-                lost_volume_l=max(lowest - usual, 0.0) * hours,
-                explanation=(f"Flow has not dropped below {lowest:.0f} L/h ({lowest / 3600:.4f} L/s) for {hours} h, "
-                             f"{last - first + 2} nights running (usual lowest night hour at most {usual:.0f} L/h "
-                             f"in the previous {window.training_days} nights)")))
-    return rows
 
 
 def recent_same_quarter(values: pd.Series, days: int = 1, how: str = "max") -> pd.Series:

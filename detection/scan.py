@@ -52,8 +52,7 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
     pressures = by_quantity[by_quantity["quantity"] == "pressure"]
     rows: list[dict] = []
     if "continuous_flow" in chosen:
-        tzs = {m: (t if isinstance(t, str) and t else "UTC") for m, t in zip(series["meter_id"], series["tz"])}
-        rows += continuous_flow(volumes, window, zones, tariff, tzs)
+        rows += continuous_flow(volumes, window, zones, tariff)
     if "burst" in chosen:
         rows += burst(flows, pressures, series, window, tariff)
     if "night_flow_rise" in chosen:

@@ -1,7 +1,7 @@
 """The rules that decide how soon a customer leak is raised and how often nothing is raised for nothing.
 
 Pure detector calls on constructed frames (no store): a running toilet raised after
-4 h of quiet hours, a scan window's cut night, a zone's sensors moving together,
+4 h of quiet hours, a dripping tap in its first quiet hours, a zone's sensors moving together,
 a daily schedule that is news once.
 """
 
@@ -37,8 +37,8 @@ def test_a_running_toilet_is_raised_four_hours_after_it_starts_in_quiet_hours():
     leak_from = SCAN_START + 2 * DAY + 22 * HOUR
     toilet = s.household_hourly(seed=3, leak_l_h=40.0, leak_from=leak_from)
     window = Window(SCAN_START, SCAN_START + 7 * DAY)
-    found = [e for e in continuous_flow(_volumes(("H", toilet)), window, {"H": None}) if e["detector"] == "continuous_flow"]
-    assert len(found) == 1
+    found = continuous_flow(_volumes(("H", toilet)), window, {"H": None})
+    assert [e["detector"] for e in found] == ["continuous_flow"]
     assert found[0]["start"] == leak_from
     assert found[0]["raised_at"] - leak_from == 4 * HOUR
     assert "below 40 L/h" in found[0]["explanation"] and "at this time of day" in found[0]["explanation"]
@@ -52,24 +52,24 @@ def test_weekly_garden_watering_at_its_usual_hour_is_not_a_leak():
     assert continuous_flow(_volumes(("H", use)), window, {"H": None}) == []
 
 
-def test_a_night_cut_by_the_scan_window_is_not_a_second_restless_night():
+def test_a_sleepless_night_of_uneven_use_is_not_a_trickle():
     use = s.household_hourly(seed=1)
-    sleepless = SCAN_START + 3 * DAY
-    use[(use.index >= sleepless + HOUR) & (use.index < sleepless + 5 * HOUR)] = 5.0
-    use[use.index == sleepless + DAY + HOUR] = 5.0
-    cut = Window(SCAN_START, sleepless + DAY + 2 * HOUR)
-    assert continuous_flow(_volumes(("H", use[use.index < cut.end])), cut, {"H": None}) == []
-    whole = Window(SCAN_START, sleepless + 2 * DAY)
-    assert continuous_flow(_volumes(("H", use[use.index < whole.end])), whole, {"H": None}) == []
-
-
-def test_two_restless_nights_are_still_a_dripping_tap():
-    drip_from = SCAN_START + 2 * DAY + 10 * HOUR
-    use = s.household_hourly(seed=2, leak_l_h=6.0, leak_from=drip_from)
+    for night in (3, 4):
+        midnight = SCAN_START + night * DAY
+        use[(use.index >= midnight + HOUR) & (use.index < midnight + 5 * HOUR)] = [3.0, 11.0, 2.0, 8.0]
     window = Window(SCAN_START, SCAN_START + 7 * DAY)
-    found = continuous_flow(_volumes(("H", use)), window, {"H": None})
-    assert [e["detector"] for e in found] == ["restless_nights"]
-    assert found[0]["raised_at"] == drip_from.normalize() + 2 * DAY + 5 * HOUR
+    assert continuous_flow(_volumes(("H", use)), window, {"H": None}) == []
+
+
+def test_a_dripping_tap_is_raised_in_its_first_quiet_hours():
+    window = Window(SCAN_START, SCAN_START + 7 * DAY)
+    for hour, within in ((10, 8 * HOUR), (22, 4 * HOUR)):
+        drip_from = SCAN_START + 2 * DAY + hour * HOUR
+        use = s.household_hourly(seed=1, leak_l_h=6.0, leak_from=drip_from)
+        found = continuous_flow(_volumes(("H", use)), window, {"H": None})
+        assert [e["detector"] for e in found] == ["steady_trickle"]
+        assert found[0]["start"] == drip_from
+        assert found[0]["raised_at"] - drip_from <= within
 
 
 def _level(seed: int, shift_from: pd.Timestamp | None, shift: float) -> pd.Series:

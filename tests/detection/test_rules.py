@@ -40,18 +40,18 @@ def test_the_contract_columns_and_values(constructed_events):
     assert constructed_events["event_id"].is_unique
 
 
-def test_a_dripping_tap_is_found_after_two_restless_nights(constructed_events):
-    drip = of(constructed_events, "H-DRIP", "continuous_flow", "restless_nights")
-    assert len(drip) == 1
+def test_a_dripping_tap_is_found_as_a_steady_trickle(constructed_events):
+    drip = of(constructed_events, "H-DRIP", "continuous_flow")
+    assert list(drip["detector"]) == ["steady_trickle"]
     event = drip.iloc[0]
-    assert DRIP_FROM <= event["raised_at"] <= DRIP_FROM + pd.Timedelta(hours=48)
-    assert "below 6 L/h" in event["explanation"] and "2 nights running" in event["explanation"]
+    assert event["start"] == DRIP_FROM and event["raised_at"] - DRIP_FROM <= pd.Timedelta(hours=8)
+    assert "trickle of about 6 L/h" in event["explanation"] and "read nothing" in event["explanation"]
     assert event["lost_volume_l"] == pytest.approx(6.0 * (event["end"] - event["start"]) / pd.Timedelta(hours=1))
 
 
 def test_a_running_toilet_is_found_within_hours(constructed_events):
-    toilet = of(constructed_events, "H-TOILET", "continuous_flow", "continuous_flow")
-    assert len(toilet) == 1
+    toilet = of(constructed_events, "H-TOILET", "continuous_flow")
+    assert list(toilet["detector"]) == ["continuous_flow"]
     event = toilet.iloc[0]
     assert event["start"] == TOILET_FROM
     assert event["raised_at"] - TOILET_FROM <= pd.Timedelta(hours=6)

@@ -1,0 +1,157 @@
+"""A steady trickle through a customer meter (a dripping tap, a small running toilet), told apart from use.
+
+A household's use comes in draws (a flush, a shower) with hours of nothing
+between them; a trickle adds the same few litres to every hour. Its signs are
+that no hour reads less than the trickle since it began, and that the hours
+without use read the same small volume again and again: a volume this meter
+seldom reads at that hour of day, when it usually reads nothing at all.
+
+Each such hour is evidence, weighed by the meter's own previous weeks (same
+hour of day, the hour either side included, days away from home left out):
+the log of how much likelier "nothing" was than "this volume". An hour below
+the level ends the run and its evidence. An event is raised when a run's
+evidence reaches `EVIDENCE_NATS`; the explanation turns it into odds. Hours
+with use on top of the trickle neither add nor take away. Levels run from
+1 L/h up (a band of 1 L, or a tenth, at each level), so a meter whose quiet
+hours read 0 L is the meter this rule can speak for; meters that never rest
+(a plant, a building's cooling) give it no evidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.events import Tariff, event, runs, squash
+from detection.features import Window
+
+EVIDENCE_NATS = 15.0
+LEVELS_L_H = tuple(range(1, 13)) + tuple(int(round(12 * 1.15 ** k)) for k in range(1, 20))
+AWAY_SHARE = 0.3            # a day below this share of the usual daily volume is a day away
+MIN_SAMPLES = 21            # same-hour samples (7 days x 3 hours) before an hour can give evidence
+PRIOR = 0.5
+HOUR = pd.Timedelta(hours=1)
+
+
+def band_width(level: float) -> float:
+    """The band above a level that a steady trickle stays within (register counting in whole litres)."""
+    return max(1.0, float(int(0.1 * level)))
+
+
+class _SameHourHistory:
+    """Per hour, how often each volume was read at that hour of day (the hour either side too) on the
+    previous days, days away left out. Arrays are whole UTC days, hours x meters."""
+
+    def __init__(self, volumes: np.ndarray, days: int):
+        self.days, self.volumes = days, volumes
+        n_days = len(volumes) // 24
+        self.shape = (n_days, 24, volumes.shape[1])
+        daily = np.nansum(volumes.reshape(self.shape), axis=1)
+        usual = pd.DataFrame(daily).shift(1).rolling(days, min_periods=7).median().to_numpy()
+        at_home = (daily >= AWAY_SHARE * usual) | np.isnan(usual)
+        self.counted = ~np.isnan(volumes).reshape(self.shape) & at_home[:, None, :]
+        self.samples = self._earlier(self.counted)
+
+    def _earlier(self, flags: np.ndarray) -> np.ndarray:
+        """Counts of ``flags`` on the previous ``days`` days, same hour and the hour either side."""
+        total = np.concatenate([np.zeros_like(flags[:1], dtype=float), np.cumsum(flags, axis=0, dtype=float)])
+        counts = total[:-1].copy()
+        counts[self.days:] -= total[:len(counts) - self.days]
+        return counts + np.roll(counts, 1, axis=1) + np.roll(counts, -1, axis=1)
+
+    def share(self, flags: np.ndarray) -> np.ndarray:
+        """Smoothed share of earlier same-hour samples where ``flags`` held (hours x meters)."""
+        hits = self._earlier(flags.reshape(self.shape) & self.counted)
+        return ((hits + PRIOR) / (self.samples + 2 * PRIOR)).reshape(self.volumes.shape)
+
+    def known(self) -> np.ndarray:
+        return (self.samples >= MIN_SAMPLES).reshape(self.volumes.shape)
+
+
+def _run_sum(flowing: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+    """Per hour, the evidence summed since the last hour that was not ``flowing``."""
+    total = np.cumsum(np.where(flowing, evidence, 0.0), axis=0)
+    return total - np.maximum.accumulate(np.where(flowing, 0.0, total), axis=0)
+
+
+def trickle_evidence(volumes: np.ndarray, days: int) -> dict[str, np.ndarray]:
+    """The strongest run evidence per hour over all levels, with that level and its usual shares.
+
+    ``volumes`` is hours x meters of whole UTC days; returns arrays of the same shape: ``evidence``
+    (nats), ``level`` (L/h), ``quiet`` (share of usual hours reading nothing) and ``at_level``
+    (share reading the level's band).
+    """
+    history = _SameHourHistory(volumes, days)
+    quiet = history.share(volumes < 1)
+    known = history.known()
+    best = {name: np.zeros(volumes.shape) for name in ("evidence", "level", "quiet", "at_level")}
+    with np.errstate(invalid="ignore"):
+        for level in LEVELS_L_H:
+            flowing = volumes >= level
+            steady = flowing & (volumes <= level + band_width(level))
+            at_level = history.share(steady)
+            weight = np.where(steady & known, np.maximum(np.log(quiet / at_level), 0.0), 0.0)
+            evidence = _run_sum(flowing, weight)
+            stronger = evidence > best["evidence"]
+            for name, value in (("evidence", evidence), ("level", level), ("quiet", quiet), ("at_level", at_level)):
+                best[name] = np.where(stronger, value, best[name])
+    return best
+
+
+def _whole_days(volumes: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """The volumes padded with empty hours to whole UTC days; and how many hours were added in front."""
+    lead = volumes.index[0].hour
+    rows = lead + len(volumes)
+    padded = np.full((-(-rows // 24) * 24, volumes.shape[1]), np.nan)
+    padded[lead:rows] = volumes.to_numpy(dtype=float)
+    return padded, lead
+
+
+def steady_trickle(volumes: pd.DataFrame, window: Window, zones: dict[str, str | None],
+                   tariff: Tariff = Tariff()) -> list[dict]:
+    """Events for runs of hourly ``volumes`` (UTC hours x meters) whose trickle evidence passes the bar."""
+    if volumes.empty:
+        return []
+    padded, lead = _whole_days(volumes)
+    best = {name: array[lead:lead + len(volumes)] for name, array in
+            trickle_evidence(padded, window.training_days).items()}
+    values = volumes.to_numpy(dtype=float)
+    in_window = (volumes.index >= window.start) & (volumes.index < window.end)
+    fired = (best["evidence"] >= EVIDENCE_NATS) & in_window[:, None]
+    rows = []
+    for column, meter_id in enumerate(volumes.columns):
+        for first, last in runs(fired[:, column]):
+            level = float(best["level"][first, column])
+            series = values[:, column]
+            below = np.flatnonzero(~(series[:first + 1] >= level))
+            begin = int(below[-1]) + 1 if len(below) else 0
+            run = series[begin:last + 1]
+            steady = (run >= level) & (run <= level + band_width(level))
+            rate = float(np.median(run[steady])) if steady.any() else level
+            hours = last + 1 - begin
+            shares = slice(begin, first + 1)
+            quiet = float(np.median(best["quiet"][shares, column][steady[:first + 1 - begin]]))
+            usual = float(np.median(best["at_level"][shares, column][steady[:first + 1 - begin]]))
+            nats = float(best["evidence"][first, column])
+            rows.append(event(
+                detector="steady_trickle", meter_id=meter_id, zone_id=zones.get(meter_id), kind="continuous_flow",
+                start=volumes.index[begin], end=volumes.index[last] + HOUR, raised_at=volumes.index[first] + HOUR,
+                score=squash(nats / EVIDENCE_NATS), tariff=tariff, lost_volume_l=rate * hours,
+                explanation=(f"Flow has not stopped for {hours} h: every hour read at least {level:g} L, and "
+                             f"{int(steady.sum())} hours without other use read a steady {level:g}-"
+                             f"{level + band_width(level):g} L (a trickle of about {rate:.0f} L/h). At those hours "
+                             f"in the previous {window.training_days} days this meter read nothing {quiet:.0%} of "
+                             f"the time and {level:g}-{level + band_width(level):g} L {usual:.0%}: by chance about "
+                             f"1 in {_odds(nats)}")))
+    return rows
+
+
+def _odds(nats: float) -> str:
+    """exp(nats) in words, to two figures: "3.4 million"."""
+    odds = float(np.exp(min(nats, 60.0)))
+    if odds >= 1e12:
+        return "more than a trillion"
+    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if odds >= size:
+            return f"{odds / size:.2g} {word}"
+    return f"{odds:.2g}"

@@ -1,0 +1,35 @@
+"""Scoring detectors against labels: what counts as found, how late, and what is a false alarm."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from detection.evaluation import score
+from detection.events import event, frame
+
+SPAN_START = pd.Timestamp("2025-01-01")
+H = pd.Timedelta(hours=1)
+
+
+def _labels() -> pd.DataFrame:
+    rows = [("warm-up drip", "dripping_tap", "A", SPAN_START - 5 * 24 * H, SPAN_START + 40 * H),
+            ("toilet", "running_toilet", "B", SPAN_START + 10 * H, SPAN_START + 60 * H)]
+    return pd.DataFrame([{"event_id": i, "kind": k, "asset": a, "zone_id": "Z1", "start": s, "end": e, "magnitude": 1.0}
+                         for i, k, a, s, e in rows])
+
+
+def _event(meter_id: str, start: pd.Timestamp, raised_after: pd.Timedelta) -> dict:
+    return event(detector="continuous_flow", meter_id=meter_id, zone_id="Z1", kind="continuous_flow", start=start,
+                 end=start + 8 * H, raised_at=start + raised_after, score=0.9, explanation="test")
+
+
+def test_a_leak_from_the_warm_up_is_neither_scored_nor_a_false_alarm():
+    series = pd.DataFrame({"meter_id": ["A", "B", "C"], "zone_id": "Z1", "quantity": "volume"})
+    events = frame([_event("A", SPAN_START + 2 * H, 4 * H),
+                    _event("B", SPAN_START + 10 * H, 5 * H),
+                    _event("C", SPAN_START + 30 * H, 4 * H)])
+    scores = score(events, _labels(), series, {"rules": 3.0}, scored_from=SPAN_START)
+    rules = scores.by_group.set_index("group").loc["rules"]
+    assert rules["events"] == 3 and rules["false alarms"] == 1
+    customers = scores.by_kind.set_index(["group", "label kind"]).loc[("rules", "customer leaks (all three)")]
+    assert customers["labels"] == 1 and customers["detected"] == 1 and customers["delay median h"] == 5.0
