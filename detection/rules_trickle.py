@@ -139,19 +139,19 @@ def steady_trickle(volumes: pd.DataFrame, window: Window, zones: dict[str, str |
                 score=squash(nats / EVIDENCE_NATS), tariff=tariff, lost_volume_l=rate * hours,
                 explanation=(f"Flow has not stopped for {hours} h: every hour read at least {level:g} L, and "
                              f"{int(steady.sum())} hours without other use read a steady {level:g}-"
-                             f"{level + band_width(level):g} L (a trickle of about {rate:.0f} L/h). At those hours "
+                             f"{level + band_width(level):g} L (a steady flow of about {rate:.0f} L/h). At those hours "
                              f"in the previous {window.training_days} days this meter read nothing {quiet:.0%} of "
-                             f"the time and {level:g}-{level + band_width(level):g} L {usual:.0%}: by chance about "
-                             f"1 in {_odds(nats)}")))
+                             f"the time and {level:g}-{level + band_width(level):g} L {usual:.0%}: by chance "
+                             f"{_chance(nats)}")))
     return rows
 
 
-def _odds(nats: float) -> str:
-    """exp(nats) in words, to two figures: "3.4 million"."""
+def _chance(nats: float) -> str:
+    """exp(-nats) in words, to two figures: "about 1 in 3.3 million"."""
     odds = float(np.exp(min(nats, 60.0)))
     if odds >= 1e12:
-        return "more than a trillion"
+        return "less than 1 in a trillion"
     for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
         if odds >= size:
-            return f"{odds / size:.2g} {word}"
-    return f"{odds:.2g}"
+            return f"about 1 in {odds / size:.2g} {word}"
+    return f"about 1 in {odds:.2g}"

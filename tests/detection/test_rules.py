@@ -45,7 +45,7 @@ def test_a_dripping_tap_is_found_as_a_steady_trickle(constructed_events):
     assert list(drip["detector"]) == ["steady_trickle"]
     event = drip.iloc[0]
     assert event["start"] == DRIP_FROM and event["raised_at"] - DRIP_FROM <= pd.Timedelta(hours=8)
-    assert "trickle of about 6 L/h" in event["explanation"] and "read nothing" in event["explanation"]
+    assert "steady flow of about 6 L/h" in event["explanation"] and "read nothing" in event["explanation"]
     assert event["lost_volume_l"] == pytest.approx(6.0 * (event["end"] - event["start"]) / pd.Timedelta(hours=1))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from detection.features import Window
-from detection.rules_trickle import _odds, _SameHourHistory, steady_trickle, trickle_evidence
+from detection.rules_trickle import _chance, _SameHourHistory, steady_trickle, trickle_evidence
 from tests.detection import series as s
 
 DAY = pd.Timedelta(days=1)
@@ -39,12 +39,12 @@ def test_a_trickle_event_says_what_it_saw_and_what_is_usual():
     assert len(found) == 1
     event = found[0]
     assert event["zone_id"] == "Z1" and event["kind"] == "continuous_flow"
-    assert "a trickle of about 3 L/h" in event["explanation"] and "1 in" in event["explanation"]
+    assert "a steady flow of about 3 L/h" in event["explanation"] and "by chance about 1 in" in event["explanation"]
     hours = (event["end"] - event["start"]) / pd.Timedelta(hours=1)
     assert event["lost_volume_l"] == 3.0 * hours
 
 
-def test_odds_in_words():
-    assert _odds(np.log(3.3e6)) == "3.3 million"
-    assert _odds(np.log(2500.0)) == "2.5 thousand"
-    assert _odds(80.0) == "more than a trillion"
+def test_chance_in_words():
+    assert _chance(np.log(3.3e6)) == "about 1 in 3.3 million"
+    assert _chance(np.log(2500.0)) == "about 1 in 2.5 thousand"
+    assert _chance(80.0) == "less than 1 in a trillion"
