@@ -1,4 +1,4 @@
-"""Fitted forecasts on disk, keyed by series, data watermark, weather watermark, horizon and settings.
+"""Fitted forecasts on disk, keyed by series, data watermark, weather watermark, horizon, settings and model version.
 
 Each entry is the Prophet model (`prophet.serialize.model_to_json`) and the forecast
 it produced with the regressor coefficients scenarios need (JSON), so the page and
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecasting.model import Forecast, ForecastConfig, forecast
+from forecasting.model import MODEL_VERSION, Forecast, ForecastConfig, forecast
 from forecasting.series import DemandSeries
 
 
 def cache_key(series: DemandSeries, horizon: int, weather: pd.DataFrame, config: ForecastConfig) -> str:
     weather_mark = "none" if weather is None or weather.empty else f"{weather.index.max()}:{len(weather)}"
     parts = [series.key.kind, series.key.ident, series.freq, series.unit, str(series.watermark),
-             str(len(series.values)), str(horizon), weather_mark, config.key()]
+             str(len(series.values)), str(horizon), weather_mark, config.key(), MODEL_VERSION]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
