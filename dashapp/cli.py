@@ -36,6 +36,7 @@ def _register_commands() -> None:
     main.add_command(detection.evaluate_command)
     main.add_command(forecasting.forecast_command)
     main.add_command(forecasting.backtest_command)
+    main.add_command(forecasting.coverage_command)
     bench.bench.add_command(forecasting.bench_forecast)
     bench.bench.add_command(forecasting.bench_forecast_page)
 

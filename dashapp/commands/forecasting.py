@@ -115,19 +115,7 @@ def backtest_command(settings: Settings, meters: tuple[str, ...], zone: str | No
 
     with _open(settings) as store:
         cur = store.cursor()
-        keys = [SeriesKey("meter", m) for m in meters]
-        if zone:
-            keys.append(SeriesKey("zone", zone))
-        if city:
-            keys.append(SeriesKey(CITY))
-        if inlets_of:
-            found = [r[0] for r in cur.execute("SELECT meter_id FROM meters WHERE zone_id = ? AND category = 'inlet' "
-                                               "ORDER BY meter_id", [inlets_of]).fetchall()]
-            if not found:
-                raise click.ClickException(f"zone {inlets_of!r} has no inlet meters")
-            keys += [SeriesKey("meter", m) for m in found]
-        if not keys:
-            raise click.UsageError("give --meter ID, --zone ID, --inlets-of ZONE or --city")
+        keys = _series_keys(cur, meters, zone, inlets_of, city)
         config = config_from(settings)
         scores, selected = [], set()
         started = time.perf_counter()
@@ -155,6 +143,60 @@ def backtest_command(settings: Settings, meters: tuple[str, ...], zone: str | No
     if markdown:
         Path(markdown).write_text(markdown_report(all_scores, summary(all_scores), subsets))
         click.echo(f"Wrote {markdown}", err=True)
+
+
+def _series_keys(cur: duckdb.DuckDBPyConnection, meters: tuple[str, ...], zone: str | None, inlets_of: str | None,
+                 city: bool) -> list[SeriesKey]:
+    """The series named by --meter, --zone, --inlets-of and --city."""
+    keys = [SeriesKey("meter", m) for m in meters]
+    if zone:
+        keys.append(SeriesKey("zone", zone))
+    if city:
+        keys.append(SeriesKey(CITY))
+    if inlets_of:
+        found = [r[0] for r in cur.execute("SELECT meter_id FROM meters WHERE zone_id = ? AND category = 'inlet' "
+                                           "ORDER BY meter_id", [inlets_of]).fetchall()]
+        if not found:
+            raise click.ClickException(f"zone {inlets_of!r} has no inlet meters")
+        keys += [SeriesKey("meter", m) for m in found]
+    if not keys:
+        raise click.UsageError("give --meter ID, --zone ID, --inlets-of ZONE or --city")
+    return keys
+
+
+@click.command("forecast-coverage")
+@click.option("--meter", "meters", multiple=True, metavar="ID", help="Meter to check (repeatable).")
+@click.option("--zone", default=None, metavar="ID", help="Check this zone's demand.")
+@click.option("--inlets-of", "inlets_of", default=None, metavar="ZONE", help="Check every inlet flow meter of ZONE.")
+@click.option("--city", is_flag=True, help="Check the whole city.")
+@click.option("--origins", required=True, metavar="DAY,DAY,...",
+              help="Forecast origins (UTC days); each forecast sees only the data before its origin.")
+@click.option("--horizon", default=90, show_default=True, type=click.IntRange(1, 3650), help="Periods ahead.")
+@click.option("--freq", type=click.Choice(["h", "D"]), default="D", show_default=True)
+@settings_options
+def coverage_command(settings: Settings, meters: tuple[str, ...], zone: str | None, inlets_of: str | None, city: bool,
+                     origins: str, horizon: int, freq: str) -> None:
+    """Share of observed periods inside the forecast interval, overall and per week ahead."""
+    from forecasting.coverage import coverage_report, interval_coverage
+    from forecasting.series import load_series
+    from forecasting.weather import load_weather
+
+    try:
+        starts = [pd.Timestamp(day.strip()) for day in origins.split(",") if day.strip()]
+    except ValueError as err:
+        raise click.BadParameter(f"not a day: {err}", param_hint="--origins") from None
+    with _open(settings) as store:
+        cur = store.cursor()
+        config = config_from(settings)
+        periods = []
+        for key in _series_keys(cur, meters, zone, inlets_of, city):
+            try:
+                series = load_series(cur, key, freq)
+            except SeriesError as err:
+                raise click.ClickException(str(err)) from None
+            weather = load_weather(cur, series.weather_station or _any_station(cur))
+            periods.append(interval_coverage(series, starts, horizon, weather, config))
+    click.echo(coverage_report(pd.concat(periods, ignore_index=True), config.interval))
 
 
 def _any_station(cur: duckdb.DuckDBPyConnection) -> str | None:
