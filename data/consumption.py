@@ -41,15 +41,16 @@ def gap_threshold_s(interval_s: np.ndarray) -> np.ndarray:
 
 
 def typical_intervals(
-    meter: np.ndarray, ts: np.ndarray, prior: list[np.ndarray], keep: int = RECENT_INTERVALS
+    meter: np.ndarray, ts: np.ndarray, prior: list[np.ndarray] | np.ndarray, keep: int = RECENT_INTERVALS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each reading's expected reporting interval: the median of its meter's previous ``keep``
     intervals (s), NaN when there are none yet.
 
     ``meter`` (int codes, contiguous) and ``ts`` (µs) are sorted as in `derive_intervals`;
     ``prior[g]`` holds, oldest first, the intervals of the g-th meter (in order of first
-    appearance) before this window's first row. Judging each interval only by the ones
-    before it makes gap flags the same however the readings were batched. Also returns,
+    appearance) before this window's first row (or, as a 2-D array, its g-th row, NaN-padded
+    at the front). Judging each interval only by the ones before it makes gap flags the
+    same however the readings were batched. Also returns,
     per meter, its last ``keep`` intervals (a row per meter, NaN-padded at the front).
     """
     n = len(meter)
@@ -64,10 +65,14 @@ def typical_intervals(
     span = keep + lengths - 1
     base = np.concatenate([[0], np.cumsum(span)[:-1]])
     series = np.full(int(span.sum()), np.nan)
-    for g, history in enumerate(prior):
-        history = np.asarray(history, dtype="float64")[-keep:]
-        if len(history):
-            series[base[g] + keep - len(history):base[g] + keep] = history
+    if isinstance(prior, np.ndarray) and prior.ndim == 2:
+        history = prior[:, -keep:]
+        series[(base + keep - history.shape[1])[:, None] + np.arange(history.shape[1])[None, :]] = history
+    else:
+        for g, history in enumerate(prior):
+            history = np.asarray(history, dtype="float64")[-keep:]
+            if len(history):
+                series[base[g] + keep - len(history):base[g] + keep] = history
     own = base[group] + keep - 1 + place
     series[own[~first]] = dt[~first]
     latest_before = base[group] + keep - 1 + np.maximum(place - 1, 0)

@@ -17,10 +17,13 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from data.consumption import bucket_volumes, hour_boundaries, local_day_boundaries
 
 UNASSIGNED = ""
+#: Quantities whose readings feed consumption only, not the hourly reading statistics.
+NO_READING_STATS = ("volume", "interval_volume")
 
 
 def volume_deltas(
@@ -57,14 +60,55 @@ def _empty(key: str) -> pd.DataFrame:
     return pd.DataFrame({"meter_id": [], key: [], "volume_l": [], "estimated_l": []})
 
 
-def apply_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
-    """Add signed deltas to the meter and zone rollups."""
+def apply_volume_deltas(
+    cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame, zone_of: pd.DataFrame | None = None
+) -> None:
+    """Add signed deltas to the meter and zone rollups.
+
+    ``zone_of`` (``zone_id, category`` indexed by ``meter_id``) spares the join with `meters`
+    when the caller knows each meter's zone; the deltas must then be unique per meter and bucket.
+    """
     for grain, frame in (("hour", hourly), ("day", daily)):
         if frame.empty:
             continue
-        cur.register("volume_delta", frame)
-        _add_to_rollups(cur, "volume_delta", grain)
-        cur.unregister("volume_delta")
+        if zone_of is None:
+            cur.register("volume_delta", frame)
+            _add_to_rollups(cur, "volume_delta", grain)
+            cur.unregister("volume_delta")
+        else:
+            _add_with_zones(cur, frame, grain, zone_of)
+
+
+def _add_with_zones(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, grain: str, zone_of: pd.DataFrame) -> None:
+    suffix = "hourly" if grain == "hour" else "daily"
+    meter = frame["meter_id"].to_numpy(dtype=object)
+    bucket = frame[grain].to_numpy()
+    volume = frame["volume_l"].to_numpy(dtype="float64")
+    estimated = frame["estimated_l"].to_numpy(dtype="float64")
+    zones = zone_of.reindex(meter)
+    pair = (zones["zone_id"].fillna(UNASSIGNED).to_numpy(dtype=object) + "\x1f"
+            + zones["category"].fillna(UNASSIGNED).to_numpy(dtype=object))
+    pair_code, pairs = pd.factorize(pair)
+    bucket_code, buckets = pd.factorize(bucket)
+    keys, slot = np.unique(pair_code.astype("int64") * len(buckets) + bucket_code, return_inverse=True)
+    zone_category = np.asarray(pairs, dtype=object)[keys // len(buckets)]
+    split = np.array([p.split("\x1f") for p in zone_category], dtype=object).reshape(-1, 2)
+    cur.register("meter_delta", pa.table({"meter_id": meter, grain: bucket, "volume_l": volume,
+                                          "estimated_l": estimated}))
+    cur.register("zone_delta", pa.table({
+        "zone_id": split[:, 0], "category": split[:, 1], grain: np.asarray(buckets)[keys % len(buckets)],
+        "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
+        "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
+    }))
+    for table, key, source in ((f"meter_{suffix}", f"meter_id, {grain}", "meter_delta"),
+                               (f"zone_{suffix}", f"zone_id, category, {grain}", "zone_delta")):
+        cur.execute(
+            f"""INSERT INTO {table} BY NAME SELECT * FROM {source}
+                ON CONFLICT ({key}) DO UPDATE SET volume_l = volume_l + excluded.volume_l,
+                estimated_l = estimated_l + excluded.estimated_l"""
+        )
+    cur.unregister("meter_delta")
+    cur.unregister("zone_delta")
 
 
 def _add_to_rollups(cur: duckdb.DuckDBPyConnection, deltas: str, grain: str) -> None:
@@ -118,7 +162,7 @@ def fold_volume_deltas(cur: duckdb.DuckDBPyConnection) -> None:
 
 def add_reading_stats(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
     """Fold new readings of level-type quantities (flow, pressure, level, weather) into hourly stats."""
-    stats = rows[~rows["quantity"].isin(["volume", "interval_volume"])]
+    stats = rows[~rows["quantity"].isin(NO_READING_STATS)]
     if stats.empty:
         return
     stats = (
