@@ -16,6 +16,8 @@ reading already stored, carrying the register baseline the previous batch left).
 from __future__ import annotations
 
 import warnings
+from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -227,12 +229,22 @@ def hour_boundaries(start_us: int, end_us: int) -> np.ndarray:
 
 
 def local_day_boundaries(start_us: int, end_us: int, tz: str) -> np.ndarray:
-    """UTC instants of local midnights in ``tz`` covering [start, end]: 23 or 25 h apart on DST days."""
-    lo = pd.Timestamp(start_us, unit="us", tz="UTC").tz_convert(tz).normalize().tz_localize(None)
-    hi = pd.Timestamp(end_us, unit="us", tz="UTC").tz_convert(tz).normalize().tz_localize(None)
-    days = pd.date_range(lo, hi + pd.Timedelta(days=2), freq="D")
+    """UTC instants of local midnights in ``tz`` covering [start, end]: 23 or 25 h apart on DST days.
+
+    The array is shared between calls (cached): read it, never write to it.
+    """
+    first = pd.Timestamp(start_us, unit="us", tz="UTC").tz_convert(tz).date()
+    last = pd.Timestamp(end_us, unit="us", tz="UTC").tz_convert(tz).date()
+    return _local_midnights(first, last, tz)
+
+
+@lru_cache(maxsize=512)
+def _local_midnights(first: date, last: date, tz: str) -> np.ndarray:
+    days = pd.date_range(pd.Timestamp(first), pd.Timestamp(last) + pd.Timedelta(days=2), freq="D")
     midnights = days.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-    return midnights.tz_convert("UTC").tz_localize(None).as_unit("us").asi8
+    boundaries = midnights.tz_convert("UTC").tz_localize(None).as_unit("us").asi8.copy()
+    boundaries.flags.writeable = False
+    return boundaries
 
 
 def bucket_volumes(intervals: pd.DataFrame, boundaries: np.ndarray) -> pd.DataFrame:

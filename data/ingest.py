@@ -21,11 +21,12 @@ import pandas as pd
 import pyarrow as pa
 
 from data.consumption import RECENT_INTERVALS, derive_intervals, typical_intervals
-from data.meter_registry import RECENT_COLUMNS, MeterRegistry, recent_rows
+from data.meter_registry import MeterRegistry, MeterRows, recent_rows
 from data.payload import Rejection
 from data.quality import Flag, quality_score
 from data.rollups import (
     NO_READING_STATS,
+    MeterZones,
     add_reading_stats,
     apply_volume_deltas,
     queue_volume_deltas,
@@ -58,7 +59,7 @@ def ingest_batch(
     registered_by: str,
     registry: MeterRegistry,
     defer_rollups: bool = False,
-) -> tuple[IngestResult, pd.DataFrame]:
+) -> tuple[IngestResult, dict[str, np.ndarray]]:
     """Store one batch; returns the result and the meter state it wrote (for the registry).
 
     With ``defer_rollups`` the batch's volume deltas are queued in `rollup_deltas`
@@ -66,7 +67,7 @@ def ingest_batch(
     """
     registered = duplicates = stored = 0
     meter_ids: tuple[str, ...] = ()
-    state = pd.DataFrame()
+    state: dict[str, np.ndarray] = {}
     if not rows.empty:
         rows = _naive_utc(rows)
         rows, refused, registered = _resolve_meters(cur, rows, options, registered_by, registry)
@@ -93,13 +94,13 @@ class _Batch:
     """A batch's readings as arrays, with integer meter codes into ``ids`` and ``meters`` (their
     registry rows): what every step needs, extracted from the frame once."""
 
-    def __init__(self, codes: np.ndarray, ids: np.ndarray, meters: pd.DataFrame, ts: np.ndarray,
+    def __init__(self, codes: np.ndarray, ids: np.ndarray, meters: MeterRows, ts: np.ndarray,
                  quantity: np.ndarray, value: np.ndarray, seq: np.ndarray, received_at: np.ndarray,
-                 flags: np.ndarray):
+                 flags: np.ndarray, zone_categories: np.ndarray):
         self.codes, self.ids, self.meters = codes, ids, meters
         self.ts, self.quantity, self.value, self.seq, self.received_at = ts, quantity, value, seq, received_at
-        self.flags = flags
-        self.main = quantity == meters["quantity"].to_numpy(dtype=object)[codes]
+        self.flags, self.zone_categories = flags, zone_categories
+        self.main = quantity == meters["quantity"][codes]
         self.has_stats = ~np.isin(quantity, NO_READING_STATS)
 
     @classmethod
@@ -110,7 +111,7 @@ class _Batch:
                    rows["quantity"].to_numpy(dtype=object), rows["value"].to_numpy(dtype="float64"),
                    rows["seq"].to_numpy(dtype="float64", na_value=np.nan),
                    rows["received_at"].to_numpy(dtype="datetime64[us]").view("int64"),
-                   rows["flags"].to_numpy(dtype="int32"))
+                   rows["flags"].to_numpy(dtype="int32"), registry.zone_categories)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -118,8 +119,9 @@ class _Batch:
     def take(self, index: np.ndarray) -> _Batch:
         """These rows, with meter codes renumbered in order of first appearance."""
         codes, used = pd.factorize(self.codes[index])
-        return _Batch(codes, self.ids[used], self.meters.iloc[used], self.ts[index], self.quantity[index],
-                      self.value[index], self.seq[index], self.received_at[index], self.flags[index])
+        return _Batch(codes, self.ids[used], self.meters.take(used), self.ts[index], self.quantity[index],
+                      self.value[index], self.seq[index], self.received_at[index], self.flags[index],
+                      self.zone_categories)
 
     def frame(self, mask: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({"meter_id": self.ids[self.codes[mask]], "quantity": self.quantity[mask],
@@ -171,9 +173,9 @@ def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, regi
     consumption = rows[rows["quantity"].isin(CONSUMPTION_QUANTITIES)]
     if consumption.empty:
         return
-    stored = registry.lookup(cur, pd.Index(consumption["meter_id"].unique()))["quantity"]
-    waiting = stored.index[~stored.isin(CONSUMPTION_QUANTITIES)]
-    if waiting.empty:
+    ids = pd.unique(consumption["meter_id"].to_numpy(dtype=object))
+    waiting = ids[~np.isin(registry.lookup(cur, ids)["quantity"], CONSUMPTION_QUANTITIES)]
+    if len(waiting) == 0:
         return
     found = _new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
     cur.register("found_quantities", found[["meter_id", "quantity", "unit"]])
@@ -258,8 +260,8 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.n
     stored yet; only the others are looked up.
     """
     meters = batch.meters
-    newest = meters["last_ts"].to_numpy(dtype="datetime64[us]")
-    consumption = np.isin(meters["quantity"].to_numpy(dtype=object), CONSUMPTION_QUANTITIES)
+    newest = meters["last_ts"]
+    consumption = np.isin(meters["quantity"], CONSUMPTION_QUANTITIES)
     code = batch.codes[candidates]
     surely_new = (~np.isnat(newest[code]) & (batch.ts[candidates] > newest.view("int64")[code])
                   & batch.main[candidates] & consumption[code])
@@ -267,8 +269,8 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.n
         return candidates
     check = candidates[~surely_new]
     ts = batch.ts[check].astype("datetime64[us]")
-    cur.register("batch_keys", pa.table({"meter_id": batch.ids[batch.codes[check]], "quantity": batch.quantity[check],
-                                         "ts": ts, "row": np.arange(len(check))}))
+    batch_keys = pa.table({"meter_id": batch.ids[batch.codes[check]], "quantity": batch.quantity[check],  # noqa: F841
+                           "ts": ts, "row": np.arange(len(check))})
     stored = cur.execute(
         """
         SELECT b.row FROM batch_keys b SEMI JOIN (
@@ -278,7 +280,6 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.n
         """,
         [ts.min().item(), ts.max().item()],
     ).fetchnumpy()["row"]
-    cur.unregister("batch_keys")
     if len(stored) == 0:
         return candidates
     return candidates[~np.isin(candidates, check[np.asarray(stored, dtype="int64")])]
@@ -293,14 +294,14 @@ def _flag_arrival(batch: _Batch) -> np.ndarray:
     code, ts, seq = code[order], batch.ts[primary][order], batch.seq[primary][order]
     first = np.ones(len(code), dtype=bool)
     first[1:] = code[1:] != code[:-1]
-    stored_ts = batch.meters["last_ts"].to_numpy(dtype="datetime64[us]").view("int64").astype("float64")[code]
+    stored_ts = batch.meters["last_ts"].view("int64").astype("float64")[code]
     if (np.diff(ts)[~first[1:]] > 0).all():  # each meter's readings in order: the newest before is the previous
         newest_before = np.where(first, np.nan, np.roll(ts, 1).astype("float64"))
     else:
         newest_before = (pd.Series(ts).groupby(code, sort=False).cummax().groupby(code).shift(1)
                          .to_numpy(dtype="float64"))
     late = ts < np.fmax(newest_before, stored_ts)
-    stored_seq = batch.meters["last_seq"].to_numpy(dtype="float64", na_value=np.nan)[code]
+    stored_seq = batch.meters["last_seq"][code]
     previous_seq = np.where(first, np.nan, np.roll(seq, 1))
     previous_seq = np.where(np.isnan(previous_seq), stored_seq, previous_seq)
     gap = seq > previous_seq + 1
@@ -312,12 +313,10 @@ def _flag_arrival(batch: _Batch) -> np.ndarray:
 
 
 def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, fresh: np.ndarray, flags: np.ndarray) -> None:
-    table = pa.Table.from_pandas(rows[READING_COLUMNS], preserve_index=False).take(fresh)
-    table = table.append_column("flags", pa.array(flags, type=pa.int32()))
-    table = table.append_column("quality", pa.array(quality_score(flags).astype("float32")))
-    cur.register("new_readings", table)
+    new_readings = (pa.Table.from_pandas(rows[READING_COLUMNS], preserve_index=False).take(fresh)  # noqa: F841
+                    .append_column("flags", pa.array(flags, type=pa.int32()))
+                    .append_column("quality", pa.array(quality_score(flags).astype("float32"))))
     cur.execute("INSERT INTO readings BY NAME SELECT * FROM new_readings")
-    cur.unregister("new_readings")
 
 
 
@@ -329,34 +328,34 @@ def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rol
     """
     meters = batch.meters
     n = len(meters)
-    main = batch.main & np.isin(meters["quantity"].to_numpy(dtype=object), CONSUMPTION_QUANTITIES)[batch.codes]
+    main = batch.main & np.isin(meters["quantity"], CONSUMPTION_QUANTITIES)[batch.codes]
     if not main.any():
-        return pd.DataFrame()
+        return {}
     code, ts, value = batch.codes[main], batch.ts[main], batch.value[main]
     first_new = np.full(n, np.iinfo("int64").max)
     np.minimum.at(first_new, code, ts)
     has_new = np.zeros(n, dtype=bool)
     has_new[code] = True
-    last_ts = meters["last_ts"].to_numpy(dtype="datetime64[us]")
+    last_ts = meters["last_ts"]
     has_last = ~np.isnat(last_ts)
     last_us = last_ts.view("int64")
     late = has_new & has_last & (first_new <= last_us)
 
     current = ~late[code]
     anchors = np.flatnonzero(has_last & ~late & has_new)
-    last_baseline = meters["last_baseline"].to_numpy(dtype="float64")
-    baseline = np.where(np.isnan(last_baseline), meters["last_value"].to_numpy(dtype="float64"), last_baseline)
+    baseline = np.where(np.isnan(meters["last_baseline"]), meters["last_value"], meters["last_baseline"])
     meter = np.concatenate([anchors, code[current]])
     window_ts = np.concatenate([last_us[anchors], ts[current]])
     window_value = np.concatenate([baseline[anchors], value[current]])
     is_anchor = np.concatenate([np.ones(len(anchors), bool), np.zeros(int(current.sum()), bool)])
-    prior = meters[RECENT_COLUMNS].to_numpy(dtype="float64")
+    prior = meters.recent.copy()
     removed = pd.DataFrame({"meter_id": [], "ts_start": [], "ts_end": [], "volume_l": [], "flags": []})
     if late.any():
         late_codes = np.flatnonzero(late)
-        late_ids = meters.index[late_codes]
-        late_window, removed, before_anchor = _late_window(cur, late_ids, first_new[late_codes], meters)
-        position = pd.Series(np.arange(n), index=meters.index)
+        late_ids = meters.ids[late_codes]
+        late_window, removed, before_anchor = _late_window(cur, late_ids, meters["quantity"][late_codes],
+                                                           first_new[late_codes])
+        position = pd.Series(np.arange(n), index=meters.ids)
         removed["meter_id"] = position[removed["meter_id"]].to_numpy()
         meter = np.concatenate([meter, position[late_window["meter_id"]].to_numpy()])
         window_ts = np.concatenate([window_ts, late_window["ts"].to_numpy(dtype="int64")])
@@ -368,34 +367,34 @@ def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rol
     meter, window_ts, window_value, is_anchor = meter[order], window_ts[order], window_value[order], is_anchor[order]
     in_window = np.unique(meter)
     typical, recent = typical_intervals(meter, window_ts, prior[in_window])
-    max_flow = meters["max_flow_l_s"].to_numpy(dtype="float64")
+    max_flow = meters["max_flow_l_s"]
     window = pd.DataFrame({
         "meter_id": meter, "ts": window_ts, "value": window_value, "is_anchor": is_anchor,
-        "quantity": meters["quantity"].to_numpy(dtype=object)[meter],
-        "register_size_l": meters["register_size_l"].to_numpy(dtype="float64")[meter],
+        "quantity": meters["quantity"][meter],
+        "register_size_l": meters["register_size_l"][meter],
         "max_flow_l_s": np.where(np.isnan(max_flow), DEFAULT_MAX_FLOW_L_S, max_flow)[meter],
         "interval_s": typical,
     })
     intervals = derive_intervals(window)
     names = batch.ids
-    cur.register("new_intervals", pa.table({
+    new_intervals = pa.table({  # noqa: F841
         "meter_id": names[intervals["meter_id"].to_numpy(dtype="int64")],
         "ts_start": intervals["ts_start"].to_numpy(dtype="int64").astype("datetime64[us]"),
         "ts_end": intervals["ts_end"].to_numpy(dtype="int64").astype("datetime64[us]"),
         "volume_l": intervals["volume_l"].to_numpy(dtype="float64"),
         "baseline": intervals["baseline"].to_numpy(dtype="float64"),
         "flags": intervals["flags"].to_numpy(dtype="int32"),
-    }))
+    })
     cur.execute("INSERT INTO consumption SELECT * FROM new_intervals")
-    cur.unregister("new_intervals")
-    tz_of = pd.Series(meters["tz"].fillna("UTC").to_numpy(), index=np.arange(n))
+    tz_of = pd.Series(np.where(pd.isna(meters["tz"]), "UTC", meters["tz"]), index=np.arange(n))
     hourly, daily = volume_deltas(intervals, removed, tz_of)
-    hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
-    daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
     if defer_rollups:
+        hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
+        daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
         queue_volume_deltas(cur, hourly, daily)
     else:
-        apply_volume_deltas(cur, hourly, daily, meters[["zone_id", "category"]])
+        apply_volume_deltas(cur, hourly, daily,
+                            MeterZones(names, meters["zone_key"], batch.zone_categories))
 
     reading = np.flatnonzero(~is_anchor)  # the rows that closed an interval, in the order of `intervals`
     of_reading = meter[reading]
@@ -404,27 +403,23 @@ def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rol
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         median_of_last = np.nanmedian(recent_of_last, axis=1)
-    state = pd.DataFrame(
-        {
-            "code": of_reading[last],
-            "last_ts": window_ts[reading[last]].astype("datetime64[us]"),
-            "last_value": window_value[reading[last]],
-            "last_baseline": intervals["baseline"].to_numpy(dtype="float64")[last],
-            "interval_s": median_of_last,
-        }
-    )
-    state[RECENT_COLUMNS] = recent_of_last
-    return state
+    return {
+        "code": of_reading[last],
+        "last_ts": window_ts[reading[last]].astype("datetime64[us]"),
+        "last_value": window_value[reading[last]],
+        "last_baseline": intervals["baseline"].to_numpy(dtype="float64")[last],
+        "interval_s": median_of_last,
+        "recent": recent_of_last,
+    }
 
 
 def _late_window(
-    cur: duckdb.DuckDBPyConnection, ids: pd.Index, first_new: pd.Series, meters: pd.DataFrame
+    cur: duckdb.DuckDBPyConnection, ids: np.ndarray, quantity: np.ndarray, first_new: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
     """Readings to re-derive for meters that received late readings, the intervals they replace,
     and each meter's reporting intervals just before its anchor (the history its gaps are judged by)."""
     late = pd.DataFrame(
-        {"meter_id": ids.to_numpy(dtype=object), "quantity": meters.loc[ids, "quantity"].to_numpy(dtype=object),
-         "t0": np.asarray(first_new, dtype="int64").astype("datetime64[us]")}
+        {"meter_id": ids, "quantity": quantity, "t0": np.asarray(first_new, dtype="int64").astype("datetime64[us]")}
     )
     cur.register("late", late)
     anchors = cur.execute(
@@ -471,7 +466,7 @@ def _late_window(
     return window, removed, before_anchor
 
 
-def _update_meters(cur: duckdb.DuckDBPyConnection, batch: _Batch, state: pd.DataFrame) -> pd.DataFrame:
+def _update_meters(cur: duckdb.DuckDBPyConnection, batch: _Batch, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Write each meter's new state: when it was last heard, its last seq, its consumption state.
 
     The usual interval and the recent intervals are written only for the meters whose recent
@@ -486,30 +481,29 @@ def _update_meters(cur: duckdb.DuckDBPyConnection, batch: _Batch, state: pd.Data
     last_seq[np.isneginf(last_seq)] = np.nan
     last_ts = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     last_value, last_baseline, interval_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    recent = np.full((n, len(RECENT_COLUMNS)), np.nan)
+    recent = np.full((n, batch.meters.recent.shape[1]), np.nan)
     changed = np.zeros(n, dtype=bool)
-    if not state.empty:
-        at = state["code"].to_numpy()
-        last_ts[at] = state["last_ts"].to_numpy(dtype="datetime64[us]")
-        last_value[at] = state["last_value"].to_numpy(dtype="float64")
-        last_baseline[at] = state["last_baseline"].to_numpy(dtype="float64")
-        interval_s[at] = state["interval_s"].to_numpy(dtype="float64")
-        recent[at] = state[RECENT_COLUMNS].to_numpy(dtype="float64")
-        stored = batch.meters[RECENT_COLUMNS].to_numpy(dtype="float64")[at]
+    if state:
+        at = state["code"]
+        last_ts[at] = state["last_ts"]
+        last_value[at] = state["last_value"]
+        last_baseline[at] = state["last_baseline"]
+        interval_s[at] = state["interval_s"]
+        recent[at] = state["recent"]
+        stored = batch.meters.recent[at]
         same = ((stored == recent[at]) | (np.isnan(stored) & np.isnan(recent[at]))).all(axis=1)
-        changed[at] = ~(same & batch.meters["recent_known"].to_numpy(dtype=bool)[at])
-    seen = pd.DataFrame({"meter_id": batch.ids, "last_seen_at": last_seen.astype("datetime64[us]"),
-                         "last_seq": last_seq, "last_ts": last_ts, "last_value": last_value,
-                         "last_baseline": last_baseline, "interval_s": interval_s})
-    seen[RECENT_COLUMNS] = recent
-    cur.register("meter_state", pa.table({
+        changed[at] = ~(same & batch.meters["recent_known"][at])
+    seen = {"meter_id": batch.ids, "last_seen_at": last_seen.astype("datetime64[us]"), "last_seq": last_seq,
+            "last_ts": last_ts, "last_value": last_value, "last_baseline": last_baseline,
+            "interval_s": interval_s, "recent": recent}
+    meter_state = pa.table({  # noqa: F841
         "meter_id": batch.ids,
         "last_seen_at": pa.array(last_seen.astype("datetime64[us]"), mask=last_seen == np.iinfo("int64").min),
         "last_seq": pa.array(last_seq, mask=np.isnan(last_seq)),
         "last_ts": pa.array(last_ts, mask=np.isnat(last_ts)),
         "last_value": pa.array(last_value, mask=np.isnan(last_value)),
         "last_baseline": pa.array(last_baseline, mask=np.isnan(last_baseline)),
-    }))
+    })
     cur.execute(
         """UPDATE meters SET
                last_seen_at = greatest(meters.last_seen_at, s.last_seen_at),
@@ -519,19 +513,17 @@ def _update_meters(cur: duckdb.DuckDBPyConnection, batch: _Batch, state: pd.Data
                last_baseline = CASE WHEN s.last_ts IS NULL THEN meters.last_baseline ELSE s.last_baseline END
            FROM meter_state s WHERE meters.meter_id = s.meter_id"""
     )
-    cur.unregister("meter_state")
     if changed.any():
-        cur.register("meter_intervals", pa.table({
+        meter_intervals = pa.table({  # noqa: F841
             "meter_id": batch.ids[changed],
             "interval_s": pa.array(interval_s[changed], mask=np.isnan(interval_s[changed])),
             "recent_intervals": pa.array([row[~np.isnan(row)] for row in recent[changed]], type=pa.list_(pa.float64())),
-        }))
+        })
         cur.execute(
             """UPDATE meters SET interval_s = coalesce(s.interval_s, meters.interval_s),
                    recent_intervals = coalesce(s.recent_intervals, meters.recent_intervals)
                FROM meter_intervals s WHERE meters.meter_id = s.meter_id"""
         )
-        cur.unregister("meter_intervals")
     return seen
 
 

@@ -6,23 +6,26 @@ process that changes meters, it keeps them here instead: loaded once, updated
 after each committed batch, and reloaded after anything it did not see through
 (registrations, a rolled-back batch).
 
-A meter's recent reporting intervals (a list in DuckDB) are kept as a row of
-``RECENT_COLUMNS`` (NaN-padded at the front), so that a batch reads them as one
-2-D array instead of a list per meter.
+The copy is a set of numpy columns, so that a batch takes its meters' rows with
+one index per column. A meter's recent reporting intervals (a list in DuckDB)
+are kept as a row of ``recent`` (NaN-padded at the front), and its zone and
+category pair as a small integer (``zone_key``), so that zone rollups need no join.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from data.consumption import RECENT_INTERVALS
+from data.rollups import UNASSIGNED
 
-RECENT_COLUMNS = [f"recent_{i}" for i in range(RECENT_INTERVALS)]
 STATE_COLUMNS = ["last_ts", "last_value", "last_baseline", "last_seq", "last_seen_at", "interval_s"]
 _TIME_COLUMNS = ("last_ts", "last_seen_at", "registered_at")
-_NUMBER_COLUMNS = ("last_value", "last_baseline", "last_seq", "interval_s")
+_NUMBER_COLUMNS = ("last_value", "last_baseline", "last_seq", "interval_s", "register_size_l", "max_flow_l_s")
 
 
 def recent_rows(lists) -> np.ndarray:
@@ -35,25 +38,53 @@ def recent_rows(lists) -> np.ndarray:
     return out
 
 
+class MeterRows:
+    """Some meters' registry rows: ``rows["column"]`` is a numpy array, one value per meter,
+    ``rows.recent`` their recent intervals (a row each) and ``rows.ids`` their ids."""
+
+    def __init__(self, ids: np.ndarray, columns: dict[str, np.ndarray], recent: np.ndarray):
+        self.ids, self._columns, self.recent = ids, columns, recent
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self._columns[column]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, positions: np.ndarray) -> MeterRows:
+        return MeterRows(self.ids[positions], {k: v[positions] for k, v in self._columns.items()},
+                         self.recent[positions])
+
+
 class MeterRegistry:
     def __init__(self) -> None:
-        self._meters: pd.DataFrame | None = None
+        self._meters: MeterRows | None = None
         self._position: dict[str, int] = {}
+        #: (zone_id, category) of each ``zone_key`` of the meters (UNASSIGNED for none)
+        self.zone_categories = np.empty((0, 2), dtype=object)
 
-    def _load(self, cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    def _load(self, cur: duckdb.DuckDBPyConnection) -> MeterRows:
         if self._meters is None:
             frame = cur.execute("SELECT * EXCLUDE (attrs) FROM meters").df()
-            for column in _TIME_COLUMNS:
-                frame[column] = frame[column].astype("datetime64[us]")
-            for column in _NUMBER_COLUMNS:
-                frame[column] = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+            columns: dict[str, np.ndarray] = {}
+            for column in frame.columns:
+                if column in _TIME_COLUMNS:
+                    columns[column] = frame[column].to_numpy(dtype="datetime64[us]").copy()
+                elif column in _NUMBER_COLUMNS:
+                    columns[column] = frame[column].to_numpy(dtype="float64", na_value=np.nan).copy()
+                elif column != "recent_intervals":
+                    columns[column] = frame[column].astype(object).where(frame[column].notna(), None) \
+                        .to_numpy(dtype=object)
             lists = frame["recent_intervals"].to_numpy(dtype=object)
-            frame["recent_known"] = [isinstance(values, (list, np.ndarray)) for values in lists]
-            frame[RECENT_COLUMNS] = recent_rows(lists)
-            frame = frame.drop(columns="recent_intervals")
-            self._meters = frame.set_index(pd.Index(frame["meter_id"].to_numpy(dtype=object), name="meter_id"))
-            self._meters = self._meters.drop(columns="meter_id")
-            self._position = {meter: i for i, meter in enumerate(self._meters.index)}
+            columns["recent_known"] = np.array([isinstance(v, (list, np.ndarray)) for v in lists], dtype=bool)
+            pairs = list(zip(np.where(pd.isna(columns["zone_id"]), UNASSIGNED, columns["zone_id"]),
+                             np.where(pd.isna(columns["category"]), UNASSIGNED, columns["category"])))
+            zone_key, unique_pairs = pd.factorize(pd.Series(pairs, dtype=object))
+            columns["zone_key"] = zone_key.astype("int64")
+            self.zone_categories = np.array(list(unique_pairs), dtype=object).reshape(-1, 2)
+            ids = columns.pop("meter_id")
+            self._meters = MeterRows(ids, columns, recent_rows(lists))
+            self._position = {meter: i for i, meter in enumerate(ids)}
         return self._meters
 
     def _positions(self, ids) -> np.ndarray:
@@ -67,49 +98,42 @@ class MeterRegistry:
         codes, ids = pd.factorize(meter_ids)
         return (self._positions(ids) >= 0)[codes]
 
-    def lookup(self, cur: duckdb.DuckDBPyConnection, ids) -> pd.DataFrame:
+    def lookup(self, cur: duckdb.DuckDBPyConnection, ids) -> MeterRows:
         """The meters ``ids`` in that order (all must be registered)."""
         meters = self._load(cur)
         positions = self._positions(ids)
         if (positions < 0).any():
-            return meters.reindex(ids)
-        return meters.iloc[positions]
+            raise KeyError(f"meters not registered: {list(np.asarray(ids, dtype=object)[positions < 0][:5])}")
+        return meters.take(positions)
 
-    def update(self, state: pd.DataFrame) -> None:
-        """Fold in the state a committed batch wrote (columns ``meter_id`` + STATE_COLUMNS +
-        RECENT_COLUMNS), with the same rules as the UPDATE in `data.ingest._update_meters`."""
-        if self._meters is None or state.empty:
+    def update(self, state: Mapping[str, np.ndarray]) -> None:
+        """Fold in the state a committed batch wrote (``meter_id``, STATE_COLUMNS and ``recent``),
+        with the same rules as the UPDATE in `data.ingest._update_meters`."""
+        if self._meters is None or not len(state.get("meter_id", ())):
             return
-        rows = self._positions(state["meter_id"].to_numpy(dtype=object))
+        rows = self._positions(state["meter_id"])
         if (rows < 0).any():
             self.invalidate()
             return
-        meters = self._meters
-        new_ts = state["last_ts"].to_numpy(dtype="datetime64[us]")
+        new_ts = np.asarray(state["last_ts"], dtype="datetime64[us]")
         has_state = ~np.isnat(new_ts)
         for column in STATE_COLUMNS:
-            current = meters[column].to_numpy().copy()
+            current = self._meters[column]
+            old = current[rows]
             if column in _TIME_COLUMNS:
-                new = state[column].to_numpy(dtype="datetime64[us]")
-                old = current[rows]
+                new = np.asarray(state[column], dtype="datetime64[us]")
                 if column == "last_seen_at":
                     merged = np.where(np.isnat(old) | (~np.isnat(new) & (new > old)), new, old)
                 else:
                     merged = np.where(np.isnat(new), old, new)
             else:
-                new = state[column].to_numpy(dtype="float64", na_value=np.nan)
-                old = current[rows]
+                new = np.asarray(state[column], dtype="float64")
                 merged = np.where(has_state, new, old) if column == "last_baseline" else \
                     np.where(np.isnan(new), old, new)
             current[rows] = merged
-            meters[column] = current
         if has_state.any():
-            recent = meters[RECENT_COLUMNS].to_numpy().copy()
-            recent[rows[has_state]] = state[RECENT_COLUMNS].to_numpy(dtype="float64")[has_state]
-            meters[RECENT_COLUMNS] = recent
-            known = meters["recent_known"].to_numpy().copy()
-            known[rows[has_state]] = True
-            meters["recent_known"] = known
+            self._meters.recent[rows[has_state]] = np.asarray(state["recent"], dtype="float64")[has_state]
+            self._meters["recent_known"][rows[has_state]] = True
 
     def invalidate(self) -> None:
         self._meters = None

@@ -14,6 +14,8 @@ later, or as soon as it is idle.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -37,18 +39,23 @@ def volume_deltas(
     signed = added if removed.empty else pd.concat(
         [added, removed.assign(volume_l=-removed["volume_l"])], ignore_index=True
     )
-    signed = signed[signed["ts_end"] > signed["ts_start"]]
+    lasting = signed["ts_end"].to_numpy(dtype="int64") > signed["ts_start"].to_numpy(dtype="int64")
+    if not lasting.all():
+        signed = signed[lasting]
     if signed.empty:
         return _empty("hour"), _empty("day")
     lo, hi = int(signed["ts_start"].min()), int(signed["ts_end"].max())
     hourly = bucket_volumes(signed, hour_boundaries(lo, hi)).rename(columns={"bucket": "hour"})
-    hourly["hour"] = pd.to_datetime(hourly["hour"], unit="us")
+    hourly["hour"] = hourly["hour"].to_numpy(dtype="int64").astype("datetime64[us]")
 
+    tz = pd.Series(signed["meter_id"].to_numpy()).map(tz_of).fillna("UTC").to_numpy(dtype=object)
+    zones = pd.unique(tz)
+    parts = [(zones[0], signed)] if len(zones) == 1 else [(zone, signed[tz == zone]) for zone in sorted(zones)]
     daily_parts = []
-    for tz, part in signed.groupby(signed["meter_id"].map(tz_of).fillna("UTC")):
-        midnights = local_day_boundaries(lo, hi, tz)
+    for zone, part in parts:
+        midnights = local_day_boundaries(lo, hi, zone)
         days = bucket_volumes(part, midnights)
-        first_day = pd.Timestamp(int(midnights[0]), unit="us", tz="UTC").tz_convert(tz).date()
+        first_day = pd.Timestamp(int(midnights[0]), unit="us", tz="UTC").tz_convert(zone).date()
         offset = np.searchsorted(midnights, days["bucket"].to_numpy(dtype="int64"))
         days["day"] = (np.datetime64(first_day, "D") + offset).astype("datetime64[s]")
         daily_parts.append(days.drop(columns="bucket"))
@@ -61,54 +68,64 @@ def _empty(key: str) -> pd.DataFrame:
 
 
 def apply_volume_deltas(
-    cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame, zone_of: pd.DataFrame | None = None
+    cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame, meters: MeterZones | None = None
 ) -> None:
     """Add signed deltas to the meter and zone rollups.
 
-    ``zone_of`` (``zone_id, category`` indexed by ``meter_id``) spares the join with `meters`
-    when the caller knows each meter's zone; the deltas must then be unique per meter and bucket.
+    With ``meters`` the deltas' ``meter_id`` are codes into it (unique per meter and
+    bucket), and zone rollups need no join with the `meters` table.
     """
     for grain, frame in (("hour", hourly), ("day", daily)):
         if frame.empty:
             continue
-        if zone_of is None:
+        if meters is None:
             cur.register("volume_delta", frame)
             _add_to_rollups(cur, "volume_delta", grain)
             cur.unregister("volume_delta")
         else:
-            _add_with_zones(cur, frame, grain, zone_of)
+            _add_by_code(cur, frame, grain, meters)
 
 
-def _add_with_zones(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, grain: str, zone_of: pd.DataFrame) -> None:
-    suffix = "hourly" if grain == "hour" else "daily"
-    meter = frame["meter_id"].to_numpy(dtype=object)
+@dataclass(frozen=True)
+class MeterZones:
+    """The meters a batch's deltas refer to by code: their ids and zone and category pairs."""
+
+    meter_ids: np.ndarray  # by meter code
+    zone_key: np.ndarray  # by meter code: a row of zone_categories
+    zone_categories: np.ndarray  # (zone_id, category) rows
+
+
+def _add_by_code(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, grain: str, meters: MeterZones) -> None:
+    """Upsert deltas keyed by meter code; the zone sums are made here.
+
+    Each source holds one row per key, so a plain MERGE does (an upsert with ON CONFLICT
+    first de-duplicates its source, which costs about 1 ms a statement). The SQL reads the
+    Arrow tables ``meter_delta`` and ``zone_delta`` by their variable names (DuckDB's
+    replacement scan, which spares a register and unregister per table)."""
+    code = frame["meter_id"].to_numpy(dtype="int64")
     bucket = frame[grain].to_numpy()
     volume = frame["volume_l"].to_numpy(dtype="float64")
     estimated = frame["estimated_l"].to_numpy(dtype="float64")
-    zones = zone_of.reindex(meter)
-    pair = (zones["zone_id"].fillna(UNASSIGNED).to_numpy(dtype=object) + "\x1f"
-            + zones["category"].fillna(UNASSIGNED).to_numpy(dtype=object))
-    pair_code, pairs = pd.factorize(pair)
     bucket_code, buckets = pd.factorize(bucket)
-    keys, slot = np.unique(pair_code.astype("int64") * len(buckets) + bucket_code, return_inverse=True)
-    zone_category = np.asarray(pairs, dtype=object)[keys // len(buckets)]
-    split = np.array([p.split("\x1f") for p in zone_category], dtype=object).reshape(-1, 2)
-    cur.register("meter_delta", pa.table({"meter_id": meter, grain: bucket, "volume_l": volume,
-                                          "estimated_l": estimated}))
-    cur.register("zone_delta", pa.table({
-        "zone_id": split[:, 0], "category": split[:, 1], grain: np.asarray(buckets)[keys % len(buckets)],
+    keys, slot = np.unique(meters.zone_key[code].astype("int64") * len(buckets) + bucket_code, return_inverse=True)
+    zone_category = meters.zone_categories[keys // len(buckets)]
+    meter_delta = pa.table({"meter_id": meters.meter_ids[code], grain: bucket, "volume_l": volume,  # noqa: F841
+                            "estimated_l": estimated})
+    zone_delta = pa.table({  # noqa: F841
+        "zone_id": zone_category[:, 0], "category": zone_category[:, 1], grain: np.asarray(buckets)[keys % len(buckets)],
         "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
         "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
-    }))
-    for table, key, source in ((f"meter_{suffix}", f"meter_id, {grain}", "meter_delta"),
-                               (f"zone_{suffix}", f"zone_id, category, {grain}", "zone_delta")):
+    })
+    suffix = "hourly" if grain == "hour" else "daily"
+    for table, keys, source in ((f"meter_{suffix}", ("meter_id", grain), "meter_delta"),
+                                (f"zone_{suffix}", ("zone_id", "category", grain), "zone_delta")):
+        match = " AND ".join(f"r.{key} = d.{key}" for key in keys)
         cur.execute(
-            f"""INSERT INTO {table} BY NAME SELECT * FROM {source}
-                ON CONFLICT ({key}) DO UPDATE SET volume_l = volume_l + excluded.volume_l,
-                estimated_l = estimated_l + excluded.estimated_l"""
+            f"""MERGE INTO {table} r USING {source} d ON {match}
+                WHEN MATCHED THEN UPDATE SET volume_l = r.volume_l + d.volume_l,
+                                             estimated_l = r.estimated_l + d.estimated_l
+                WHEN NOT MATCHED THEN INSERT BY NAME"""
         )
-    cur.unregister("meter_delta")
-    cur.unregister("zone_delta")
 
 
 def _add_to_rollups(cur: duckdb.DuckDBPyConnection, deltas: str, grain: str) -> None:
