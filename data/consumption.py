@@ -86,10 +86,16 @@ def typical_intervals(
 
 
 def _group_cummax(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Running maximum within each run of equal ``segment`` values (``segment`` sorted)."""
+    same = segment[1:] == segment[:-1]
+    if not np.isnan(values).any() and not (values[1:][same] < values[:-1][same]).any():  # never falls back
+        return values
     return pd.Series(values).groupby(segment).cummax().to_numpy()
 
 
 def _group_cumsum(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    if not values.any():
+        return np.zeros(len(values))
     return pd.Series(values).groupby(segment).cumsum().to_numpy()
 
 
@@ -203,11 +209,9 @@ def _register_volumes(
     return volume, held - offset, flags
 
 
-def _pieces(intervals: pd.DataFrame, boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pieces(start: np.ndarray, end: np.ndarray, boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each overlap of an interval with a bucket: the interval's row, the bucket's index and
     the share of the interval's volume that falls in it (in proportion to time)."""
-    start = intervals["ts_start"].to_numpy(dtype="int64")
-    end = intervals["ts_end"].to_numpy(dtype="int64")
     span = end - start
     rows = np.flatnonzero(span > 0)
     start, end, span = start[rows], end[rows], span[rows]
@@ -216,6 +220,8 @@ def _pieces(intervals: pd.DataFrame, boundaries: np.ndarray) -> tuple[np.ndarray
     if len(start) and (first_bucket.min() < 0 or last_bucket.max() >= len(boundaries) - 1):
         raise ValueError("bucket boundaries do not cover the intervals")
     count = last_bucket - first_bucket + 1
+    if (count == 1).all():
+        return rows, first_bucket, np.ones(len(rows))
     piece = np.repeat(np.arange(len(start)), count)
     bucket = first_bucket[piece] + (np.arange(len(piece)) - np.repeat(np.cumsum(count) - count, count))
     overlap = np.minimum(end[piece], boundaries[bucket + 1]) - np.maximum(start[piece], boundaries[bucket])
@@ -249,17 +255,24 @@ def _local_midnights(first: date, last: date, tz: str) -> np.ndarray:
 
 def bucket_volumes(intervals: pd.DataFrame, boundaries: np.ndarray) -> pd.DataFrame:
     """Total and estimated volume per meter and bucket (``meter_id, bucket, volume_l, estimated_l``)."""
-    row, bucket, share = _pieces(intervals, boundaries)
-    meter_code, meters = pd.factorize(intervals["meter_id"].to_numpy()[row])
-    volume = intervals["volume_l"].to_numpy(dtype="float64")[row] * share
-    estimated = np.where((intervals["flags"].to_numpy(dtype="int64")[row] & int(Flag.ESTIMATED)) > 0, volume, 0.0)
+    return pd.DataFrame(bucket_sums(intervals["meter_id"].to_numpy(), intervals["ts_start"].to_numpy(dtype="int64"),
+                                    intervals["ts_end"].to_numpy(dtype="int64"),
+                                    intervals["volume_l"].to_numpy(dtype="float64"),
+                                    intervals["flags"].to_numpy(dtype="int64"), boundaries))
+
+
+def bucket_sums(meter: np.ndarray, start: np.ndarray, end: np.ndarray, volume: np.ndarray, flags: np.ndarray,
+                boundaries: np.ndarray) -> dict[str, np.ndarray]:
+    """`bucket_volumes` of intervals given as arrays (timestamps in µs); returns the columns."""
+    row, bucket, share = _pieces(start, end, boundaries)
+    meter_code, meters = pd.factorize(meter[row])
+    volume = volume[row] * share
+    estimated = np.where((flags[row] & int(Flag.ESTIMATED)) > 0, volume, 0.0)
     key = meter_code.astype("int64") * len(boundaries) + bucket
     keys, slot = np.unique(key, return_inverse=True)
-    return pd.DataFrame(
-        {
-            "meter_id": np.asarray(meters)[keys // len(boundaries)],
-            "bucket": boundaries[keys % len(boundaries)],
-            "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
-            "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
-        }
-    )
+    return {
+        "meter_id": np.asarray(meters)[keys // len(boundaries)],
+        "bucket": boundaries[keys % len(boundaries)],
+        "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
+        "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
+    }

@@ -129,13 +129,8 @@ class _Batch:
 
 
 def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
-    naive = {}
-    for column in ("ts", "received_at"):
-        values = rows[column]
-        if getattr(values.dt, "tz", None) is not None:
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        naive[column] = values.astype("datetime64[us]")
-    return rows.assign(**naive)
+    """The rows with ``ts`` and ``received_at`` as naive UTC (numpy gives aware times in UTC)."""
+    return rows.assign(**{column: rows[column].to_numpy(dtype="datetime64[us]") for column in ("ts", "received_at")})
 
 
 def register_frame(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -247,9 +242,14 @@ def _as_payload(row) -> str:
 def _first_of_each(batch: _Batch) -> np.ndarray:
     """Positions of the first reading of each meter, quantity and timestamp in the batch."""
     quantity_code, quantities = pd.factorize(batch.quantity)
-    key = pd.DataFrame({"series": batch.codes.astype("int64") * max(len(quantities), 1) + quantity_code,
-                        "ts": batch.ts})
-    return np.flatnonzero(~key.duplicated().to_numpy())
+    series = batch.codes.astype("int64") * max(len(quantities), 1) + quantity_code
+    order = np.lexsort((batch.ts, series))  # stable: the first of equal keys comes first
+    repeated = (series[order[1:]] == series[order[:-1]]) & (batch.ts[order[1:]] == batch.ts[order[:-1]])
+    if not repeated.any():
+        return np.arange(len(series))
+    keep = np.ones(len(series), dtype=bool)
+    keep[order[1:][repeated]] = False
+    return np.flatnonzero(keep)
 
 
 def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.ndarray) -> np.ndarray:
@@ -313,7 +313,7 @@ def _flag_arrival(batch: _Batch) -> np.ndarray:
 
 
 def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, fresh: np.ndarray, flags: np.ndarray) -> None:
-    new_readings = (pa.Table.from_pandas(rows[READING_COLUMNS], preserve_index=False).take(fresh)  # noqa: F841
+    new_readings = (pa.table({column: pa.array(rows[column]) for column in READING_COLUMNS}).take(fresh)  # noqa: F841
                     .append_column("flags", pa.array(flags, type=pa.int32()))
                     .append_column("quality", pa.array(quality_score(flags).astype("float32"))))
     cur.execute("INSERT INTO readings BY NAME SELECT * FROM new_readings")

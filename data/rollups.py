@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.consumption import bucket_volumes, hour_boundaries, local_day_boundaries
+from data.consumption import bucket_sums, hour_boundaries, local_day_boundaries
 
 UNASSIGNED = ""
 #: Quantities whose readings feed consumption only, not the hourly reading statistics.
@@ -36,31 +36,39 @@ def volume_deltas(
     ``tz_of`` maps each ``meter_id`` key to its time zone. Returns (hourly, daily)
     frames keyed by ``meter_id, hour`` and ``meter_id, day``.
     """
-    signed = added if removed.empty else pd.concat(
-        [added, removed.assign(volume_l=-removed["volume_l"])], ignore_index=True
+    columns = ("meter_id", "ts_start", "ts_end", "volume_l", "flags")
+    meter, start, end, volume, flags = (
+        added[c].to_numpy() if removed.empty else np.concatenate([added[c].to_numpy(), removed[c].to_numpy()])
+        for c in columns
     )
-    lasting = signed["ts_end"].to_numpy(dtype="int64") > signed["ts_start"].to_numpy(dtype="int64")
+    start, end, flags = start.astype("int64"), end.astype("int64"), flags.astype("int64")
+    volume = volume.astype("float64")
+    if not removed.empty:
+        volume[len(added):] = -volume[len(added):]
+    lasting = end > start
     if not lasting.all():
-        signed = signed[lasting]
-    if signed.empty:
+        meter, start, end, volume, flags = meter[lasting], start[lasting], end[lasting], volume[lasting], flags[lasting]
+    if len(meter) == 0:
         return _empty("hour"), _empty("day")
-    lo, hi = int(signed["ts_start"].min()), int(signed["ts_end"].max())
-    hourly = bucket_volumes(signed, hour_boundaries(lo, hi)).rename(columns={"bucket": "hour"})
-    hourly["hour"] = hourly["hour"].to_numpy(dtype="int64").astype("datetime64[us]")
+    lo, hi = int(start.min()), int(end.max())
+    hourly = bucket_sums(meter, start, end, volume, flags, hour_boundaries(lo, hi))
+    hourly["hour"] = hourly.pop("bucket").astype("datetime64[us]")
 
-    tz = pd.Series(signed["meter_id"].to_numpy()).map(tz_of).fillna("UTC").to_numpy(dtype=object)
+    meter_code, meters = pd.factorize(meter)
+    tz = tz_of.reindex(meters).fillna("UTC").to_numpy(dtype=object)[meter_code]
     zones = pd.unique(tz)
-    parts = [(zones[0], signed)] if len(zones) == 1 else [(zone, signed[tz == zone]) for zone in sorted(zones)]
     daily_parts = []
-    for zone, part in parts:
+    for zone in sorted(zones):
+        part = slice(None) if len(zones) == 1 else tz == zone
         midnights = local_day_boundaries(lo, hi, zone)
-        days = bucket_volumes(part, midnights)
+        days = bucket_sums(meter[part], start[part], end[part], volume[part], flags[part], midnights)
         first_day = pd.Timestamp(int(midnights[0]), unit="us", tz="UTC").tz_convert(zone).date()
-        offset = np.searchsorted(midnights, days["bucket"].to_numpy(dtype="int64"))
+        offset = np.searchsorted(midnights, days.pop("bucket"))
         days["day"] = (np.datetime64(first_day, "D") + offset).astype("datetime64[s]")
-        daily_parts.append(days.drop(columns="bucket"))
-    daily = daily_parts[0] if len(daily_parts) == 1 else pd.concat(daily_parts, ignore_index=True)
-    return hourly, daily
+        daily_parts.append(days)
+    daily = {c: np.concatenate([part[c] for part in daily_parts]) for c in daily_parts[0]}
+    return (pd.DataFrame(hourly, columns=["meter_id", "hour", "volume_l", "estimated_l"]),
+            pd.DataFrame(daily, columns=["meter_id", "day", "volume_l", "estimated_l"]))
 
 
 def _empty(key: str) -> pd.DataFrame:
