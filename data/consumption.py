@@ -15,7 +15,6 @@ reading already stored, carrying the register baseline the previous batch left).
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from functools import lru_cache
 
@@ -80,9 +79,18 @@ def typical_intervals(
     latest_before = base[group] + keep - 1 + np.maximum(place - 1, 0)
     previous = series[latest_before[:, None] - np.arange(keep)[None, :]]
     last = series[(base + span - keep)[:, None] + np.arange(keep)[None, :]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(previous, axis=1), last
+    return row_medians(previous), last
+
+
+def row_medians(values: np.ndarray) -> np.ndarray:
+    """The median of each row's non-NaN values, NaN for none: ``np.nanmedian(values, axis=1)``,
+    the same to the bit, a few times faster on short rows."""
+    ordered = np.sort(values, axis=1)  # NaN last
+    count = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(len(values))
+    median = (ordered[rows, np.maximum((count - 1) // 2, 0)] + ordered[rows, count // 2]) / 2
+    median[count == 0] = np.nan
+    return median
 
 
 def _group_cummax(values: np.ndarray, segment: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ before it, replacing the intervals it splits, and the rollups get the difference
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.consumption import RECENT_INTERVALS, derive_intervals, typical_intervals
+from data.consumption import RECENT_INTERVALS, derive_intervals, row_medians, typical_intervals
 from data.meter_registry import MeterRegistry, MeterRows, recent_rows
 from data.payload import Rejection
 from data.quality import Flag, quality_score
@@ -70,10 +69,13 @@ def ingest_batch(
     state: dict[str, np.ndarray] = {}
     if not rows.empty:
         rows = _naive_utc(rows)
-        rows, refused, registered = _resolve_meters(cur, rows, options, registered_by, registry)
+        keys = _MeterKeys(rows)
+        rows, refused, registered = _resolve_meters(cur, rows, keys, options, registered_by, registry)
         rejections = rejections + refused
+        if refused:
+            keys = _MeterKeys(rows)
     if not rows.empty:
-        batch = _Batch.of(rows, registry, cur)
+        batch = _Batch.of(rows, keys, registry, cur)
         fresh = _drop_stored(cur, batch, _first_of_each(batch))
         duplicates = len(rows) - len(fresh)
         if len(fresh):
@@ -90,6 +92,15 @@ def ingest_batch(
     return IngestResult(stored, duplicates, len(rejections), registered, meter_ids), state
 
 
+class _MeterKeys:
+    """A batch's meter ids as integer codes into ``ids``, and its quantities (numpy)."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.codes, ids = pd.factorize(rows["meter_id"])
+        self.ids = ids.to_numpy(dtype=object)
+        self.quantity = rows["quantity"].to_numpy(dtype=object)
+
+
 class _Batch:
     """A batch's readings as arrays, with integer meter codes into ``ids`` and ``meters`` (their
     registry rows): what every step needs, extracted from the frame once."""
@@ -104,11 +115,10 @@ class _Batch:
         self.has_stats = ~np.isin(quantity, NO_READING_STATS)
 
     @classmethod
-    def of(cls, rows: pd.DataFrame, registry: MeterRegistry, cur: duckdb.DuckDBPyConnection) -> _Batch:
-        codes, ids = pd.factorize(rows["meter_id"])
-        ids = ids.to_numpy(dtype=object)
-        return cls(codes, ids, registry.lookup(cur, ids), rows["ts"].to_numpy(dtype="datetime64[us]").view("int64"),
-                   rows["quantity"].to_numpy(dtype=object), rows["value"].to_numpy(dtype="float64"),
+    def of(cls, rows: pd.DataFrame, keys: _MeterKeys, registry: MeterRegistry, cur: duckdb.DuckDBPyConnection) -> _Batch:
+        return cls(keys.codes, keys.ids, registry.lookup(cur, keys.ids),
+                   rows["ts"].to_numpy(dtype="datetime64[us]").view("int64"),
+                   keys.quantity, rows["value"].to_numpy(dtype="float64"),
                    rows["seq"].to_numpy(dtype="float64", na_value=np.nan),
                    rows["received_at"].to_numpy(dtype="datetime64[us]").view("int64"),
                    rows["flags"].to_numpy(dtype="int32"), registry.zone_categories)
@@ -139,13 +149,13 @@ def register_frame(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFram
 
 
 def _resolve_meters(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, options: StoreOptions, registered_by: str,
-    registry: MeterRegistry,
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys, options: StoreOptions,
+    registered_by: str, registry: MeterRegistry,
 ) -> tuple[pd.DataFrame, list[Rejection], int]:
     """Apply the unknown-meter policy: register new meters, or quarantine their readings."""
-    unknown = ~registry.known(cur, rows["meter_id"])
+    unknown = ~registry.known(cur, keys.ids)[keys.codes]
     if not unknown.any():
-        _follow_consumption(cur, rows, registry)
+        _follow_consumption(cur, rows, keys, registry)
         return rows, [], 0
     if options.unknown_meters == "quarantine":
         refused = [
@@ -159,19 +169,21 @@ def _resolve_meters(
     cur.execute("INSERT INTO meters BY NAME SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters")
     cur.unregister("new_meters")
     registry.invalidate()
-    _follow_consumption(cur, rows, registry)
+    _follow_consumption(cur, rows, keys, registry)
     return rows, [], len(new)
 
 
-def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, registry: MeterRegistry) -> None:
+def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys,
+                        registry: MeterRegistry) -> None:
     """A meter first heard through pressure or level follows its consumption quantity once one arrives."""
-    consumption = rows[rows["quantity"].isin(CONSUMPTION_QUANTITIES)]
-    if consumption.empty:
+    is_consumption = np.isin(keys.quantity, CONSUMPTION_QUANTITIES)
+    if not is_consumption.any():
         return
-    ids = pd.unique(consumption["meter_id"].to_numpy(dtype=object))
+    ids = keys.ids[np.unique(keys.codes[is_consumption])]
     waiting = ids[~np.isin(registry.lookup(cur, ids)["quantity"], CONSUMPTION_QUANTITIES)]
     if len(waiting) == 0:
         return
+    consumption = rows[is_consumption]
     found = _new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
     cur.register("found_quantities", found[["meter_id", "quantity", "unit"]])
     cur.execute("""UPDATE meters SET quantity = f.quantity, unit = f.unit
@@ -313,8 +325,10 @@ def _flag_arrival(batch: _Batch) -> np.ndarray:
 
 
 def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, fresh: np.ndarray, flags: np.ndarray) -> None:
-    new_readings = (pa.table({column: pa.array(rows[column]) for column in READING_COLUMNS}).take(fresh)  # noqa: F841
-                    .append_column("flags", pa.array(flags, type=pa.int32()))
+    new_readings = pa.table({column: pa.array(rows[column]) for column in READING_COLUMNS})
+    if len(fresh) < len(rows):
+        new_readings = new_readings.take(fresh)
+    new_readings = (new_readings.append_column("flags", pa.array(flags, type=pa.int32()))  # noqa: F841
                     .append_column("quality", pa.array(quality_score(flags).astype("float32"))))
     cur.execute("INSERT INTO readings BY NAME SELECT * FROM new_readings")
 
@@ -400,9 +414,7 @@ def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rol
     of_reading = meter[reading]
     last = np.append(of_reading[1:] != of_reading[:-1], True)
     recent_of_last = recent[np.searchsorted(in_window, of_reading[last])]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median_of_last = np.nanmedian(recent_of_last, axis=1)
+    median_of_last = row_medians(recent_of_last)
     return {
         "code": of_reading[last],
         "last_ts": window_ts[reading[last]].astype("datetime64[us]"),

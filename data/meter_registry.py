@@ -92,11 +92,10 @@ class MeterRegistry:
         names = ids.to_numpy(dtype=object) if hasattr(ids, "to_numpy") else ids
         return np.fromiter((get(meter, -1) for meter in names), dtype="int64", count=len(names))
 
-    def known(self, cur: duckdb.DuckDBPyConnection, meter_ids: pd.Series) -> np.ndarray:
-        """Which of these meter ids are registered."""
+    def known(self, cur: duckdb.DuckDBPyConnection, ids: np.ndarray) -> np.ndarray:
+        """Which of these (distinct) meter ids are registered."""
         self._load(cur)
-        codes, ids = pd.factorize(meter_ids)
-        return (self._positions(ids) >= 0)[codes]
+        return self._positions(ids) >= 0
 
     def lookup(self, cur: duckdb.DuckDBPyConnection, ids) -> MeterRows:
         """The meters ``ids`` in that order (all must be registered)."""
