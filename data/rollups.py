@@ -104,12 +104,7 @@ class MeterZones:
 
 
 def _add_by_code(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, grain: str, meters: MeterZones) -> None:
-    """Upsert deltas keyed by meter code; the zone sums are made here.
-
-    Each source holds one row per key, so a plain MERGE does (an upsert with ON CONFLICT
-    first de-duplicates its source, which costs about 1 ms a statement). The SQL reads the
-    Arrow tables ``meter_delta`` and ``zone_delta`` by their variable names (DuckDB's
-    replacement scan, which spares a register and unregister per table)."""
+    """Upsert deltas keyed by meter code; the zone sums are made here."""
     code = frame["meter_id"].to_numpy(dtype="int64")
     bucket = frame[grain].to_numpy()
     volume = frame["volume_l"].to_numpy(dtype="float64")
@@ -117,64 +112,62 @@ def _add_by_code(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, grain: str
     bucket_code, buckets = pd.factorize(bucket)
     keys, slot = np.unique(meters.zone_key[code].astype("int64") * len(buckets) + bucket_code, return_inverse=True)
     zone_category = meters.zone_categories[keys // len(buckets)]
-    meter_delta = pa.table({"meter_id": meters.meter_ids[code], grain: bucket, "volume_l": volume,  # noqa: F841
-                            "estimated_l": estimated})
-    zone_delta = pa.table({  # noqa: F841
+    suffix = "hourly" if grain == "hour" else "daily"
+    _merge_into(cur, f"meter_{suffix}", ("meter_id", grain), pa.table({
+        "meter_id": meters.meter_ids[code], grain: bucket, "volume_l": volume, "estimated_l": estimated}))
+    _merge_into(cur, f"zone_{suffix}", ("zone_id", "category", grain), pa.table({
         "zone_id": zone_category[:, 0], "category": zone_category[:, 1], grain: np.asarray(buckets)[keys % len(buckets)],
         "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
         "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
-    })
-    suffix = "hourly" if grain == "hour" else "daily"
-    for table, keys, source in ((f"meter_{suffix}", ("meter_id", grain), "meter_delta"),
-                                (f"zone_{suffix}", ("zone_id", "category", grain), "zone_delta")):
-        match = " AND ".join(f"r.{key} = d.{key}" for key in keys)
-        cur.execute(
-            f"""MERGE INTO {table} r USING {source} d ON {match}
-                WHEN MATCHED THEN UPDATE SET volume_l = r.volume_l + d.volume_l,
-                                             estimated_l = r.estimated_l + d.estimated_l
-                WHEN NOT MATCHED THEN INSERT BY NAME"""
-        )
+    }))
 
 
 def _add_to_rollups(cur: duckdb.DuckDBPyConnection, deltas: str, grain: str) -> None:
     """Upsert ``deltas`` (a relation of ``meter_id, <grain>, volume_l, estimated_l``) into the
     meter and zone rollups of that grain."""
     suffix = "hourly" if grain == "hour" else "daily"
+    _merge_into(cur, f"meter_{suffix}", ("meter_id", grain),
+                f"""(SELECT meter_id, {grain}, sum(volume_l) AS volume_l, sum(estimated_l) AS estimated_l
+                     FROM {deltas} GROUP BY ALL)""")
+    _merge_into(cur, f"zone_{suffix}", ("zone_id", "category", grain),
+                f"""(SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
+                            coalesce(m.category, '{UNASSIGNED}') AS category,
+                            d.{grain}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
+                     FROM {deltas} d JOIN meters m USING (meter_id) GROUP BY ALL)""")
+
+
+def _merge_into(cur: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...], source: str | pa.Table) -> None:
+    """Add the volumes of ``source`` (a relation in SQL, or an Arrow table) to the rollup rows of
+    the same keys, and insert the keys not there yet.
+
+    ``source`` holds one row per key, so a plain MERGE does: an upsert with ON CONFLICT
+    would first de-duplicate it, which costs about 1 ms a statement. An Arrow table is read
+    by its variable name (DuckDB's replacement scan spares a register and unregister).
+    """
+    delta = source  # noqa: F841 (read by name in the SQL below)
+    relation = "delta" if isinstance(source, pa.Table) else source
+    match = " AND ".join(f"r.{key} = d.{key}" for key in keys)
     cur.execute(
-        f"""
-        INSERT INTO meter_{suffix} BY NAME
-        SELECT meter_id, {grain}, sum(volume_l) AS volume_l, sum(estimated_l) AS estimated_l
-        FROM {deltas} GROUP BY ALL
-        ON CONFLICT (meter_id, {grain}) DO UPDATE SET
-            volume_l = volume_l + excluded.volume_l,
-            estimated_l = estimated_l + excluded.estimated_l
-        """
-    )
-    cur.execute(
-        f"""
-        INSERT INTO zone_{suffix} BY NAME
-        SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
-               coalesce(m.category, '{UNASSIGNED}') AS category,
-               d.{grain}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
-        FROM {deltas} d JOIN meters m USING (meter_id)
-        GROUP BY ALL
-        ON CONFLICT (zone_id, category, {grain}) DO UPDATE SET
-            volume_l = volume_l + excluded.volume_l,
-            estimated_l = estimated_l + excluded.estimated_l
-        """
+        f"""MERGE INTO {table} r USING {relation} d ON {match}
+            WHEN MATCHED THEN UPDATE SET volume_l = r.volume_l + d.volume_l,
+                                         estimated_l = r.estimated_l + d.estimated_l
+            WHEN NOT MATCHED THEN INSERT BY NAME"""
     )
 
 
 def queue_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
     """Append signed deltas to `rollup_deltas`, to be folded later by `fold_volume_deltas`."""
-    parts = [frame.rename(columns={key: "bucket"}).assign(grain=key)
-             for key, frame in (("hour", hourly), ("day", daily)) if not frame.empty]
+    parts = [(grain, frame) for grain, frame in (("hour", hourly), ("day", daily)) if not frame.empty]
     if not parts:
         return
-    cur.register("volume_delta", pd.concat(parts, ignore_index=True))
-    cur.execute("""INSERT INTO rollup_deltas BY NAME
-                   SELECT meter_id, grain, bucket, volume_l, estimated_l FROM volume_delta""")
-    cur.unregister("volume_delta")
+    volume_delta = pa.table({  # noqa: F841 (read by name in the SQL below)
+        "meter_id": np.concatenate([frame["meter_id"].to_numpy(dtype=object) for _, frame in parts]),
+        "grain": np.concatenate([np.full(len(frame), grain, dtype=object) for grain, frame in parts]),
+        "bucket": np.concatenate([frame[grain].to_numpy(dtype="datetime64[us]") for grain, frame in parts]),
+        "volume_l": np.concatenate([frame["volume_l"].to_numpy(dtype="float64") for _, frame in parts]),
+        "estimated_l": np.concatenate([frame["estimated_l"].to_numpy(dtype="float64") for _, frame in parts]),
+    })
+    cur.execute("INSERT INTO rollup_deltas BY NAME SELECT * FROM volume_delta")
 
 
 def fold_volume_deltas(cur: duckdb.DuckDBPyConnection) -> None:

@@ -93,11 +93,12 @@ class Store:
         ``fold_rollups=False`` (the writer under load) leaves the batch's volume deltas
         queued; the next call with ``fold_rollups=True``, or `fold_rollups()`, adds them.
         """
+        fold_queue = fold_rollups and self._unfolded
         with self._transaction() as cur:
-            if fold_rollups and self._unfolded:
-                fold_volume_deltas(cur)
             result, state = ingest_batch(cur, rows, list(rejections), self.options, registered_by, self._registry,
-                                         defer_rollups=not fold_rollups)
+                                         defer_rollups=fold_queue or not fold_rollups)
+            if fold_queue:  # this batch's deltas join the queue: one fold instead of two sets of upserts
+                fold_volume_deltas(cur)
         self._unfolded = not fold_rollups
         self._registry.update(state)
         return result
