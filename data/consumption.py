@@ -129,7 +129,10 @@ def derive_intervals(window: pd.DataFrame) -> pd.DataFrame:
     meter = window["meter_id"].to_numpy()
     ts = window["ts"].to_numpy(dtype="int64")
     value = window["value"].to_numpy(dtype="float64")
-    quantity = window["quantity"].to_numpy()
+    quantity_code, quantities = pd.factorize(window["quantity"].to_numpy(dtype=object))
+    quantities = list(quantities)
+    quantity = {q: quantity_code == quantities.index(q) if q in quantities else np.zeros(len(window), dtype=bool)
+                for q in ("volume", "interval_volume", "flow")}
     is_anchor = window["is_anchor"].to_numpy(dtype=bool)
     interval_s = window["interval_s"].to_numpy(dtype="float64")
 
@@ -145,20 +148,20 @@ def derive_intervals(window: pd.DataFrame) -> pd.DataFrame:
     flags = np.zeros(len(meter), dtype="int64")
     ts_start = np.where(first, ts, prev_ts)
 
-    register = quantity == "volume"
+    register = quantity["volume"]
     if register.any():
         v, b, f = _register_volumes(
             value, prev_value, first, register, cap_l, window["register_size_l"].to_numpy(dtype="float64")
         )
         volume[register], baseline[register], flags[register] = v[register], b[register], f[register]
 
-    counted = quantity == "interval_volume"
+    counted = quantity["interval_volume"]
     volume = np.where(counted, value, volume)
     fallback_s = np.where(np.nan_to_num(interval_s) > 0, interval_s, DEFAULT_INTERVAL_S)
     ts_start = np.where(counted & first, ts - (fallback_s * US).astype("int64"), ts_start)
     flags |= np.where(counted & first & ~is_anchor, int(Flag.FIRST), 0)
 
-    flow = quantity == "flow"
+    flow = quantity["flow"]
     volume = np.where(flow & ~first, (value + prev_value) / 2 * np.nan_to_num(dt_s), volume)
 
     jump = (counted | flow) & ~first & (volume > cap_l)

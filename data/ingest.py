@@ -384,7 +384,7 @@ def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rol
     max_flow = meters["max_flow_l_s"]
     window = pd.DataFrame({
         "meter_id": meter, "ts": window_ts, "value": window_value, "is_anchor": is_anchor,
-        "quantity": meters["quantity"][meter],
+        "quantity": pd.Series(meters["quantity"][meter], dtype=object),
         "register_size_l": meters["register_size_l"][meter],
         "max_flow_l_s": np.where(np.isnan(max_flow), DEFAULT_MAX_FLOW_L_S, max_flow)[meter],
         "interval_s": typical,
