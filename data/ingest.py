@@ -5,14 +5,19 @@ case — readings newer than everything stored for their meter — needs no look
 history: each meter's last reading and register baseline live on its `meters`
 row. A late reading instead re-derives its meter's intervals from the reading
 before it, replacing the intervals it splits, and the rollups get the difference.
+
+A batch costs the writer CPU that the broker and the network thread need, so every
+step works on numpy arrays taken from the frame once (`_Batch`: meters as integer
+codes into the registry's rows), and the SQL reads Arrow tables by their variable
+names (DuckDB's replacement scan: registering and unregistering a table costs about
+a millisecond). A wrapper around the cursor would hide those names from DuckDB
+unless it sets ``python_scan_all_frames``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
@@ -20,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data.consumption import RECENT_INTERVALS, derive_intervals, row_medians, typical_intervals
+from data.meter_description import as_sent, describe_new_meters
 from data.meter_registry import MeterRegistry, MeterRows, recent_rows
 from data.payload import Rejection
 from data.quality import Flag, quality_score
@@ -31,8 +37,8 @@ from data.rollups import (
     queue_volume_deltas,
     volume_deltas,
 )
-from data.schema import DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY
-from data.units import CONSUMPTION_QUANTITIES, WEATHER_QUANTITIES, conversion
+from data.schema import DEFAULT_MAX_FLOW_L_S
+from data.units import CONSUMPTION_QUANTITIES
 
 if TYPE_CHECKING:
     from data.store import StoreOptions
@@ -143,11 +149,6 @@ def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(**{column: rows[column].to_numpy(dtype="datetime64[us]") for column in ("ts", "received_at")})
 
 
-def register_frame(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
-    """Expose a frame to SQL as an Arrow table (twice as fast to scan as a DataFrame)."""
-    cur.register(name, pa.Table.from_pandas(frame, preserve_index=False))
-
-
 def _resolve_meters(
     cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys, options: StoreOptions,
     registered_by: str, registry: MeterRegistry,
@@ -160,11 +161,11 @@ def _resolve_meters(
     if options.unknown_meters == "quarantine":
         refused = [
             Rejection(f"unknown meter {row.meter_id!r}: the unknown-meter policy is 'quarantine'",
-                      _as_payload(row), row.source, row.received_at.to_pydatetime(), row.meter_id)
+                      as_sent(row), row.source, row.received_at.to_pydatetime(), row.meter_id)
             for row in rows[unknown].itertuples()
         ]
         return rows[~unknown], refused, 0
-    new = _new_meters(rows[unknown], options.default_tz, registered_by)
+    new = describe_new_meters(rows[unknown], options.default_tz, registered_by)
     cur.register("new_meters", new)
     cur.execute("INSERT INTO meters BY NAME SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters")
     cur.unregister("new_meters")
@@ -184,71 +185,12 @@ def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys
     if len(waiting) == 0:
         return
     consumption = rows[is_consumption]
-    found = _new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
+    found = describe_new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
     cur.register("found_quantities", found[["meter_id", "quantity", "unit"]])
     cur.execute("""UPDATE meters SET quantity = f.quantity, unit = f.unit
                    FROM found_quantities f WHERE meters.meter_id = f.meter_id""")
     cur.unregister("found_quantities")
     registry.invalidate()
-
-
-def _new_meters(rows: pd.DataFrame, default_tz: str, registered_by: str) -> pd.DataFrame:
-    """Meters first heard of in this batch, described from their own readings."""
-    preference = {q: i for i, q in enumerate(CONSUMPTION_QUANTITIES)}
-    ranked = rows.assign(rank=rows["quantity"].map(preference).fillna(len(preference)))
-    first = ranked.sort_values("rank", kind="stable").drop_duplicates("meter_id")
-    records = []
-    for row in first.itertuples():
-        attrs = json.loads(row.attrs) if isinstance(row.attrs, str) else {}
-        category = _label(attrs.get("category")) or ("weather" if row.quantity in WEATHER_QUANTITIES else None)
-        tz = attrs.get("tz")
-        records.append(
-            {
-                "meter_id": row.meter_id,
-                "zone_id": _label(attrs.get("zone")),
-                "category": category,
-                "quantity": row.quantity,
-                "unit": row.orig_unit,
-                "max_flow_l_s": MAX_FLOW_BY_CATEGORY.get(category, DEFAULT_MAX_FLOW_L_S),
-                "tz": tz if _is_time_zone(tz) else default_tz,
-                "registered_by": registered_by,
-            }
-        )
-    return pd.DataFrame.from_records(records)
-
-
-def _label(value: object) -> str | None:
-    """A zone or category named in a reading's extra fields: text or a number, never a structure."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
-        return None
-    return str(value)
-
-
-def _is_time_zone(name: object) -> bool:
-    """True for an IANA time zone name (a device may send anything in its extra fields)."""
-    if not isinstance(name, str) or not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-        return False
-    return True
-
-
-def _as_payload(row) -> str:
-    factor, offset = conversion(row.quantity, row.orig_unit) or (1.0, 0.0)
-    reading = {
-        "meter_id": row.meter_id,
-        "ts": row.ts.isoformat() + "Z",
-        "quantity": "level" if row.quantity == "level_pct" else row.quantity,
-        "value": (row.value - offset) / factor,
-        "unit": row.orig_unit,
-    }
-    if not pd.isna(row.seq):
-        reading["seq"] = int(row.seq)
-    if isinstance(row.attrs, str):
-        reading.update(json.loads(row.attrs))
-    return json.dumps(reading)
 
 
 def _first_of_each(batch: _Batch) -> np.ndarray:
@@ -325,10 +267,11 @@ def _flag_arrival(batch: _Batch) -> np.ndarray:
 
 
 def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, fresh: np.ndarray, flags: np.ndarray) -> None:
-    new_readings = pa.table({column: pa.array(rows[column]) for column in READING_COLUMNS})
+    """Append the fresh rows (positions) with their flags and quality."""
+    table = pa.table({column: pa.array(rows[column]) for column in READING_COLUMNS})
     if len(fresh) < len(rows):
-        new_readings = new_readings.take(fresh)
-    new_readings = (new_readings.append_column("flags", pa.array(flags, type=pa.int32()))  # noqa: F841
+        table = table.take(fresh)
+    new_readings = (table.append_column("flags", pa.array(flags, type=pa.int32()))  # noqa: F841
                     .append_column("quality", pa.array(quality_score(flags).astype("float32"))))
     cur.execute("INSERT INTO readings BY NAME SELECT * FROM new_readings")
 
