@@ -144,8 +144,8 @@ def _merge_into(cur: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...
     would first de-duplicate it, which costs about 1 ms a statement. An Arrow table is read
     by its variable name (DuckDB's replacement scan spares a register and unregister).
     """
-    delta = source  # noqa: F841 (read by name in the SQL below)
-    relation = "delta" if isinstance(source, pa.Table) else source
+    batch_delta = source  # noqa: F841 (read by name in the SQL below)
+    relation = "batch_delta" if isinstance(source, pa.Table) else source
     match = " AND ".join(f"r.{key} = d.{key}" for key in keys)
     cur.execute(
         f"""MERGE INTO {table} r USING {relation} d ON {match}
@@ -160,14 +160,14 @@ def queue_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, da
     parts = [(grain, frame) for grain, frame in (("hour", hourly), ("day", daily)) if not frame.empty]
     if not parts:
         return
-    volume_delta = pa.table({  # noqa: F841 (read by name in the SQL below)
+    queued_delta = pa.table({  # noqa: F841 (read by name in the SQL below)
         "meter_id": np.concatenate([frame["meter_id"].to_numpy(dtype=object) for _, frame in parts]),
         "grain": np.concatenate([np.full(len(frame), grain, dtype=object) for grain, frame in parts]),
         "bucket": np.concatenate([frame[grain].to_numpy(dtype="datetime64[us]") for grain, frame in parts]),
         "volume_l": np.concatenate([frame["volume_l"].to_numpy(dtype="float64") for _, frame in parts]),
         "estimated_l": np.concatenate([frame["estimated_l"].to_numpy(dtype="float64") for _, frame in parts]),
     })
-    cur.execute("INSERT INTO rollup_deltas BY NAME SELECT * FROM volume_delta")
+    cur.execute("INSERT INTO rollup_deltas BY NAME SELECT * FROM queued_delta")
 
 
 def fold_volume_deltas(cur: duckdb.DuckDBPyConnection) -> None:
