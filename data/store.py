@@ -37,6 +37,9 @@ METER_COLUMNS = ["meter_id", "zone_id", "category", "quantity", "unit", "registe
 class StoreOptions:
     unknown_meters: UnknownMeterPolicy = "register"
     default_tz: str = "UTC"
+    #: DuckDB worker threads for the whole database (None: one per core). Each statement of a
+    #: small batch then costs less CPU, but every query runs on one thread (docs/PERFORMANCE.md).
+    threads: int | None = None
 
 
 class Store:
@@ -47,7 +50,8 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.options = options
-        self._conn = duckdb.connect(self.path, read_only=read_only)
+        self._conn = duckdb.connect(self.path, read_only=read_only,
+                                    config={"threads": options.threads} if options.threads else {})
         self._write_lock = threading.Lock()
         self._registry = MeterRegistry()
         self._writer = self._conn.cursor()
