@@ -37,8 +37,9 @@ METER_COLUMNS = ["meter_id", "zone_id", "category", "quantity", "unit", "registe
 class StoreOptions:
     unknown_meters: UnknownMeterPolicy = "register"
     default_tz: str = "UTC"
-    #: DuckDB worker threads for the whole database (None: one per core). Each statement of a
-    #: small batch then costs less CPU, but every query runs on one thread (docs/PERFORMANCE.md).
+    #: DuckDB worker threads for the whole database (None: one per core). One spares the writer
+    #: the CPU a second worker burns beside each small statement, but every query then runs on
+    #: one thread (docs/PERFORMANCE.md).
     threads: int | None = None
 
 
