@@ -29,9 +29,11 @@ from dashapp.settings import Settings
 from data.ingest_queue import ReadingQueue
 from data.listener import ListenerConfig, MqttListener
 from data.metrics import IngestMetrics
-from data.store import Store
+from data.store import Store, StoreOptions
 from data.validation import ValidationRules
 from data.writer import IngestWriter
+
+DEFAULT_STORE_OPTIONS = StoreOptions()
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,9 +107,9 @@ def bare_transport(host: str, port: int, count: int) -> Phase:
 class ListenerUnderTest:
     """The production listener and writer on a scratch store, as `listen` runs them."""
 
-    def __init__(self, host: str, port: int, workdir: Path, client_id: str):
+    def __init__(self, host: str, port: int, workdir: Path, client_id: str, options: StoreOptions = DEFAULT_STORE_OPTIONS):
         self.host, self.port, self.client_id = host, port, client_id
-        self.store = Store(workdir / f"{client_id}.duckdb")
+        self.store = Store(workdir / f"{client_id}.duckdb", options)
         self.queue = ReadingQueue(Settings().queue_capacity_readings)
         self.metrics = IngestMetrics(lambda: self.queue.depth, f"{host}:{port}")
         self.listener = MqttListener(ListenerConfig(host, port, client_id=client_id), self.queue, self.metrics)
@@ -140,9 +142,10 @@ def _forget_session(host: str, port: int, client_id: str) -> None:
     client.loop_stop()
 
 
-def through_listener(host: str, port: int, workdir: Path, count: int, array: int) -> Phase:
+def through_listener(host: str, port: int, workdir: Path, count: int, array: int,
+                     options: StoreOptions = DEFAULT_STORE_OPTIONS) -> Phase:
     kind = "single-reading" if array == 1 else f"{array}-reading array"
-    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}") as run:
+    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}", options) as run:
         started = time.perf_counter()
         publisher = _publish(port, count, array)
         _wait(lambda: run.metrics.stored + run.metrics.duplicates >= count, 900, 0.01)
@@ -153,9 +156,10 @@ def through_listener(host: str, port: int, workdir: Path, count: int, array: int
                      snapshot.batch_p50_ms, snapshot.batch_p95_ms)
 
 
-def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: float) -> Phase:
+def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: float,
+            options: StoreOptions = DEFAULT_STORE_OPTIONS) -> Phase:
     """Publish-to-queryable: when does each reading become visible to a reader of the store?"""
-    with ListenerUnderTest(host, port, workdir, "bench-latency") as run:
+    with ListenerUnderTest(host, port, workdir, "bench-latency", options) as run:
         visible_ms: list[float] = []
         stop = threading.Event()
 
@@ -190,15 +194,17 @@ def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: f
         )
 
 
-def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: Path | None = None) -> list[Phase]:
+def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: Path | None = None,
+                     db_threads: int | None = None) -> list[Phase]:
     """All phases in one run, so the figures compare like with like."""
+    options = StoreOptions(threads=db_threads)
     with tempfile.TemporaryDirectory(prefix="waterline-bench-") as scratch:
         work = workdir or Path(scratch)
         return [
             bare_transport(host, port, singles),
-            through_listener(host, port, work, singles, 1),
-            through_listener(host, port, work, arrays, 100),
-            latency(host, port, work, 5_000, 10, 100.0),
+            through_listener(host, port, work, singles, 1, options),
+            through_listener(host, port, work, arrays, 100, options),
+            latency(host, port, work, 5_000, 10, 100.0, options),
         ]
 
 

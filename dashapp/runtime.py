@@ -43,7 +43,8 @@ _current: Runtime | None = None
 
 
 def store_options(settings: Settings) -> StoreOptions:
-    return StoreOptions(unknown_meters=settings.unknown_meters, default_tz=settings.default_tz)  # type: ignore[arg-type]
+    return StoreOptions(unknown_meters=settings.unknown_meters, default_tz=settings.default_tz,  # type: ignore[arg-type]
+                        threads=settings.db_threads)
 
 
 def validation_rules(settings: Settings) -> ValidationRules:

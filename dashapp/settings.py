@@ -50,6 +50,7 @@ class Settings:
     max_past_days: float = 400.0
     late_after_s: float = 3600.0
 
+    db_threads: int | None = None        # DuckDB worker threads; None = one per core
     batch_max_readings: int = 20_000
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
@@ -174,6 +175,8 @@ def load_settings(
             values[name] = value
 
     settings = Settings(**{name: _coerce(name, known[name], v) for name, v in values.items()})
+    if settings.db_threads is not None and settings.db_threads < 1:
+        raise SettingsError("db_threads must be at least 1 (or unset: one per core)")
     if settings.unknown_meters not in {"register", "quarantine"}:
         raise SettingsError("unknown_meters must be 'register' or 'quarantine'")
     if not settings.zone_pressure_critical_bar <= settings.zone_pressure_min_bar < settings.zone_pressure_max_bar:

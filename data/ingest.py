@@ -5,33 +5,46 @@ case — readings newer than everything stored for their meter — needs no look
 history: each meter's last reading and register baseline live on its `meters`
 row. A late reading instead re-derives its meter's intervals from the reading
 before it, replacing the intervals it splits, and the rollups get the difference.
+
+A batch costs the writer CPU that the broker and the network thread need, so every
+step works on numpy arrays taken from the frame once (`_Batch`: meters as integer
+codes into the registry's rows), and the SQL reads Arrow tables by their variable
+names (DuckDB's replacement scan: registering and unregistering a table costs about
+a millisecond). A wrapper around the cursor would hide those names from DuckDB
+unless it sets ``python_scan_all_frames``.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.consumption import RECENT_INTERVALS, derive_intervals, typical_intervals
-from data.meter_registry import MeterRegistry
+from data.consumption import RECENT_INTERVALS, derive_intervals, row_medians, typical_intervals
+from data.meter_description import as_sent, describe_new_meters
+from data.meter_registry import MeterRegistry, MeterRows, recent_rows
 from data.payload import Rejection
 from data.quality import Flag, quality_score
-from data.rollups import add_reading_stats, apply_volume_deltas, queue_volume_deltas, volume_deltas
-from data.schema import DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY
-from data.units import CONSUMPTION_QUANTITIES, WEATHER_QUANTITIES, conversion
+from data.rollups import (
+    NO_READING_STATS,
+    MeterZones,
+    add_reading_stats,
+    apply_volume_deltas,
+    queue_volume_deltas,
+    volume_deltas,
+)
+from data.schema import DEFAULT_MAX_FLOW_L_S
+from data.units import CONSUMPTION_QUANTITIES
 
 if TYPE_CHECKING:
     from data.store import StoreOptions
 
 LATE_ANCHOR_LOOKBACK = "35 DAY"
+READING_COLUMNS = ["meter_id", "ts", "quantity", "value", "unit", "orig_unit", "seq", "attrs", "source", "received_at"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ def ingest_batch(
     registered_by: str,
     registry: MeterRegistry,
     defer_rollups: bool = False,
-) -> tuple[IngestResult, pd.DataFrame]:
+) -> tuple[IngestResult, dict[str, np.ndarray]]:
     """Store one batch; returns the result and the meter state it wrote (for the registry).
 
     With ``defer_rollups`` the batch's volume deltas are queued in `rollup_deltas`
@@ -59,77 +72,120 @@ def ingest_batch(
     """
     registered = duplicates = stored = 0
     meter_ids: tuple[str, ...] = ()
-    state = pd.DataFrame()
+    state: dict[str, np.ndarray] = {}
     if not rows.empty:
         rows = _naive_utc(rows)
-        rows, refused, registered = _resolve_meters(cur, rows, options, registered_by, registry)
+        keys = _MeterKeys(rows)
+        rows, refused, registered = _resolve_meters(cur, rows, keys, options, registered_by, registry)
         rejections = rejections + refused
-        unique = rows.drop_duplicates(["meter_id", "quantity", "ts"])
-        fresh = _drop_stored(cur, unique.reset_index(drop=True), registry)
+        if refused:
+            keys = _MeterKeys(rows)
+    if not rows.empty:
+        batch = _Batch.of(rows, keys, registry, cur)
+        fresh = _drop_stored(cur, batch, _first_of_each(batch))
         duplicates = len(rows) - len(fresh)
-        if not fresh.empty:
-            codes, ids = pd.factorize(fresh["meter_id"])
-            meters = registry.lookup(cur, ids)
-            fresh = _flag_arrival(fresh, codes, meters)
-            _insert_readings(cur, fresh)
-            add_reading_stats(cur, fresh)
-            consumption_state = _derive_consumption(cur, fresh, codes, meters, defer_rollups)
-            state = _update_meters(cur, fresh, codes, ids, consumption_state)
+        if len(fresh):
+            batch = batch.take(fresh)
+            flags = _flag_arrival(batch)
+            _insert_readings(cur, rows, fresh, flags)
+            if batch.has_stats.any():
+                add_reading_stats(cur, batch.frame(batch.has_stats))
+            consumption_state = _derive_consumption(cur, batch, defer_rollups)
+            state = _update_meters(cur, batch, consumption_state)
             stored = len(fresh)
-            meter_ids = tuple(ids)
+            meter_ids = tuple(batch.ids)
     _quarantine(cur, rejections)
     return IngestResult(stored, duplicates, len(rejections), registered, meter_ids), state
 
 
+class _MeterKeys:
+    """A batch's meter ids as integer codes into ``ids``, and its quantities (numpy)."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.codes, ids = pd.factorize(rows["meter_id"])
+        self.ids = ids.to_numpy(dtype=object)
+        self.quantity = rows["quantity"].to_numpy(dtype=object)
+
+
+class _Batch:
+    """A batch's readings as arrays, with integer meter codes into ``ids`` and ``meters`` (their
+    registry rows): what every step needs, extracted from the frame once."""
+
+    def __init__(self, codes: np.ndarray, ids: np.ndarray, meters: MeterRows, ts: np.ndarray,
+                 quantity: np.ndarray, value: np.ndarray, seq: np.ndarray, received_at: np.ndarray,
+                 flags: np.ndarray, zone_categories: np.ndarray):
+        self.codes, self.ids, self.meters = codes, ids, meters
+        self.ts, self.quantity, self.value, self.seq, self.received_at = ts, quantity, value, seq, received_at
+        self.flags, self.zone_categories = flags, zone_categories
+        self.main = quantity == meters["quantity"][codes]
+        self.has_stats = ~np.isin(quantity, NO_READING_STATS)
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame, keys: _MeterKeys, registry: MeterRegistry, cur: duckdb.DuckDBPyConnection) -> _Batch:
+        return cls(keys.codes, keys.ids, registry.lookup(cur, keys.ids),
+                   rows["ts"].to_numpy(dtype="datetime64[us]").view("int64"),
+                   keys.quantity, rows["value"].to_numpy(dtype="float64"),
+                   rows["seq"].to_numpy(dtype="float64", na_value=np.nan),
+                   rows["received_at"].to_numpy(dtype="datetime64[us]").view("int64"),
+                   rows["flags"].to_numpy(dtype="int32"), registry.zone_categories)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, index: np.ndarray) -> _Batch:
+        """These rows, with meter codes renumbered in order of first appearance."""
+        codes, used = pd.factorize(self.codes[index])
+        return _Batch(codes, self.ids[used], self.meters.take(used), self.ts[index], self.quantity[index],
+                      self.value[index], self.seq[index], self.received_at[index], self.flags[index],
+                      self.zone_categories)
+
+    def frame(self, mask: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({"meter_id": self.ids[self.codes[mask]], "quantity": self.quantity[mask],
+                             "ts": self.ts[mask].astype("datetime64[us]"), "value": self.value[mask]})
+
+
 def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
-    rows = rows.copy()
-    for column in ("ts", "received_at"):
-        if getattr(rows[column].dt, "tz", None) is not None:
-            rows[column] = rows[column].dt.tz_convert("UTC").dt.tz_localize(None)
-        rows[column] = rows[column].astype("datetime64[us]")
-    return rows
-
-
-def register_frame(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
-    """Expose a frame to SQL as an Arrow table (twice as fast to scan as a DataFrame)."""
-    cur.register(name, pa.Table.from_pandas(frame, preserve_index=False))
+    """The rows with ``ts`` and ``received_at`` as naive UTC (numpy gives aware times in UTC)."""
+    return rows.assign(**{column: rows[column].to_numpy(dtype="datetime64[us]") for column in ("ts", "received_at")})
 
 
 def _resolve_meters(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, options: StoreOptions, registered_by: str,
-    registry: MeterRegistry,
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys, options: StoreOptions,
+    registered_by: str, registry: MeterRegistry,
 ) -> tuple[pd.DataFrame, list[Rejection], int]:
     """Apply the unknown-meter policy: register new meters, or quarantine their readings."""
-    unknown = ~registry.known(cur, rows["meter_id"])
+    unknown = ~registry.known(cur, keys.ids)[keys.codes]
     if not unknown.any():
-        _follow_consumption(cur, rows, registry)
+        _follow_consumption(cur, rows, keys, registry)
         return rows, [], 0
     if options.unknown_meters == "quarantine":
         refused = [
             Rejection(f"unknown meter {row.meter_id!r}: the unknown-meter policy is 'quarantine'",
-                      _as_payload(row), row.source, row.received_at.to_pydatetime(), row.meter_id)
+                      as_sent(row), row.source, row.received_at.to_pydatetime(), row.meter_id)
             for row in rows[unknown].itertuples()
         ]
         return rows[~unknown], refused, 0
-    new = _new_meters(rows[unknown], options.default_tz, registered_by)
+    new = describe_new_meters(rows[unknown], options.default_tz, registered_by)
     cur.register("new_meters", new)
     cur.execute("INSERT INTO meters BY NAME SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters")
     cur.unregister("new_meters")
     registry.invalidate()
-    _follow_consumption(cur, rows, registry)
+    _follow_consumption(cur, rows, keys, registry)
     return rows, [], len(new)
 
 
-def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, registry: MeterRegistry) -> None:
+def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys,
+                        registry: MeterRegistry) -> None:
     """A meter first heard through pressure or level follows its consumption quantity once one arrives."""
-    consumption = rows[rows["quantity"].isin(CONSUMPTION_QUANTITIES)]
-    if consumption.empty:
+    is_consumption = np.isin(keys.quantity, CONSUMPTION_QUANTITIES)
+    if not is_consumption.any():
         return
-    stored = registry.lookup(cur, pd.Index(consumption["meter_id"].unique()))["quantity"]
-    waiting = stored.index[~stored.isin(CONSUMPTION_QUANTITIES)]
-    if waiting.empty:
+    ids = keys.ids[np.unique(keys.codes[is_consumption])]
+    waiting = ids[~np.isin(registry.lookup(cur, ids)["quantity"], CONSUMPTION_QUANTITIES)]
+    if len(waiting) == 0:
         return
-    found = _new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
+    consumption = rows[is_consumption]
+    found = describe_new_meters(consumption[consumption["meter_id"].isin(waiting)], "UTC", "")
     cur.register("found_quantities", found[["meter_id", "quantity", "unit"]])
     cur.execute("""UPDATE meters SET quantity = f.quantity, unit = f.unit
                    FROM found_quantities f WHERE meters.meter_id = f.meter_id""")
@@ -137,83 +193,38 @@ def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, regi
     registry.invalidate()
 
 
-def _new_meters(rows: pd.DataFrame, default_tz: str, registered_by: str) -> pd.DataFrame:
-    """Meters first heard of in this batch, described from their own readings."""
-    preference = {q: i for i, q in enumerate(CONSUMPTION_QUANTITIES)}
-    ranked = rows.assign(rank=rows["quantity"].map(preference).fillna(len(preference)))
-    first = ranked.sort_values("rank", kind="stable").drop_duplicates("meter_id")
-    records = []
-    for row in first.itertuples():
-        attrs = json.loads(row.attrs) if isinstance(row.attrs, str) else {}
-        category = _label(attrs.get("category")) or ("weather" if row.quantity in WEATHER_QUANTITIES else None)
-        tz = attrs.get("tz")
-        records.append(
-            {
-                "meter_id": row.meter_id,
-                "zone_id": _label(attrs.get("zone")),
-                "category": category,
-                "quantity": row.quantity,
-                "unit": row.orig_unit,
-                "max_flow_l_s": MAX_FLOW_BY_CATEGORY.get(category, DEFAULT_MAX_FLOW_L_S),
-                "tz": tz if _is_time_zone(tz) else default_tz,
-                "registered_by": registered_by,
-            }
-        )
-    return pd.DataFrame.from_records(records)
+def _first_of_each(batch: _Batch) -> np.ndarray:
+    """Positions of the first reading of each meter, quantity and timestamp in the batch."""
+    quantity_code, quantities = pd.factorize(batch.quantity)
+    series = batch.codes.astype("int64") * max(len(quantities), 1) + quantity_code
+    order = np.lexsort((batch.ts, series))  # stable: the first of equal keys comes first
+    repeated = (series[order[1:]] == series[order[:-1]]) & (batch.ts[order[1:]] == batch.ts[order[:-1]])
+    if not repeated.any():
+        return np.arange(len(series))
+    keep = np.ones(len(series), dtype=bool)
+    keep[order[1:][repeated]] = False
+    return np.flatnonzero(keep)
 
 
-def _label(value: object) -> str | None:
-    """A zone or category named in a reading's extra fields: text or a number, never a structure."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
-        return None
-    return str(value)
-
-
-def _is_time_zone(name: object) -> bool:
-    """True for an IANA time zone name (a device may send anything in its extra fields)."""
-    if not isinstance(name, str) or not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-        return False
-    return True
-
-
-def _as_payload(row) -> str:
-    factor, offset = conversion(row.quantity, row.orig_unit) or (1.0, 0.0)
-    reading = {
-        "meter_id": row.meter_id,
-        "ts": row.ts.isoformat() + "Z",
-        "quantity": "level" if row.quantity == "level_pct" else row.quantity,
-        "value": (row.value - offset) / factor,
-        "unit": row.orig_unit,
-    }
-    if not pd.isna(row.seq):
-        reading["seq"] = int(row.seq)
-    if isinstance(row.attrs, str):
-        reading.update(json.loads(row.attrs))
-    return json.dumps(reading)
-
-
-def _drop_stored(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, registry: MeterRegistry) -> pd.DataFrame:
-    """Rows whose meter, quantity and timestamp are not stored yet (redeliveries are absorbed).
+def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.ndarray) -> np.ndarray:
+    """The candidates (positions) whose meter, quantity and timestamp are not stored yet
+    (redeliveries are absorbed).
 
     A reading of a meter's consumption quantity newer than the meter's last one cannot be
     stored yet; only the others are looked up.
     """
-    codes, ids = pd.factorize(rows["meter_id"])
-    meters = registry.lookup(cur, ids)
-    newest = meters["last_ts"].astype("datetime64[us]").to_numpy()[codes]
-    surely_new = (
-        (rows["ts"].to_numpy() > newest)
-        & (rows["quantity"].to_numpy(dtype=object) == meters["quantity"].to_numpy(dtype=object)[codes])
-        & rows["quantity"].isin(CONSUMPTION_QUANTITIES).to_numpy()
-    )
+    meters = batch.meters
+    newest = meters["last_ts"]
+    consumption = np.isin(meters["quantity"], CONSUMPTION_QUANTITIES)
+    code = batch.codes[candidates]
+    surely_new = (~np.isnat(newest[code]) & (batch.ts[candidates] > newest.view("int64")[code])
+                  & batch.main[candidates] & consumption[code])
     if surely_new.all():
-        return rows
-    keys = rows.loc[~surely_new, ["meter_id", "quantity", "ts"]].assign(row=np.flatnonzero(~surely_new))
-    cur.register("batch_keys", keys)
+        return candidates
+    check = candidates[~surely_new]
+    ts = batch.ts[check].astype("datetime64[us]")
+    batch_keys = pa.table({"meter_id": batch.ids[batch.codes[check]], "quantity": batch.quantity[check],  # noqa: F841
+                           "ts": ts, "row": np.arange(len(check))})
     stored = cur.execute(
         """
         SELECT b.row FROM batch_keys b SEMI JOIN (
@@ -221,151 +232,149 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, registry: M
             WHERE ts BETWEEN ? AND ? AND meter_id IN (SELECT meter_id FROM batch_keys)
         ) r USING (meter_id, quantity, ts)
         """,
-        [keys["ts"].min(), keys["ts"].max()],
+        [ts.min().item(), ts.max().item()],
     ).fetchnumpy()["row"]
-    cur.unregister("batch_keys")
     if len(stored) == 0:
-        return rows
-    return rows.drop(rows.index[stored]).reset_index(drop=True)
+        return candidates
+    return candidates[~np.isin(candidates, check[np.asarray(stored, dtype="int64")])]
 
 
-def _is_main(rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame) -> np.ndarray:
-    """Rows of each meter's own consumption quantity (the one its state follows)."""
-    return rows["quantity"].to_numpy(dtype=object) == meters["quantity"].to_numpy(dtype=object)[codes]
-
-
-def _flag_arrival(rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame) -> pd.DataFrame:
-    """Flag readings of a meter's main quantity that arrive out of order or after a seq gap."""
-    rows = rows.copy()
-    primary = _is_main(rows, codes, meters)
-    main = pd.DataFrame({
-        "code": codes[primary],
-        "ts": rows["ts"].to_numpy()[primary].view("int64"),
-        "seq": rows["seq"].to_numpy(dtype="float64", na_value=np.nan)[primary],
-    })
-    stored_ts = meters["last_ts"].astype("datetime64[us]").to_numpy().view("int64")
-    stored_ts = np.where(stored_ts == np.iinfo("int64").min, np.iinfo("int64").min, stored_ts)
-    newest_before = main.groupby("code", sort=False)["ts"].cummax().groupby(main["code"]).shift(1)
-    newest_before = np.fmax(newest_before.to_numpy(dtype="float64"), stored_ts[main["code"]].astype("float64"))
-    late = main["ts"].to_numpy() < newest_before
-
-    stored_seq = meters["last_seq"].to_numpy(dtype="float64", na_value=np.nan)[main["code"]]
-    previous_seq = main.groupby("code", sort=False)["seq"].shift(1).to_numpy()
+def _flag_arrival(batch: _Batch) -> np.ndarray:
+    """The batch's flags, with readings of a meter's main quantity that arrive out of order or
+    after a seq gap flagged."""
+    primary = np.flatnonzero(batch.main)
+    code = batch.codes[primary]
+    order = np.argsort(code, kind="stable")
+    code, ts, seq = code[order], batch.ts[primary][order], batch.seq[primary][order]
+    first = np.ones(len(code), dtype=bool)
+    first[1:] = code[1:] != code[:-1]
+    stored_ts = batch.meters["last_ts"].view("int64").astype("float64")[code]
+    if (np.diff(ts)[~first[1:]] > 0).all():  # each meter's readings in order: the newest before is the previous
+        newest_before = np.where(first, np.nan, np.roll(ts, 1).astype("float64"))
+    else:
+        newest_before = (pd.Series(ts).groupby(code, sort=False).cummax().groupby(code).shift(1)
+                         .to_numpy(dtype="float64"))
+    late = ts < np.fmax(newest_before, stored_ts)
+    stored_seq = batch.meters["last_seq"][code]
+    previous_seq = np.where(first, np.nan, np.roll(seq, 1))
     previous_seq = np.where(np.isnan(previous_seq), stored_seq, previous_seq)
-    gap = main["seq"].to_numpy() > previous_seq + 1
+    gap = seq > previous_seq + 1
 
-    flags = rows["flags"].to_numpy().copy()
-    flags[np.flatnonzero(primary)] |= np.where(late, int(Flag.OUT_OF_ORDER), 0) | np.where(gap, int(Flag.SEQ_GAP), 0)
-    rows["flags"] = flags.astype("int32")
-    rows["quality"] = quality_score(flags).astype("float32")
-    return rows
-
-
-def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    register_frame(cur, "new_readings", rows)
-    cur.execute(
-        """INSERT INTO readings BY NAME SELECT meter_id, ts, quantity, value, unit, orig_unit, seq,
-           attrs, source, received_at, flags, quality FROM new_readings"""
-    )
-    cur.unregister("new_readings")
+    flags = batch.flags.copy()
+    flags[primary[order]] |= (np.where(late, int(Flag.OUT_OF_ORDER), 0)
+                              | np.where(gap, int(Flag.SEQ_GAP), 0)).astype(flags.dtype)
+    return flags
 
 
-def _derive_consumption(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, meters: pd.DataFrame,
-    defer_rollups: bool = False,
-) -> pd.DataFrame:
+def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, fresh: np.ndarray, flags: np.ndarray) -> None:
+    """Append the fresh rows (positions) with their flags and quality."""
+    table = pa.table({column: pa.array(rows[column]) for column in READING_COLUMNS})
+    if len(fresh) < len(rows):
+        table = table.take(fresh)
+    new_readings = (table.append_column("flags", pa.array(flags, type=pa.int32()))  # noqa: F841
+                    .append_column("quality", pa.array(quality_score(flags).astype("float32"))))
+    cur.execute("INSERT INTO readings BY NAME SELECT * FROM new_readings")
+
+
+
+
+def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rollups: bool = False) -> pd.DataFrame:
     """Consumption intervals and rollup deltas for meters whose consumption quantity arrived.
 
-    Returns the new state of those meters (by code): their last reading and baseline.
+    Returns the new state of those meters (by code): their last reading, baseline and recent intervals.
     """
-    main = _is_main(rows, codes, meters) & rows["quantity"].isin(CONSUMPTION_QUANTITIES).to_numpy()
+    meters = batch.meters
+    n = len(meters)
+    main = batch.main & np.isin(meters["quantity"], CONSUMPTION_QUANTITIES)[batch.codes]
     if not main.any():
-        return pd.DataFrame()
-    code = codes[main]
-    ts = rows["ts"].to_numpy()[main].view("int64")
-    first_new = pd.Series(ts).groupby(code).min()
-    last_ts = meters["last_ts"].astype("datetime64[us]").to_numpy()
+        return {}
+    code, ts, value = batch.codes[main], batch.ts[main], batch.value[main]
+    first_new = np.full(n, np.iinfo("int64").max)
+    np.minimum.at(first_new, code, ts)
+    has_new = np.zeros(n, dtype=bool)
+    has_new[code] = True
+    last_ts = meters["last_ts"]
     has_last = ~np.isnat(last_ts)
     last_us = last_ts.view("int64")
-    late = np.zeros(len(meters), dtype=bool)
-    late[first_new.index] = has_last[first_new.index] & (first_new.to_numpy() <= last_us[first_new.index])
+    late = has_new & has_last & (first_new <= last_us)
 
     current = ~late[code]
-    anchors = np.flatnonzero(has_last & ~late & np.isin(np.arange(len(meters)), first_new.index))
-    baseline = meters["last_baseline"].fillna(meters["last_value"]).to_numpy(dtype="float64")
-    window = pd.DataFrame(
-        {
-            "meter_id": np.concatenate([anchors, code[current]]),
-            "ts": np.concatenate([last_us[anchors], ts[current]]),
-            "value": np.concatenate([baseline[anchors], rows["value"].to_numpy(dtype="float64")[main][current]]),
-            "is_anchor": np.concatenate([np.ones(len(anchors), bool), np.zeros(int(current.sum()), bool)]),
-        }
-    )
+    anchors = np.flatnonzero(has_last & ~late & has_new)
+    baseline = np.where(np.isnan(meters["last_baseline"]), meters["last_value"], meters["last_baseline"])
+    meter = np.concatenate([anchors, code[current]])
+    window_ts = np.concatenate([last_us[anchors], ts[current]])
+    window_value = np.concatenate([baseline[anchors], value[current]])
+    is_anchor = np.concatenate([np.ones(len(anchors), bool), np.zeros(int(current.sum()), bool)])
+    prior = meters.recent.copy()
     removed = pd.DataFrame({"meter_id": [], "ts_start": [], "ts_end": [], "volume_l": [], "flags": []})
-    before_anchor: dict[str, np.ndarray] = {}
     if late.any():
         late_codes = np.flatnonzero(late)
-        late_window, removed, before_anchor = _late_window(cur, meters.index[late_codes], first_new[late_codes],
-                                                           meters)
-        position = pd.Series(np.arange(len(meters)), index=meters.index)
-        late_window["meter_id"] = position[late_window["meter_id"]].to_numpy()
+        late_ids = meters.ids[late_codes]
+        late_window, removed, before_anchor = _late_window(cur, late_ids, meters["quantity"][late_codes],
+                                                           first_new[late_codes])
+        position = pd.Series(np.arange(n), index=meters.ids)
         removed["meter_id"] = position[removed["meter_id"]].to_numpy()
-        window = pd.concat([window, late_window], ignore_index=True)
+        meter = np.concatenate([meter, position[late_window["meter_id"]].to_numpy()])
+        window_ts = np.concatenate([window_ts, late_window["ts"].to_numpy(dtype="int64")])
+        window_value = np.concatenate([window_value, late_window["value"].to_numpy(dtype="float64")])
+        is_anchor = np.concatenate([is_anchor, late_window["is_anchor"].to_numpy(dtype=bool)])
+        prior[late_codes] = recent_rows([before_anchor.get(name, np.empty(0)) for name in late_ids])
 
-    window = window.iloc[np.lexsort((window["ts"].to_numpy(), window["meter_id"].to_numpy()))]
-    window = window.reset_index(drop=True)
-    position = window["meter_id"].to_numpy(dtype="int64")
-    in_window = pd.unique(position)
-    stored_recent = meters["recent_intervals"].to_numpy(dtype=object)
-    names = meters.index.to_numpy(dtype=object)
-    prior = [before_anchor.get(names[c], np.empty(0)) if late[c] else
-             np.asarray(stored_recent[c] if isinstance(stored_recent[c], (list, np.ndarray)) else [], dtype="float64")
-             for c in in_window]
-    typical, recent = typical_intervals(position, window["ts"].to_numpy(dtype="int64"), prior)
-    window["quantity"] = meters["quantity"].to_numpy(dtype=object)[position]
-    window["register_size_l"] = meters["register_size_l"].to_numpy(dtype="float64")[position]
-    window["max_flow_l_s"] = meters["max_flow_l_s"].fillna(DEFAULT_MAX_FLOW_L_S).to_numpy(dtype="float64")[position]
-    window["interval_s"] = typical
-
+    order = np.lexsort((window_ts, meter))
+    meter, window_ts, window_value, is_anchor = meter[order], window_ts[order], window_value[order], is_anchor[order]
+    in_window = np.unique(meter)
+    typical, recent = typical_intervals(meter, window_ts, prior[in_window])
+    max_flow = meters["max_flow_l_s"]
+    window = pd.DataFrame({
+        "meter_id": meter, "ts": window_ts, "value": window_value, "is_anchor": is_anchor,
+        "quantity": pd.Series(meters["quantity"][meter], dtype=object),
+        "register_size_l": meters["register_size_l"][meter],
+        "max_flow_l_s": np.where(np.isnan(max_flow), DEFAULT_MAX_FLOW_L_S, max_flow)[meter],
+        "interval_s": typical,
+    })
     intervals = derive_intervals(window)
-    register_frame(cur, "new_intervals", intervals.assign(meter_id=names[intervals["meter_id"].to_numpy(dtype="int64")]))
-    cur.execute(
-        """INSERT INTO consumption SELECT meter_id, make_timestamp(ts_start), make_timestamp(ts_end),
-           volume_l, baseline, flags FROM new_intervals"""
-    )
-    cur.unregister("new_intervals")
-    tz_of = pd.Series(meters["tz"].fillna("UTC").to_numpy(), index=np.arange(len(meters)))
+    names = batch.ids
+    new_intervals = pa.table({  # noqa: F841
+        "meter_id": names[intervals["meter_id"].to_numpy(dtype="int64")],
+        "ts_start": intervals["ts_start"].to_numpy(dtype="int64").astype("datetime64[us]"),
+        "ts_end": intervals["ts_end"].to_numpy(dtype="int64").astype("datetime64[us]"),
+        "volume_l": intervals["volume_l"].to_numpy(dtype="float64"),
+        "baseline": intervals["baseline"].to_numpy(dtype="float64"),
+        "flags": intervals["flags"].to_numpy(dtype="int32"),
+    })
+    cur.execute("INSERT INTO consumption SELECT * FROM new_intervals")
+    tz_of = pd.Series(np.where(pd.isna(meters["tz"]), "UTC", meters["tz"]), index=np.arange(n))
     hourly, daily = volume_deltas(intervals, removed, tz_of)
-    hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
-    daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
-    (queue_volume_deltas if defer_rollups else apply_volume_deltas)(cur, hourly, daily)
+    if defer_rollups:
+        hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
+        daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
+        queue_volume_deltas(cur, hourly, daily)
+    else:
+        apply_volume_deltas(cur, hourly, daily,
+                            MeterZones(names, meters["zone_key"], batch.zone_categories))
 
-    readings = window[~window["is_anchor"].to_numpy()]
-    last = readings.assign(baseline=intervals["baseline"].to_numpy()).groupby("meter_id").tail(1)
-    recent_of_last = recent[np.searchsorted(in_window, last["meter_id"].to_numpy(dtype="int64"))]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median_of_last = np.nanmedian(recent_of_last, axis=1)
-    return pd.DataFrame(
-        {
-            "code": last["meter_id"].to_numpy(dtype="int64"),
-            "last_ts": last["ts"].to_numpy(dtype="int64").astype("datetime64[us]"),
-            "last_value": last["value"].to_numpy(),
-            "last_baseline": last["baseline"].to_numpy(),
-            "recent_intervals": [row[~np.isnan(row)] for row in recent_of_last],
-            "interval_s": median_of_last,
-        }
-    )
+    reading = np.flatnonzero(~is_anchor)  # the rows that closed an interval, in the order of `intervals`
+    of_reading = meter[reading]
+    last = np.append(of_reading[1:] != of_reading[:-1], True)
+    recent_of_last = recent[np.searchsorted(in_window, of_reading[last])]
+    median_of_last = row_medians(recent_of_last)
+    return {
+        "code": of_reading[last],
+        "last_ts": window_ts[reading[last]].astype("datetime64[us]"),
+        "last_value": window_value[reading[last]],
+        "last_baseline": intervals["baseline"].to_numpy(dtype="float64")[last],
+        "interval_s": median_of_last,
+        "recent": recent_of_last,
+    }
 
 
 def _late_window(
-    cur: duckdb.DuckDBPyConnection, ids: pd.Index, first_new: pd.Series, meters: pd.DataFrame
+    cur: duckdb.DuckDBPyConnection, ids: np.ndarray, quantity: np.ndarray, first_new: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
     """Readings to re-derive for meters that received late readings, the intervals they replace,
     and each meter's reporting intervals just before its anchor (the history its gaps are judged by)."""
     late = pd.DataFrame(
-        {"meter_id": ids.to_numpy(dtype=object), "quantity": meters.loc[ids, "quantity"].to_numpy(dtype=object),
-         "t0": first_new.to_numpy(dtype="int64").astype("datetime64[us]")}
+        {"meter_id": ids, "quantity": quantity, "t0": np.asarray(first_new, dtype="int64").astype("datetime64[us]")}
     )
     cur.register("late", late)
     anchors = cur.execute(
@@ -412,42 +421,64 @@ def _late_window(
     return window, removed, before_anchor
 
 
-def _update_meters(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, codes: np.ndarray, ids: pd.Index, state: pd.DataFrame
-) -> pd.DataFrame:
-    """One UPDATE per batch: when each meter was last heard, its last seq, its consumption state."""
-    seen = pd.DataFrame(
-        {
-            "meter_id": ids.to_numpy(dtype=object),
-            "last_seen_at": pd.Series(rows["received_at"].to_numpy()).groupby(codes).max().to_numpy(),
-            "last_seq": pd.Series(rows["seq"].to_numpy(dtype="float64", na_value=np.nan)).groupby(codes).max()
-            .to_numpy(),
-            "last_ts": np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[us]"),
-            "last_value": np.nan,
-            "last_baseline": np.nan,
-            "interval_s": np.nan,
-            "recent_intervals": pd.Series([None] * len(ids), dtype=object).to_numpy(),
-        }
-    )
-    if not state.empty:
-        at = state["code"].to_numpy()
-        for column in ("last_ts", "last_value", "last_baseline", "interval_s", "recent_intervals"):
-            values = seen[column].to_numpy().copy()
-            values[at] = state[column].to_numpy()
-            seen[column] = values
-    register_frame(cur, "meter_state", seen)
+def _update_meters(cur: duckdb.DuckDBPyConnection, batch: _Batch, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Write each meter's new state: when it was last heard, its last seq, its consumption state.
+
+    The usual interval and the recent intervals are written only for the meters whose recent
+    intervals changed (a meter reporting on its usual schedule keeps them): updating a list
+    column costs DuckDB more than all the other columns together.
+    """
+    n = len(batch.ids)
+    last_seen = np.full(n, np.iinfo("int64").min)
+    np.maximum.at(last_seen, batch.codes, batch.received_at)
+    last_seq = np.full(n, -np.inf)
+    np.fmax.at(last_seq, batch.codes, batch.seq)
+    last_seq[np.isneginf(last_seq)] = np.nan
+    last_ts = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    last_value, last_baseline, interval_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    recent = np.full((n, batch.meters.recent.shape[1]), np.nan)
+    changed = np.zeros(n, dtype=bool)
+    if state:
+        at = state["code"]
+        last_ts[at] = state["last_ts"]
+        last_value[at] = state["last_value"]
+        last_baseline[at] = state["last_baseline"]
+        interval_s[at] = state["interval_s"]
+        recent[at] = state["recent"]
+        stored = batch.meters.recent[at]
+        same = ((stored == recent[at]) | (np.isnan(stored) & np.isnan(recent[at]))).all(axis=1)
+        changed[at] = ~(same & batch.meters["recent_known"][at])
+    seen = {"meter_id": batch.ids, "last_seen_at": last_seen.astype("datetime64[us]"), "last_seq": last_seq,
+            "last_ts": last_ts, "last_value": last_value, "last_baseline": last_baseline,
+            "interval_s": interval_s, "recent": recent}
+    meter_state = pa.table({  # noqa: F841
+        "meter_id": batch.ids,
+        "last_seen_at": pa.array(last_seen.astype("datetime64[us]"), mask=last_seen == np.iinfo("int64").min),
+        "last_seq": pa.array(last_seq, mask=np.isnan(last_seq)),
+        "last_ts": pa.array(last_ts, mask=np.isnat(last_ts)),
+        "last_value": pa.array(last_value, mask=np.isnan(last_value)),
+        "last_baseline": pa.array(last_baseline, mask=np.isnan(last_baseline)),
+    })
     cur.execute(
         """UPDATE meters SET
                last_seen_at = greatest(meters.last_seen_at, s.last_seen_at),
                last_seq = coalesce(s.last_seq::BIGINT, meters.last_seq),
                last_ts = coalesce(s.last_ts, meters.last_ts),
                last_value = coalesce(s.last_value, meters.last_value),
-               last_baseline = CASE WHEN s.last_ts IS NULL THEN meters.last_baseline ELSE s.last_baseline END,
-               interval_s = coalesce(s.interval_s, meters.interval_s),
-               recent_intervals = coalesce(s.recent_intervals::DOUBLE[], meters.recent_intervals)
+               last_baseline = CASE WHEN s.last_ts IS NULL THEN meters.last_baseline ELSE s.last_baseline END
            FROM meter_state s WHERE meters.meter_id = s.meter_id"""
     )
-    cur.unregister("meter_state")
+    if changed.any():
+        meter_intervals = pa.table({  # noqa: F841
+            "meter_id": batch.ids[changed],
+            "interval_s": pa.array(interval_s[changed], mask=np.isnan(interval_s[changed])),
+            "recent_intervals": pa.array([row[~np.isnan(row)] for row in recent[changed]], type=pa.list_(pa.float64())),
+        })
+        cur.execute(
+            """UPDATE meters SET interval_s = coalesce(s.interval_s, meters.interval_s),
+                   recent_intervals = coalesce(s.recent_intervals, meters.recent_intervals)
+               FROM meter_intervals s WHERE meters.meter_id = s.meter_id"""
+        )
     return seen
 
 

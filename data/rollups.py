@@ -14,13 +14,18 @@ later, or as soon as it is idle.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from data.consumption import bucket_volumes, hour_boundaries, local_day_boundaries
+from data.consumption import bucket_sums, hour_boundaries, local_day_boundaries
 
 UNASSIGNED = ""
+#: Quantities whose readings feed consumption only, not the hourly reading statistics.
+NO_READING_STATS = ("volume", "interval_volume")
 
 
 def volume_deltas(
@@ -31,81 +36,138 @@ def volume_deltas(
     ``tz_of`` maps each ``meter_id`` key to its time zone. Returns (hourly, daily)
     frames keyed by ``meter_id, hour`` and ``meter_id, day``.
     """
-    signed = added if removed.empty else pd.concat(
-        [added, removed.assign(volume_l=-removed["volume_l"])], ignore_index=True
+    columns = ("meter_id", "ts_start", "ts_end", "volume_l", "flags")
+    meter, start, end, volume, flags = (
+        added[c].to_numpy() if removed.empty else np.concatenate([added[c].to_numpy(), removed[c].to_numpy()])
+        for c in columns
     )
-    signed = signed[signed["ts_end"] > signed["ts_start"]]
-    if signed.empty:
+    start, end, flags = start.astype("int64"), end.astype("int64"), flags.astype("int64")
+    volume = volume.astype("float64")
+    if not removed.empty:
+        volume[len(added):] = -volume[len(added):]
+    lasting = end > start
+    if not lasting.all():
+        meter, start, end, volume, flags = meter[lasting], start[lasting], end[lasting], volume[lasting], flags[lasting]
+    if len(meter) == 0:
         return _empty("hour"), _empty("day")
-    lo, hi = int(signed["ts_start"].min()), int(signed["ts_end"].max())
-    hourly = bucket_volumes(signed, hour_boundaries(lo, hi)).rename(columns={"bucket": "hour"})
-    hourly["hour"] = pd.to_datetime(hourly["hour"], unit="us")
+    lo, hi = int(start.min()), int(end.max())
+    hourly = bucket_sums(meter, start, end, volume, flags, hour_boundaries(lo, hi))
+    hourly["hour"] = hourly.pop("bucket").astype("datetime64[us]")
 
+    meter_code, meters = pd.factorize(meter)
+    tz = tz_of.reindex(meters).fillna("UTC").to_numpy(dtype=object)[meter_code]
+    zones = pd.unique(tz)
     daily_parts = []
-    for tz, part in signed.groupby(signed["meter_id"].map(tz_of).fillna("UTC")):
-        midnights = local_day_boundaries(lo, hi, tz)
-        days = bucket_volumes(part, midnights)
-        first_day = pd.Timestamp(int(midnights[0]), unit="us", tz="UTC").tz_convert(tz).date()
-        offset = np.searchsorted(midnights, days["bucket"].to_numpy(dtype="int64"))
+    for zone in sorted(zones):
+        part = slice(None) if len(zones) == 1 else tz == zone
+        midnights = local_day_boundaries(lo, hi, zone)
+        days = bucket_sums(meter[part], start[part], end[part], volume[part], flags[part], midnights)
+        first_day = pd.Timestamp(int(midnights[0]), unit="us", tz="UTC").tz_convert(zone).date()
+        offset = np.searchsorted(midnights, days.pop("bucket"))
         days["day"] = (np.datetime64(first_day, "D") + offset).astype("datetime64[s]")
-        daily_parts.append(days.drop(columns="bucket"))
-    daily = daily_parts[0] if len(daily_parts) == 1 else pd.concat(daily_parts, ignore_index=True)
-    return hourly, daily
+        daily_parts.append(days)
+    daily = {c: np.concatenate([part[c] for part in daily_parts]) for c in daily_parts[0]}
+    return (pd.DataFrame(hourly, columns=["meter_id", "hour", "volume_l", "estimated_l"]),
+            pd.DataFrame(daily, columns=["meter_id", "day", "volume_l", "estimated_l"]))
 
 
 def _empty(key: str) -> pd.DataFrame:
     return pd.DataFrame({"meter_id": [], key: [], "volume_l": [], "estimated_l": []})
 
 
-def apply_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
-    """Add signed deltas to the meter and zone rollups."""
+def apply_volume_deltas(
+    cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame, meters: MeterZones | None = None
+) -> None:
+    """Add signed deltas to the meter and zone rollups.
+
+    With ``meters`` the deltas' ``meter_id`` are codes into it (unique per meter and
+    bucket), and zone rollups need no join with the `meters` table.
+    """
     for grain, frame in (("hour", hourly), ("day", daily)):
         if frame.empty:
             continue
-        cur.register("volume_delta", frame)
-        _add_to_rollups(cur, "volume_delta", grain)
-        cur.unregister("volume_delta")
+        if meters is None:
+            cur.register("volume_delta", frame)
+            _add_to_rollups(cur, "volume_delta", grain)
+            cur.unregister("volume_delta")
+        else:
+            _add_by_code(cur, frame, grain, meters)
+
+
+@dataclass(frozen=True)
+class MeterZones:
+    """The meters a batch's deltas refer to by code: their ids and zone and category pairs."""
+
+    meter_ids: np.ndarray  # by meter code
+    zone_key: np.ndarray  # by meter code: a row of zone_categories
+    zone_categories: np.ndarray  # (zone_id, category) rows
+
+
+def _add_by_code(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, grain: str, meters: MeterZones) -> None:
+    """Upsert deltas keyed by meter code; the zone sums are made here."""
+    code = frame["meter_id"].to_numpy(dtype="int64")
+    bucket = frame[grain].to_numpy()
+    volume = frame["volume_l"].to_numpy(dtype="float64")
+    estimated = frame["estimated_l"].to_numpy(dtype="float64")
+    bucket_code, buckets = pd.factorize(bucket)
+    keys, slot = np.unique(meters.zone_key[code].astype("int64") * len(buckets) + bucket_code, return_inverse=True)
+    zone_category = meters.zone_categories[keys // len(buckets)]
+    suffix = "hourly" if grain == "hour" else "daily"
+    _merge_into(cur, f"meter_{suffix}", ("meter_id", grain), pa.table({
+        "meter_id": meters.meter_ids[code], grain: bucket, "volume_l": volume, "estimated_l": estimated}))
+    _merge_into(cur, f"zone_{suffix}", ("zone_id", "category", grain), pa.table({
+        "zone_id": zone_category[:, 0], "category": zone_category[:, 1], grain: np.asarray(buckets)[keys % len(buckets)],
+        "volume_l": np.bincount(slot, weights=volume, minlength=len(keys)),
+        "estimated_l": np.bincount(slot, weights=estimated, minlength=len(keys)),
+    }))
 
 
 def _add_to_rollups(cur: duckdb.DuckDBPyConnection, deltas: str, grain: str) -> None:
     """Upsert ``deltas`` (a relation of ``meter_id, <grain>, volume_l, estimated_l``) into the
     meter and zone rollups of that grain."""
     suffix = "hourly" if grain == "hour" else "daily"
+    _merge_into(cur, f"meter_{suffix}", ("meter_id", grain),
+                f"""(SELECT meter_id, {grain}, sum(volume_l) AS volume_l, sum(estimated_l) AS estimated_l
+                     FROM {deltas} GROUP BY ALL)""")
+    _merge_into(cur, f"zone_{suffix}", ("zone_id", "category", grain),
+                f"""(SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
+                            coalesce(m.category, '{UNASSIGNED}') AS category,
+                            d.{grain}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
+                     FROM {deltas} d JOIN meters m USING (meter_id) GROUP BY ALL)""")
+
+
+def _merge_into(cur: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...], source: str | pa.Table) -> None:
+    """Add the volumes of ``source`` (a relation in SQL, or an Arrow table) to the rollup rows of
+    the same keys, and insert the keys not there yet.
+
+    ``source`` holds one row per key, so a plain MERGE does: an upsert with ON CONFLICT
+    would first de-duplicate it, which costs about 1 ms a statement. An Arrow table is read
+    by its variable name (DuckDB's replacement scan spares a register and unregister).
+    """
+    batch_delta = source  # noqa: F841 (read by name in the SQL below)
+    relation = "batch_delta" if isinstance(source, pa.Table) else source
+    match = " AND ".join(f"r.{key} = d.{key}" for key in keys)
     cur.execute(
-        f"""
-        INSERT INTO meter_{suffix} BY NAME
-        SELECT meter_id, {grain}, sum(volume_l) AS volume_l, sum(estimated_l) AS estimated_l
-        FROM {deltas} GROUP BY ALL
-        ON CONFLICT (meter_id, {grain}) DO UPDATE SET
-            volume_l = volume_l + excluded.volume_l,
-            estimated_l = estimated_l + excluded.estimated_l
-        """
-    )
-    cur.execute(
-        f"""
-        INSERT INTO zone_{suffix} BY NAME
-        SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id,
-               coalesce(m.category, '{UNASSIGNED}') AS category,
-               d.{grain}, sum(d.volume_l) AS volume_l, sum(d.estimated_l) AS estimated_l
-        FROM {deltas} d JOIN meters m USING (meter_id)
-        GROUP BY ALL
-        ON CONFLICT (zone_id, category, {grain}) DO UPDATE SET
-            volume_l = volume_l + excluded.volume_l,
-            estimated_l = estimated_l + excluded.estimated_l
-        """
+        f"""MERGE INTO {table} r USING {relation} d ON {match}
+            WHEN MATCHED THEN UPDATE SET volume_l = r.volume_l + d.volume_l,
+                                         estimated_l = r.estimated_l + d.estimated_l
+            WHEN NOT MATCHED THEN INSERT BY NAME"""
     )
 
 
 def queue_volume_deltas(cur: duckdb.DuckDBPyConnection, hourly: pd.DataFrame, daily: pd.DataFrame) -> None:
     """Append signed deltas to `rollup_deltas`, to be folded later by `fold_volume_deltas`."""
-    parts = [frame.rename(columns={key: "bucket"}).assign(grain=key)
-             for key, frame in (("hour", hourly), ("day", daily)) if not frame.empty]
+    parts = [(grain, frame) for grain, frame in (("hour", hourly), ("day", daily)) if not frame.empty]
     if not parts:
         return
-    cur.register("volume_delta", pd.concat(parts, ignore_index=True))
-    cur.execute("""INSERT INTO rollup_deltas BY NAME
-                   SELECT meter_id, grain, bucket, volume_l, estimated_l FROM volume_delta""")
-    cur.unregister("volume_delta")
+    queued_delta = pa.table({  # noqa: F841 (read by name in the SQL below)
+        "meter_id": np.concatenate([frame["meter_id"].to_numpy(dtype=object) for _, frame in parts]),
+        "grain": np.concatenate([np.full(len(frame), grain, dtype=object) for grain, frame in parts]),
+        "bucket": np.concatenate([frame[grain].to_numpy(dtype="datetime64[us]") for grain, frame in parts]),
+        "volume_l": np.concatenate([frame["volume_l"].to_numpy(dtype="float64") for _, frame in parts]),
+        "estimated_l": np.concatenate([frame["estimated_l"].to_numpy(dtype="float64") for _, frame in parts]),
+    })
+    cur.execute("INSERT INTO rollup_deltas BY NAME SELECT * FROM queued_delta")
 
 
 def fold_volume_deltas(cur: duckdb.DuckDBPyConnection) -> None:
@@ -118,7 +180,7 @@ def fold_volume_deltas(cur: duckdb.DuckDBPyConnection) -> None:
 
 def add_reading_stats(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
     """Fold new readings of level-type quantities (flow, pressure, level, weather) into hourly stats."""
-    stats = rows[~rows["quantity"].isin(["volume", "interval_volume"])]
+    stats = rows[~rows["quantity"].isin(NO_READING_STATS)]
     if stats.empty:
         return
     stats = (

@@ -37,6 +37,10 @@ METER_COLUMNS = ["meter_id", "zone_id", "category", "quantity", "unit", "registe
 class StoreOptions:
     unknown_meters: UnknownMeterPolicy = "register"
     default_tz: str = "UTC"
+    #: DuckDB worker threads for the whole database (None: one per core). One spares the writer
+    #: the CPU a second worker burns beside each small statement, but every query then runs on
+    #: one thread (docs/PERFORMANCE.md).
+    threads: int | None = None
 
 
 class Store:
@@ -47,7 +51,8 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.options = options
-        self._conn = duckdb.connect(self.path, read_only=read_only)
+        self._conn = duckdb.connect(self.path, read_only=read_only,
+                                    config={"threads": options.threads} if options.threads else {})
         self._write_lock = threading.Lock()
         self._registry = MeterRegistry()
         self._writer = self._conn.cursor()
@@ -93,11 +98,12 @@ class Store:
         ``fold_rollups=False`` (the writer under load) leaves the batch's volume deltas
         queued; the next call with ``fold_rollups=True``, or `fold_rollups()`, adds them.
         """
+        fold_queue = fold_rollups and self._unfolded
         with self._transaction() as cur:
-            if fold_rollups and self._unfolded:
-                fold_volume_deltas(cur)
             result, state = ingest_batch(cur, rows, list(rejections), self.options, registered_by, self._registry,
-                                         defer_rollups=not fold_rollups)
+                                         defer_rollups=fold_queue or not fold_rollups)
+            if fold_queue:  # this batch's deltas join the queue: one fold instead of two sets of upserts
+                fold_volume_deltas(cur)
         self._unfolded = not fold_rollups
         self._registry.update(state)
         return result

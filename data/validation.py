@@ -224,15 +224,16 @@ def validate_frame(
 
     ok = reason == None
     flags = np.where(lag_s > rules.late_after_s, int(Flag.LATE), 0) | np.where(age_s < -60, int(Flag.CLOCK_AHEAD), 0)
-    canonical_unit = np.array([entry[4] for entry in lookup], dtype=object)[pair_code]
+    by_pair = pd.array([entry[0] or "" for entry in lookup], dtype="string")  # a few distinct texts: taken, not
+    units_by_pair = pd.array([entry[4] for entry in lookup], dtype="string")  # converted reading by reading
     rows = pd.DataFrame(
         {
-            "meter_id": meter_id.to_numpy(),
+            "meter_id": meter_id.array,
             "ts": ts,
-            "quantity": pd.array(quantity, dtype="string"),
+            "quantity": by_pair.take(pair_code),
             "value": value,
-            "unit": pd.array(canonical_unit, dtype="string"),
-            "orig_unit": pd.array(unit_in, dtype="string"),
+            "unit": units_by_pair.take(pair_code),
+            "orig_unit": pd.array(list(u_names), dtype="string").take(u_code),
             "seq": pd.array(reported["seq"] if "seq" in reported else [None] * n, dtype="Int64"),
             "attrs": pd.array(reported["attrs"] if "attrs" in reported else [None] * n, dtype="string"),
             "source": pd.array(reported["source"] if "source" in reported else [None] * n, dtype="string"),
@@ -240,7 +241,6 @@ def validate_frame(
             "flags": flags.astype("int32"),
         }
     )
-    rows["meter_id"] = rows["meter_id"].astype("string")
     return rows[ok].reset_index(drop=True), reason
 
 

@@ -18,7 +18,9 @@ def bench() -> None:
               help="Readings to publish in 100-reading arrays.")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 20),
               help="Run every phase this many times and add a summary of medians (the machine is noisy).")
-def ingest(broker: str | None, singles: int, arrays: int, repeat: int) -> None:
+@click.option("--db-threads", default=None, type=click.IntRange(1, 64),
+              help="DuckDB worker threads of the scratch stores (the db_threads setting); default one per core.")
+def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_threads: int | None) -> None:
     """Readings/s, batch p50/p95 and publish-to-queryable latency against Mosquitto."""
     import tempfile
     from pathlib import Path
@@ -29,7 +31,7 @@ def ingest(broker: str | None, singles: int, arrays: int, repeat: int) -> None:
     def run_all(host: str, port: int) -> None:
         runs = []
         for number in range(1, repeat + 1):
-            runs.append(run_ingest_bench(host, port, singles, arrays))
+            runs.append(run_ingest_bench(host, port, singles, arrays, db_threads=db_threads))
             if repeat > 1:
                 click.echo(f"\nrun {number} of {repeat}")
             click.echo(format_report(runs[-1]))

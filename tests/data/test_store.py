@@ -425,3 +425,16 @@ def test_file_store_survives_close_and_reopen(tmp_path):
         again = ingest(second, register_series("m-1", [99_950], start=at(1)))
         assert (again.stored, again.duplicates) == (0, 1)
         assert query(second, "SELECT zone_id FROM meters")["zone_id"].tolist() == ["z"]
+
+
+def test_db_threads_setting_reaches_the_store_and_zero_is_refused():
+    from dashapp.runtime import store_options
+    from dashapp.settings import SettingsError, load_settings
+
+    settings = load_settings(environ={"WATERLINE_DB_THREADS": "1"})
+    with Store(":memory:", store_options(settings)) as store:
+        assert store.cursor().execute("SELECT current_setting('threads')").fetchone()[0] == 1
+        ingest(store, register_series("m-1", [100.0, 160.0], step=timedelta(hours=1)))
+        assert total_litres(store, "m-1") == pytest.approx(60.0)
+    with pytest.raises(SettingsError, match="db_threads"):
+        load_settings(environ={"WATERLINE_DB_THREADS": "0"})
