@@ -53,6 +53,20 @@ def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_thread
             server.stop()
 
 
+@bench.command("ingest-profile")
+@click.option("--readings", "readings_per_batch", default=1_500, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Readings per batch.")
+@click.option("--batches", default=12, show_default=True, type=click.IntRange(3, 1_000),
+              help="Batches to store (the first two warm up and are not counted).")
+@click.option("--fold-every", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Fold the queued rollup deltas every Nth batch (1 = every batch, as when the writer is idle).")
+def ingest_profile(readings_per_batch: int, batches: int, fold_every: int) -> None:
+    """CPU time of each step of Store.ingest per batch, without MQTT."""
+    from bench.ingest_profile import format_profile, profile_ingest
+
+    click.echo(format_profile(profile_ingest(readings_per_batch, batches, fold_every), readings_per_batch))
+
+
 @bench.command("simulate")
 @click.option("--days", default=365.0, show_default=True, help="Days of the default city to backfill.")
 @click.option("--seed", default=0, show_default=True)
