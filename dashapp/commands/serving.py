@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -31,25 +33,41 @@ def _configure_logging() -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def _stop_on_signals(stop: threading.Event, waiting: threading.Event | None = None) -> None:
-    """SIGTERM and Ctrl-C stop the process once; repeats are ignored so shutdown can finish.
+class _Signals:
+    """SIGTERM and Ctrl-C: the first sets ``stop``; repeats are ignored so shutdown can finish.
 
-    The first signal interrupts whatever the main thread is doing (starting up, serving),
-    unless ``waiting`` is set: then the main thread only waits on ``stop``, and an
-    exception raised into it would only risk escaping the clean shutdown.
+    The signal is raised into the main thread (as KeyboardInterrupt) only inside
+    `interruptible` phases: a web server that returns only when interrupted, a long
+    simulated backfill. Start-up is not one: an interrupt raised into its imports of
+    C extensions left the process dying of SIGINT (exit -2) after its clean stop, so
+    there the signal only sets ``stop`` and the next phase sees it.
     """
 
-    def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._interruptible = threading.Event()
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set():
             log.info("received %s again; still stopping", signal.Signals(signum).name)
             return
         log.info("received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-        if waiting is None or not waiting.is_set():
+        self.stop.set()
+        if self._interruptible.is_set():
             raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A phase a signal interrupts; entered after a signal, it raises KeyboardInterrupt at once."""
+        self._interruptible.set()
+        try:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            yield
+        finally:
+            self._interruptible.clear()
 
 
 def run_web(settings: Settings, runtime: Runtime) -> None:
@@ -86,12 +104,13 @@ def _start(runtime: Runtime) -> None:
 
 def serve_until_stopped(settings: Settings) -> None:
     _configure_logging()
-    _stop_on_signals(threading.Event())
+    signals = _Signals()
     runtime = None
     try:
         runtime = Runtime.create(settings)
         _start(runtime)
-        run_web(settings, runtime)
+        with signals.interruptible():
+            run_web(settings, runtime)
     except KeyboardInterrupt:
         pass
     finally:
@@ -106,18 +125,15 @@ def serve_until_stopped(settings: Settings) -> None:
 def listen(settings: Settings) -> None:
     """Ingest readings from MQTT without the web app (headless)."""
     _configure_logging()
-    stop, waiting = threading.Event(), threading.Event()
-    _stop_on_signals(stop, waiting)
+    signals = _Signals()
     runtime = None
     try:
         runtime = Runtime.create(settings)
         _start(runtime)
-        click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
-        waiting.set()
-        while not stop.wait(1.0):
+        if not signals.stop.is_set():
+            click.echo(f"listening on {runtime.metrics.broker} into {settings.db}; Ctrl-C stops")
+        while not signals.stop.wait(1.0):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         if runtime is not None:
             runtime.close()
@@ -139,14 +155,15 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
     from sim.live import run_live
 
     _configure_logging()
-    _stop_on_signals(threading.Event())
+    signals = _Signals()
     runtime = None
     stop_city = threading.Event()
     city = None
     try:
         runtime = Runtime.create(settings)
         click.echo(f"Simulated city: bringing {settings.db} up to now ({history_days:g} days of history)...")
-        report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
+        with signals.interruptible():
+            report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
         click.echo(f"history ready: {report}")
         _start(runtime)  # after the history: the first detection scan catches up on it
         host, port = runtime.broker_address
@@ -155,7 +172,8 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
             args=(f"{host}:{port}", stop_city), kwargs={"store": runtime.store, "seed": seed},
         )
         city.start()
-        run_web(settings, runtime)
+        with signals.interruptible():
+            run_web(settings, runtime)
     except KeyboardInterrupt:
         pass
     finally:

@@ -100,3 +100,14 @@ def test_sigterm_commits_what_it_holds_and_exits_cleanly(mosquitto, tmp_path):
     db, log, committed_at_stop = stop_mid_stream(mosquitto.port, tmp_path, signal.SIGTERM)
     assert committed_at_stop > 0
     assert drain(db, mosquitto.port, log, READINGS) == (READINGS, READINGS)
+
+
+@pytest.mark.slow
+def test_sigterm_while_starting_up_still_stops_cleanly(mosquitto, tmp_path):
+    db, log = tmp_path / "store.duckdb", tmp_path / "listener.log"
+    for attempt in range(1, 4):
+        listener = start_listener(db, mosquitto.port, log)
+        wait_for_line(log, "connected to", 60, times=attempt)
+        listener.send_signal(signal.SIGTERM)
+        assert listener.wait(60) == 0, log.read_text(errors="replace")
+        assert log.read_text(errors="replace").count("stopped: ") == attempt

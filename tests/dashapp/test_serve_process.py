@@ -37,3 +37,25 @@ def test_serve_answers_then_exits_cleanly_on_repeated_sigterm(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_serve_signalled_while_starting_up_stops_cleanly(tmp_path):
+    mqtt = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATERLINE_")}
+    env["WATERLINE_EMBEDDED_BROKER_PORT"] = str(mqtt)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dashapp", "serve", "--db", str(tmp_path / "w.duckdb"), "--port", str(free_port())],
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "connected to" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0, log.read_text(errors="replace")
+        assert "everything received was committed" in log.read_text(errors="replace")
+    finally:
+        if server.poll() is None:
+            server.kill()
