@@ -72,3 +72,12 @@ def test_hourly_bars_over_the_autumn_clock_change_keep_every_litre():
     bars = consumption_figure(frame, "M1", "Europe/Rome", daily=False).data[0]
     assert [pd.Timestamp(x).hour for x in bars.x] == [0, 1, 2, 3, 4]
     assert list(bars.y) == [10.0, 20.0, 70.0, 50.0, 60.0] and sum(bars.y) == 210.0
+
+
+def test_a_single_ingest_sample_is_a_visible_point_on_a_readable_time_axis():
+    one = pd.DataFrame({"recorded_at": [pd.Timestamp("2026-11-23 03:40:05")], "readings_per_s": [0.0],
+                        "batch_p50_ms": [456.0], "batch_p95_ms": [456.0], "queue_depth": [0]})
+    figure = ingest_history_figure(one)
+    assert all("markers" in trace.mode for trace in figure.data)
+    low, high = (pd.Timestamp(v) for v in figure.layout.xaxis.range)
+    assert high - low == pd.Timedelta(minutes=30)
