@@ -19,6 +19,8 @@ hours read 0 L is the meter this rule can speak for; meters that never rest
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -26,7 +28,7 @@ from detection.events import Tariff, event, runs, squash
 from detection.features import Window
 
 EVIDENCE_NATS = 15.0
-LEVELS_L_H = tuple(range(1, 13)) + tuple(int(round(12 * 1.15 ** k)) for k in range(1, 20))
+LEVELS_L_H = tuple(range(1, 13)) + tuple(round(12 * 1.15 ** k) for k in range(1, 20))
 AWAY_SHARE = 0.3            # a day below this share of the usual daily volume is a day away
 MIN_SAMPLES = 21            # same-hour samples (7 days x 3 hours) before an hour can give evidence
 PRIOR = 0.5
@@ -74,28 +76,37 @@ def _run_sum(flowing: np.ndarray, evidence: np.ndarray) -> np.ndarray:
     return total - np.maximum.accumulate(np.where(flowing, 0.0, total), axis=0)
 
 
-def trickle_evidence(volumes: np.ndarray, days: int) -> dict[str, np.ndarray]:
-    """The strongest run evidence per hour over all levels, with that level and its usual shares.
+@dataclass(frozen=True)
+class TrickleEvidence:
+    """Per hour (hours x meters of whole UTC days): the strongest run evidence over all levels (nats),
+    the level (L/h) it was found at, and the meter's usual share of quiet hours at that hour."""
 
-    ``volumes`` is hours x meters of whole UTC days; returns arrays of the same shape: ``evidence``
-    (nats), ``level`` (L/h), ``quiet`` (share of usual hours reading nothing) and ``at_level``
-    (share reading the level's band).
-    """
+    evidence: np.ndarray
+    level: np.ndarray
+    quiet: np.ndarray
+    history: _SameHourHistory
+
+    def at_level(self, level: float) -> np.ndarray:
+        """The usual share of hours reading ``level``'s band, per hour."""
+        volumes = self.history.volumes
+        return self.history.share((volumes >= level) & (volumes <= level + band_width(level)))
+
+
+def trickle_evidence(volumes: np.ndarray, days: int) -> TrickleEvidence:
+    """The evidence of a steady trickle in ``volumes`` (hours x meters of whole UTC days)."""
     history = _SameHourHistory(volumes, days)
     quiet = history.share(volumes < 1)
     known = history.known()
-    best = {name: np.zeros(volumes.shape) for name in ("evidence", "level", "quiet", "at_level")}
+    best, best_level = np.zeros(volumes.shape), np.zeros(volumes.shape)
     with np.errstate(invalid="ignore"):
         for level in LEVELS_L_H:
             flowing = volumes >= level
             steady = flowing & (volumes <= level + band_width(level))
-            at_level = history.share(steady)
-            weight = np.where(steady & known, np.maximum(np.log(quiet / at_level), 0.0), 0.0)
+            weight = np.where(steady & known, np.maximum(np.log(quiet / history.share(steady)), 0.0), 0.0)
             evidence = _run_sum(flowing, weight)
-            stronger = evidence > best["evidence"]
-            for name, value in (("evidence", evidence), ("level", level), ("quiet", quiet), ("at_level", at_level)):
-                best[name] = np.where(stronger, value, best[name])
-    return best
+            stronger = evidence > best
+            best, best_level = np.where(stronger, evidence, best), np.where(stronger, level, best_level)
+    return TrickleEvidence(best, best_level, quiet, history)
 
 
 def _whole_days(volumes: pd.DataFrame) -> tuple[np.ndarray, int]:
@@ -113,36 +124,37 @@ def steady_trickle(volumes: pd.DataFrame, window: Window, zones: dict[str, str |
     if volumes.empty:
         return []
     padded, lead = _whole_days(volumes)
-    best = {name: array[lead:lead + len(volumes)] for name, array in
-            trickle_evidence(padded, window.training_days).items()}
+    found = trickle_evidence(padded, window.training_days)
+    hours_of = slice(lead, lead + len(volumes))
+    evidence, quiet = found.evidence[hours_of], found.quiet[hours_of]
     values = volumes.to_numpy(dtype=float)
     in_window = (volumes.index >= window.start) & (volumes.index < window.end)
-    fired = (best["evidence"] >= EVIDENCE_NATS) & in_window[:, None]
+    fired = (evidence >= EVIDENCE_NATS) & in_window[:, None]
     rows = []
     for column, meter_id in enumerate(volumes.columns):
         for first, last in runs(fired[:, column]):
-            level = float(best["level"][first, column])
+            level = float(found.level[hours_of][first, column])
+            top = level + band_width(level)
             series = values[:, column]
             below = np.flatnonzero(~(series[:first + 1] >= level))
             begin = int(below[-1]) + 1 if len(below) else 0
             run = series[begin:last + 1]
-            steady = (run >= level) & (run <= level + band_width(level))
+            steady = (run >= level) & (run <= top)
             rate = float(np.median(run[steady])) if steady.any() else level
             hours = last + 1 - begin
-            shares = slice(begin, first + 1)
-            quiet = float(np.median(best["quiet"][shares, column][steady[:first + 1 - begin]]))
-            usual = float(np.median(best["at_level"][shares, column][steady[:first + 1 - begin]]))
-            nats = float(best["evidence"][first, column])
+            before_raise = np.flatnonzero(steady[:first + 1 - begin]) + begin
+            usual_quiet = float(np.median(quiet[before_raise, column]))
+            usual_level = float(np.median(found.at_level(level)[hours_of][before_raise, column]))
+            nats = float(evidence[first, column])
             rows.append(event(
                 detector="steady_trickle", meter_id=meter_id, zone_id=zones.get(meter_id), kind="continuous_flow",
                 start=volumes.index[begin], end=volumes.index[last] + HOUR, raised_at=volumes.index[first] + HOUR,
                 score=squash(nats / EVIDENCE_NATS), tariff=tariff, lost_volume_l=rate * hours,
                 explanation=(f"Flow has not stopped for {hours} h: every hour read at least {level:g} L, and "
-                             f"{int(steady.sum())} hours without other use read a steady {level:g}-"
-                             f"{level + band_width(level):g} L (a steady flow of about {rate:.0f} L/h). At those hours "
-                             f"in the previous {window.training_days} days this meter read nothing {quiet:.0%} of "
-                             f"the time and {level:g}-{level + band_width(level):g} L {usual:.0%}: by chance "
-                             f"{_chance(nats)}")))
+                             f"{int(steady.sum())} hours without other use read a steady {level:g}-{top:g} L "
+                             f"(a steady flow of about {rate:.0f} L/h). At those hours in the previous "
+                             f"{window.training_days} days this meter read nothing {usual_quiet:.0%} of the time and "
+                             f"{level:g}-{top:g} L {usual_level:.0%}: by chance {_chance(nats)}")))
     return rows
 
 

@@ -29,7 +29,7 @@ def test_days_away_are_left_out_of_what_is_usual():
 def test_a_meter_that_never_rests_gives_no_evidence():
     rng = np.random.default_rng(4)
     plant = rng.uniform(40.0, 60.0, size=(35 * 24, 1)).round()
-    assert trickle_evidence(plant, days=28)["evidence"].max() == 0.0
+    assert trickle_evidence(plant, days=28).evidence.max() == 0.0
 
 
 def test_a_trickle_event_says_what_it_saw_and_what_is_usual():
