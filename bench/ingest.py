@@ -3,9 +3,10 @@
 Against a real Mosquitto (a private one on a free port unless `--broker` names
 one), with the publisher in its own process, it measures in one run:
 
-1. the bare transport: a paho subscriber that only parses JSON (the ceiling);
+1. the bare transport: a paho subscriber that only parses JSON (the ceiling),
+   with single-reading messages and with 100-reading arrays;
 2. the full listener (decode, validate, store, rollups, acknowledge) with
-   single-reading QoS 1 messages, and with 100-reading arrays;
+   the same single-reading QoS 1 messages and 100-reading arrays;
 3. publish-to-queryable latency at a paced rate: a reader polls the store and
    notes when each reading's sequence number becomes visible.
 """
@@ -73,7 +74,7 @@ def _wait(condition, timeout_s: float, poll_s: float = 0.005) -> bool:
     return False
 
 
-def bare_transport(host: str, port: int, count: int) -> Phase:
+def bare_transport(host: str, port: int, count: int, array: int = 1) -> Phase:
     """A subscriber that parses each message and counts: what the transport alone allows."""
     received = 0
     first: list[float] = []
@@ -95,19 +96,24 @@ def bare_transport(host: str, port: int, count: int) -> Phase:
     client.loop_start()
     time.sleep(0.5)
     started = time.perf_counter()
-    publisher = _publish(port, count, 1, topic="bench/bare")
+    publisher = _publish(port, count, array, topic="bench/bare")
     done.wait(600)
     elapsed = time.perf_counter() - started
     publisher.wait()
     client.loop_stop()
     client.disconnect()
-    return Phase("bare transport, single-reading QoS 1 messages", received, elapsed)
+    return Phase(f"bare transport, {_kind(array)} QoS 1 messages", received, elapsed)
+
+
+def _kind(array: int) -> str:
+    return "single-reading" if array == 1 else f"{array}-reading array"
 
 
 class ListenerUnderTest:
     """The production listener and writer on a scratch store, as `listen` runs them."""
 
-    def __init__(self, host: str, port: int, workdir: Path, client_id: str, options: StoreOptions = DEFAULT_STORE_OPTIONS):
+    def __init__(self, host: str, port: int, workdir: Path, client_id: str, options: StoreOptions = DEFAULT_STORE_OPTIONS,
+                 batch_readings: int | None = None):
         self.host, self.port, self.client_id = host, port, client_id
         self.store = Store(workdir / f"{client_id}.duckdb", options)
         self.queue = ReadingQueue(Settings().queue_capacity_readings)
@@ -115,7 +121,8 @@ class ListenerUnderTest:
         self.listener = MqttListener(ListenerConfig(host, port, client_id=client_id), self.queue, self.metrics)
         defaults = Settings()
         self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack,
-                                   defaults.batch_max_readings, defaults.batch_max_wait_ms)
+                                   batch_readings or defaults.batch_max_readings, defaults.batch_max_wait_ms,
+                                   self.listener.config.limits)
 
     def __enter__(self) -> ListenerUnderTest:
         self.writer.start()
@@ -143,16 +150,15 @@ def _forget_session(host: str, port: int, client_id: str) -> None:
 
 
 def through_listener(host: str, port: int, workdir: Path, count: int, array: int,
-                     options: StoreOptions = DEFAULT_STORE_OPTIONS) -> Phase:
-    kind = "single-reading" if array == 1 else f"{array}-reading array"
-    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}", options) as run:
+                     options: StoreOptions = DEFAULT_STORE_OPTIONS, batch_readings: int | None = None) -> Phase:
+    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}", options, batch_readings) as run:
         started = time.perf_counter()
         publisher = _publish(port, count, array)
         _wait(lambda: run.metrics.stored + run.metrics.duplicates >= count, 900, 0.01)
         elapsed = time.perf_counter() - started
         publisher.wait()
         snapshot = run.metrics.snapshot()
-        return Phase(f"listener, {kind} QoS 1 messages", snapshot.stored, elapsed,
+        return Phase(f"listener, {_kind(array)} QoS 1 messages", snapshot.stored, elapsed,
                      snapshot.batch_p50_ms, snapshot.batch_p95_ms)
 
 
@@ -195,17 +201,25 @@ def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: f
 
 
 def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: Path | None = None,
-                     db_threads: int | None = None) -> list[Phase]:
+                     db_threads: int | None = None, batch_readings: int | None = None) -> list[Phase]:
     """All phases in one run, so the figures compare like with like."""
     options = StoreOptions(threads=db_threads)
     with tempfile.TemporaryDirectory(prefix="waterline-bench-") as scratch:
         work = workdir or Path(scratch)
         return [
             bare_transport(host, port, singles),
-            through_listener(host, port, work, singles, 1, options),
-            through_listener(host, port, work, arrays, 100, options),
+            through_listener(host, port, work, singles, 1, options, batch_readings),
+            bare_transport(host, port, arrays, 100),
+            through_listener(host, port, work, arrays, 100, options, batch_readings),
             latency(host, port, work, 5_000, 10, 100.0, options),
         ]
+
+
+def _ratios(phases: list[Phase]) -> list[tuple[str, float]]:
+    """Each listener phase's rate as a share of the bare transport with the same messages."""
+    bare = {p.name.removeprefix("bare transport, "): p.rate for p in phases if p.name.startswith("bare transport, ")}
+    return [(kind, p.rate / bare[kind]) for p in phases
+            if (kind := p.name.removeprefix("listener, ")) in bare and p.name.startswith("listener, ") and bare[kind]]
 
 
 def format_report(phases: list[Phase]) -> str:
@@ -217,9 +231,8 @@ def format_report(phases: list[Phase]) -> str:
     for p in phases:
         lines.append(f"| {p.name} | {p.readings:,} | {p.seconds:.2f} | {p.rate:,.0f} | "
                      f"{ms(p.batch_p50_ms)} / {ms(p.batch_p95_ms)} | {ms(p.latency_p50_ms)} / {ms(p.latency_p95_ms)} |")
-    bare, single = phases[0].rate, phases[1].rate
-    if bare:
-        lines.append(f"\nsingle-reading listener rate = {single / bare:.0%} of the bare transport")
+    for kind, ratio in _ratios(phases):
+        lines.append(f"\nlistener rate with {kind} = {ratio:.0%} of the bare transport")
     return "\n".join(lines)
 
 
@@ -243,8 +256,11 @@ def format_summary(runs: list[list[Phase]]) -> str:
             f"{each([median(batch)], '{:.0f}')} ({each(batch, '{:.0f}')}) | "
             f"{each([median(latency)], '{:.0f}')} ({each(latency, '{:.0f}')}) |"
         )
-    ratios = [run[1].rate / run[0].rate for run in runs if run[0].rate]
-    if ratios:
-        lines.append(f"\nsingle-reading listener rate = {np.median(ratios):.0%} of the bare transport "
+    by_kind: dict[str, list[float]] = {}
+    for run in runs:
+        for kind, ratio in _ratios(run):
+            by_kind.setdefault(kind, []).append(ratio)
+    for kind, ratios in by_kind.items():
+        lines.append(f"\nlistener rate with {kind} = {np.median(ratios):.0%} of the bare transport "
                      f"(median; runs: {', '.join(f'{r:.0%}' for r in ratios)})")
     return "\n".join(lines)

@@ -132,8 +132,8 @@ class Runtime:
         queue = ReadingQueue(s.queue_capacity_readings)
         self.metrics = IngestMetrics(queue_depth=lambda: queue.depth, broker=f"{host}:{port}")
         self.listener = MqttListener(listener_config(s, host, port), queue, self.metrics)
-        self.writer = IngestWriter(self.store, queue, self.metrics, validation_rules(s),
-                                   self.listener.ack, s.batch_max_readings, s.batch_max_wait_ms)
+        self.writer = IngestWriter(self.store, queue, self.metrics, validation_rules(s), self.listener.ack,
+                                   s.batch_max_readings, s.batch_max_wait_ms, self.listener.config.limits)
         self.writer.start()
         self.listener.start()
 

@@ -13,12 +13,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from data.payload import RawReading, Rejection
+from data.payload import PayloadLimits, RawReading, Rejection, decode_message
 
 
 @dataclass
 class Envelope:
-    """One MQTT message, decoded, waiting for its batch to be committed before it is acknowledged."""
+    """One MQTT message waiting for its batch to be committed before it is acknowledged.
+
+    The listener hands over the raw ``payload`` (with its ``topic``) and leaves
+    decoding to the writer, which decodes a whole batch at once; ``readings`` and
+    ``rejections`` hold what was decoded already (a refused oversized message).
+    """
 
     mid: int
     qos: int
@@ -26,10 +31,21 @@ class Envelope:
     readings: list[RawReading]
     rejections: list[Rejection]
     received_at: datetime
+    payload: bytes | None = None
+    topic: str = ""
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.size = max(1, len(self.readings) + len(self.rejections))
+        if self.payload is None:
+            self.size = max(1, len(self.readings) + len(self.rejections))
+        else:  # every reading is a JSON object: an upper bound, counted without decoding
+            self.size = max(1, self.payload.count(b"{"))
+
+    def decoded(self, limits: PayloadLimits) -> tuple[list[RawReading], list[Rejection]]:
+        """The message's readings and refusals, decoded one by one (the writer's careful path)."""
+        if self.payload is None:
+            return self.readings, self.rejections
+        return decode_message(self.payload, self.topic, self.received_at, limits.max_bytes, limits.max_readings)
 
 
 class ReadingQueue:

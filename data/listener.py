@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
-from data.payload import decode_message
+from data.payload import PayloadLimits, decode_message
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ class ListenerConfig:
     reconnect_max_s: float = 30.0
     max_payload_bytes: int = 1_048_576
     max_readings_per_message: int = 10_000
+
+    @property
+    def limits(self) -> PayloadLimits:
+        return PayloadLimits(self.max_payload_bytes, self.max_readings_per_message)
 
 
 class MqttListener:
@@ -118,11 +122,14 @@ class MqttListener:
         if self._paused.is_set():
             return
         received_at = datetime.now(UTC)
-        readings, rejections = decode_message(
-            message.payload, message.topic, received_at,
-            self.config.max_payload_bytes, self.config.max_readings_per_message,
-        )
-        self.metrics.message_received(len(readings) + len(rejections))
         with self._lock:
             generation = self._generation
-        self.queue.put(Envelope(message.mid, message.qos, generation, readings, rejections, received_at))
+        payload = message.payload
+        if len(payload) > self.config.max_payload_bytes:  # refused at once, never held in full
+            readings, rejections = decode_message(payload, message.topic, received_at,
+                                                  self.config.max_payload_bytes, self.config.max_readings_per_message)
+            envelope = Envelope(message.mid, message.qos, generation, readings, rejections, received_at)
+        else:
+            envelope = Envelope(message.mid, message.qos, generation, [], [], received_at, payload, message.topic)
+        self.metrics.message_received()
+        self.queue.put(envelope)

@@ -56,11 +56,15 @@ class IngestMetrics:
         self._batch_ms: deque[float] = deque(maxlen=2000)
         self._recent: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)])  # (time, messages, readings)
 
-    def message_received(self, readings: int) -> None:
-        """Called for every message on the network thread (its only writer): no lock, two additions."""
+    def message_received(self) -> None:
+        """Called for every message on the network thread (the only writer of these fields): no lock."""
         self.messages += 1
-        self.readings += readings
         self.last_message_at = time.time()
+
+    def readings_decoded(self, readings: int) -> None:
+        """Called by the writer, which decodes messages a batch at a time."""
+        with self._lock:
+            self.readings += readings
 
     def batch_committed(self, elapsed_ms: float, stored: int, duplicates: int, quarantined: int) -> None:
         now = time.time()

@@ -29,6 +29,14 @@ class Rejection:
     meter_id: str | None = None
 
 
+@dataclass(frozen=True)
+class PayloadLimits:
+    """How big a message may be, in bytes and in readings (settings `max_payload_bytes`, `max_readings_per_message`)."""
+
+    max_bytes: int = 1_048_576
+    max_readings: int = 10_000
+
+
 class RawReading(NamedTuple):
     """One reading object as the device sent it, before validation (a tuple: made per reading)."""
 

@@ -41,6 +41,7 @@ class ValidationRules:
 class ValidatedBatch:
     rows: pd.DataFrame
     rejections: list[Rejection]
+    positions: np.ndarray | None = None  # each row's position among the raw readings validated
 
 
 def _offset_present(text: str) -> bool:
@@ -112,8 +113,9 @@ def validate_readings(
     """
     rejections: list[Rejection] = []
     kept: list[RawReading] = []
+    kept_at: list[int] = []
     meter_id, ts, quantity, value, unit, seq, attrs = [], [], [], [], [], [], []
-    for raw in raws:
+    for position, raw in enumerate(raws):
         f = raw.fields
         m, t, q, v, u, n = (f.get("meter_id"), f.get("ts"), f.get("quantity"), f.get("value"),
                             f.get("unit"), f.get("seq"))
@@ -126,6 +128,7 @@ def validate_readings(
             text = json.dumps({k: x for k, x in f.items() if k not in KNOWN_FIELDS}, default=str) if extra else None
             if text is None or "\\ud" not in text or _check_fields(f) is None:  # lone surrogates cannot be stored
                 kept.append(raw)
+                kept_at.append(position)
                 meter_id.append(m)
                 ts.append(t)
                 quantity.append(q)
@@ -137,7 +140,7 @@ def validate_readings(
         rejections.append(Rejection(_check_fields(f) or "malformed reading", _dump(f), raw.source,
                                     raw.received_at, _storable(m) if isinstance(m, str) else None))
     if not kept:
-        return ValidatedBatch(empty_rows(), rejections)
+        return ValidatedBatch(empty_rows(), rejections, np.array([], dtype="int64"))
 
     received = pd.DatetimeIndex([raw.received_at for raw in kept]).as_unit("us")
     reported = pd.DataFrame(
@@ -161,7 +164,7 @@ def validate_readings(
             reason = f"timestamp {fields['ts']!r} is not a valid ISO 8601 time"
         rejections.append(Rejection(reason, _dump(fields), kept[i].source, kept[i].received_at,
                                     _storable(fields["meter_id"])))
-    return ValidatedBatch(rows, rejections)
+    return ValidatedBatch(rows, rejections, np.array(kept_at, dtype="int64")[reasons == None])
 
 
 def validate_frame(
@@ -270,16 +273,25 @@ def _parse_timestamps(values: list) -> pd.DatetimeIndex:
     text_idx = np.flatnonzero(is_text)
     num_idx = np.flatnonzero(~is_text)
     if len(text_idx):
-        texts = pd.Series([values[i] for i in text_idx], dtype="string")
-        with_offset = texts.str.contains(ISO_WITH_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
-        parsed = pd.to_datetime(texts.where(with_offset), format="ISO8601", utc=True, errors="coerce")
-        out[text_idx] = parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
+        out[text_idx] = parse_iso_offset([values[i] for i in text_idx])
     if len(num_idx):
-        ms = np.array([values[i] for i in num_idx], dtype="float64")
-        in_range = (ms >= EPOCH_MS_MIN) & (ms < EPOCH_MS_MAX)
-        stamps = np.where(in_range, ms * 1000, 0).astype("int64").astype("datetime64[us]")
-        out[num_idx] = np.where(in_range, stamps, np.datetime64("NaT"))
+        out[num_idx] = parse_epoch_ms(np.array([values[i] for i in num_idx], dtype="float64"))
     return pd.DatetimeIndex(out).tz_localize("UTC")
+
+
+def parse_iso_offset(texts) -> np.ndarray:
+    """ISO 8601 texts that carry a UTC offset, as naive UTC datetime64[us]; NaT where invalid or offset-less."""
+    texts = pd.Series(texts, dtype="string")
+    with_offset = texts.str.contains(ISO_WITH_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(texts.where(with_offset), format="ISO8601", utc=True, errors="coerce")
+    return parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
+
+
+def parse_epoch_ms(ms: np.ndarray) -> np.ndarray:
+    """Epoch milliseconds (float64) as naive UTC datetime64[us]; NaT outside 2000-2100."""
+    in_range = (ms >= EPOCH_MS_MIN) & (ms < EPOCH_MS_MAX)
+    stamps = (np.where(in_range, ms, 0) * 1000).astype("int64").astype("datetime64[us]")
+    return np.where(in_range, stamps, np.datetime64("NaT"))
 
 
 def empty_rows() -> pd.DataFrame:

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from data.batch_decode import BatchDecoder
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
-from data.payload import Rejection
+from data.payload import PayloadLimits, Rejection
 from data.store import Store
-from data.validation import ValidatedBatch, ValidationRules, empty_rows, validate_readings
+from data.validation import ValidatedBatch, ValidationRules, empty_rows
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class IngestWriter:
         acknowledge: Callable[[Iterable[Envelope]], None],
         max_batch_readings: int = 20_000,
         max_wait_ms: int = 100,
+        limits: PayloadLimits = PayloadLimits(),
     ):
         self.store = store
         self.queue = queue
@@ -69,6 +71,8 @@ class IngestWriter:
         self.acknowledge = acknowledge
         self.max_batch_readings = max_batch_readings
         self.max_wait_s = max_wait_ms / 1000
+        self.limits = limits
+        self._decoder = BatchDecoder(limits)
         self._stopping = threading.Event()
         self._prepared: queues.Queue[PreparedBatch | None] = queues.Queue(maxsize=1)
         self._validator = threading.Thread(target=self._validate_loop, name="waterline-validator", daemon=True)
@@ -114,10 +118,11 @@ class IngestWriter:
             self._record_stats_when_due()
 
     def prepare(self, batch: list[Envelope]) -> PreparedBatch:
-        """Validate a batch's readings (the first stage of the pipeline)."""
+        """Decode and validate a batch's readings (the first stage of the pipeline)."""
         started = time.perf_counter()
         try:
-            validated = validate_readings([reading for envelope in batch for reading in envelope.readings], self.rules)
+            validated, readings = self._decoder.validate(batch, self.rules)
+            self.metrics.readings_decoded(readings)
         except Exception:
             log.exception("validating a batch of %d messages failed; they will be stored one by one", len(batch))
             validated = None
@@ -177,11 +182,12 @@ class IngestWriter:
             return self._commit([envelope])
         except Exception as err:
             log.exception("message %s could not be stored; quarantined", envelope.mid)
+            readings, refused = envelope.decoded(self.limits)
             quarantined = [
                 Rejection(f"store error: {err!r}", json.dumps(reading.fields, default=str)[:65536], reading.source,
                           reading.received_at, None)
-                for reading in envelope.readings
-            ] + envelope.rejections
+                for reading in readings
+            ] + refused
             result = self.store.ingest(empty_rows(), quarantined)
             return 0, 0, result.quarantined
 

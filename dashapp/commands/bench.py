@@ -20,7 +20,10 @@ def bench() -> None:
               help="Run every phase this many times and add a summary of medians (the machine is noisy).")
 @click.option("--db-threads", default=None, type=click.IntRange(1, 64),
               help="DuckDB worker threads of the scratch stores (the db_threads setting); default one per core.")
-def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_threads: int | None) -> None:
+@click.option("--batch-readings", default=None, type=click.IntRange(100, 1_000_000),
+              help="The writer's largest batch (the batch_max_readings setting); default: the setting's default.")
+def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_threads: int | None,
+           batch_readings: int | None) -> None:
     """Readings/s, batch p50/p95 and publish-to-queryable latency against Mosquitto."""
     import tempfile
     from pathlib import Path
@@ -31,7 +34,8 @@ def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_thread
     def run_all(host: str, port: int) -> None:
         runs = []
         for number in range(1, repeat + 1):
-            runs.append(run_ingest_bench(host, port, singles, arrays, db_threads=db_threads))
+            runs.append(run_ingest_bench(host, port, singles, arrays, db_threads=db_threads,
+                                         batch_readings=batch_readings))
             if repeat > 1:
                 click.echo(f"\nrun {number} of {repeat}")
             click.echo(format_report(runs[-1]))
