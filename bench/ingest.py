@@ -3,7 +3,7 @@
 Against a real Mosquitto (a private one on a free port unless `--broker` names
 one), with the publisher in its own process, it measures in one run:
 
-1. the bare transport: a paho subscriber that only parses JSON (the ceiling),
+1. the bare transport: a paho subscriber that only parses JSON with orjson (the ceiling),
    with single-reading messages and with 100-reading arrays;
 2. the full listener (decode, validate, store, rollups, acknowledge) with
    the same single-reading QoS 1 messages and 100-reading arrays;
@@ -13,7 +13,6 @@ one), with the publisher in its own process, it measures in one run:
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -82,7 +82,7 @@ def bare_transport(host: str, port: int, count: int, array: int = 1) -> Phase:
 
     def on_message(client, userdata, message):
         nonlocal received
-        document = json.loads(message.payload)
+        document = orjson.loads(message.payload)
         received += len(document) if isinstance(document, list) else 1
         if not first:
             first.append(time.perf_counter())

@@ -84,35 +84,26 @@ class BatchDecoder:
                  now: datetime | None = None) -> tuple[ValidatedBatch, int]:
         """Rows and refusals of the batch, in message order, and how many readings it held."""
         now = now or max(envelope.received_at for envelope in envelopes)
-        raw_at = [i for i, e in enumerate(envelopes) if e.payload is not None and len(e.payload) <= self.limits.max_bytes]
-        fast_rows, fast_message, careful = self._fast(envelopes, raw_at, rules, now)
-        careful_ids = sorted(set(range(len(envelopes))) - set(raw_at) | set(careful))
-        raws: list[RawReading] = []
-        raw_message: list[int] = []
-        rejections: list[Rejection] = []
-        for i in careful_ids:
-            readings, refused = envelopes[i].decoded(self.limits)
-            raws.extend(readings)
-            raw_message.extend([i] * len(readings))
-            rejections.extend(refused)
-        readings_seen = len(fast_rows) + len(raws) + len(rejections)
-        if not raws:
-            return ValidatedBatch(fast_rows, rejections), readings_seen
-        slow = validate_readings(raws, rules, now)
-        rejections.extend(slow.rejections)
+        undecoded = [i for i, e in enumerate(envelopes) if e.payload is not None and len(e.payload) <= self.limits.max_bytes]
+        fast_rows, fast_message, careful = self._fast(envelopes, undecoded, rules, now)
+        careful = sorted(set(range(len(envelopes))) - set(undecoded) | set(careful))
+        slow, slow_message, seen = validate_one_by_one([envelopes[i] for i in careful], rules, self.limits, now)
+        seen += len(fast_rows)
+        if slow.rows.empty:
+            return ValidatedBatch(fast_rows, slow.rejections), seen
         if fast_rows.empty:
-            return ValidatedBatch(slow.rows, rejections), readings_seen
-        message = np.concatenate([fast_message, np.asarray(raw_message, dtype="int64")[slow.positions]])
+            return slow, seen
+        message = np.concatenate([fast_message, np.asarray(careful, dtype="int64")[slow_message]])
         rows = pd.concat([fast_rows, slow.rows], ignore_index=True).take(np.argsort(message, kind="stable"))
-        return ValidatedBatch(rows.reset_index(drop=True), rejections), readings_seen
+        return ValidatedBatch(rows.reset_index(drop=True), slow.rejections), seen
 
-    def _fast(self, envelopes: list[Envelope], raw_at: list[int], rules: ValidationRules,
+    def _fast(self, envelopes: list[Envelope], undecoded: list[int], rules: ValidationRules,
               now: datetime) -> tuple[pd.DataFrame, np.ndarray, list[int]]:
         """Rows of the messages that pass every check here, their message index, and the rest."""
-        if not raw_at:
+        if not undecoded:
             return empty_rows(), np.array([], dtype="int64"), []
-        payloads = pa.table({"message": pa.array(np.asarray(raw_at, dtype="int32")),
-                             "payload": pa.array([envelopes[i].payload for i in raw_at], pa.binary())})
+        payloads = pa.table({"message": pa.array(np.asarray(undecoded, dtype="int32")),
+                             "payload": pa.array([envelopes[i].payload for i in undecoded], pa.binary())})
         db = self._connection()
         db.register("payloads", payloads)
         try:
@@ -133,7 +124,9 @@ class BatchDecoder:
         reported = _reported(decoded, envelopes, message)
         rows, reasons = validate_frame(reported, rules, now)
         bad[np.flatnonzero(reasons != None)] = True
-        careful = np.union1d(np.setdiff1d(raw_at, message), np.unique(message[bad]))
+        careful = np.union1d(np.setdiff1d(undecoded, message), np.unique(message[bad]))
+        if not len(careful):
+            return rows, message, []
         good = ~np.isin(message, careful)
         rows = rows[good[reasons == None]].reset_index(drop=True)
         return rows, message[good], careful.astype(int).tolist()
@@ -149,12 +142,35 @@ class BatchDecoder:
             self._db = None
 
 
+def validate_one_by_one(envelopes: list[Envelope], rules: ValidationRules, limits: PayloadLimits,
+                        now: datetime | None = None) -> tuple[ValidatedBatch, np.ndarray, int]:
+    """The careful path: each message decoded and each reading validated in Python.
+
+    Returns the validated batch, each row's message (an index into ``envelopes``)
+    and how many readings the messages held.
+    """
+    raws: list[RawReading] = []
+    raw_message: list[int] = []
+    rejections: list[Rejection] = []
+    for i, envelope in enumerate(envelopes):
+        readings, refused = envelope.decoded(limits)
+        raws.extend(readings)
+        raw_message.extend([i] * len(readings))
+        rejections.extend(refused)
+    seen = len(raws) + len(rejections)
+    if not raws:
+        return ValidatedBatch(empty_rows(), rejections), np.array([], dtype="int64"), seen
+    validated = validate_readings(raws, rules, now)
+    message = np.asarray(raw_message, dtype="int64")[validated.positions]
+    return ValidatedBatch(validated.rows, rejections + validated.rejections), message, seen
+
+
 def _reported(decoded: pa.Table, envelopes: list[Envelope], message: np.ndarray) -> pd.DataFrame:
     """The decoded readings in the shape `validate_frame` takes."""
     ts = np.full(len(message), np.datetime64("NaT"), dtype="datetime64[us]")
     is_text = decoded["ts_text"].is_valid().to_numpy(zero_copy_only=False)
     if is_text.any():
-        ts[is_text] = parse_iso_offset(decoded["ts_text"].filter(pa.array(is_text)).to_pylist())
+        ts[is_text] = parse_iso_offset(ArrowStringArray(decoded["ts_text"].filter(pa.array(is_text))))
     if (~is_text).any():
         ms = decoded["ts_ms"].to_numpy(zero_copy_only=False).astype("float64")
         ts[~is_text] = parse_epoch_ms(np.nan_to_num(ms[~is_text], nan=0.0))

@@ -244,7 +244,7 @@ def validate_frame(
             "flags": flags.astype("int32"),
         }
     )
-    return rows[ok].reset_index(drop=True), reason
+    return (rows if ok.all() else rows[ok].reset_index(drop=True)), reason
 
 
 def _unit_lookup(quantity: str, unit: str) -> tuple[str | None, tuple[float, float], float, float, str]:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from data.batch_decode import BatchDecoder
+from data.batch_decode import BatchDecoder, validate_one_by_one
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
 from data.payload import PayloadLimits, Rejection
@@ -100,6 +100,7 @@ class IngestWriter:
             if batch:
                 self._prepared.put(self.prepare(batch))
             elif self._stopping.is_set():
+                self._decoder.close()
                 self._prepared.put(None)
                 return
 
@@ -175,7 +176,9 @@ class IngestWriter:
             log.exception("could not fold queued rollup deltas; will retry")
 
     def _commit(self, batch: list[Envelope]) -> tuple[int, int, int]:
-        return self._store(self.prepare(batch))
+        """Store messages on their own, the careful way (the batch decoder belongs to the validator thread)."""
+        validated, _, _ = validate_one_by_one(batch, self.rules, self.limits)
+        return self._store(PreparedBatch(batch, validated, 0.0))
 
     def _commit_alone(self, envelope: Envelope) -> tuple[int, int, int]:
         try:
