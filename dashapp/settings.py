@@ -51,7 +51,7 @@ class Settings:
     late_after_s: float = 3600.0
 
     db_threads: int | None = None        # DuckDB worker threads; None = one per core
-    batch_max_readings: int = 20_000
+    batch_max_readings: int = 40_000
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
 

@@ -60,7 +60,7 @@ class IngestWriter:
         metrics: IngestMetrics,
         rules: ValidationRules,
         acknowledge: Callable[[Iterable[Envelope]], None],
-        max_batch_readings: int = 20_000,
+        max_batch_readings: int = 40_000,
         max_wait_ms: int = 100,
         limits: PayloadLimits = PayloadLimits(),
     ):
