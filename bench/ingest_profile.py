@@ -3,7 +3,7 @@
 The MQTT benchmark says how fast the whole path is; this says which step of a
 batch costs what. Register readings of 500 meters, as the MQTT benchmark
 publishes them, are validated up front and stored batch by batch in a scratch
-store; each step of `data.ingest` and `data.rollups` is timed in process CPU time,
+store; each step of `data.ingest`, `data.ingest_consumption` and `data.rollups` is timed in process CPU time,
 which other load on a shared machine disturbs less than wall time. The first two
 batches (meters registered, caches filled) are left out; figures are the 20th
 percentile and the median over the rest.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-#: steps timed where `data.ingest` calls them (names it defines or imports from data.consumption / data.rollups)
-STEPS = ("_naive_utc", "_resolve_meters", "_drop_stored", "_flag_arrival", "_insert_readings", "_derive_consumption",
+#: steps timed where `data.ingest` and `data.ingest_consumption` call them (names they define or import)
+STEPS = ("_naive_utc", "_resolve_meters", "_drop_stored", "_flag_arrival", "_insert_readings", "derive_consumption",
          "_update_meters", "_quarantine", "derive_intervals", "typical_intervals", "volume_deltas",
          "apply_volume_deltas", "queue_volume_deltas", "add_reading_stats")
 WARM_UP_BATCHES = 2
@@ -42,16 +42,18 @@ def _timed(module, name: str, spent: dict[str, float]) -> None:
 def profile_ingest(readings_per_batch: int, batches: int, fold_every: int = 1) -> dict[str, list[float]]:
     """CPU seconds per batch: 'total' and one list per step found in the modules."""
     import data.ingest
+    import data.ingest_consumption
 
     spent: dict[str, float] = collections.defaultdict(float)
-    originals = {name: getattr(data.ingest, name) for name in STEPS if hasattr(data.ingest, name)}
-    for name in originals:
-        _timed(data.ingest, name, spent)
+    originals = {(module, name): getattr(module, name) for module in (data.ingest, data.ingest_consumption)
+                 for name in STEPS if hasattr(module, name)}
+    for module, name in originals:
+        _timed(module, name, spent)
     try:
         return _store_batches(readings_per_batch, batches, fold_every, spent)
     finally:
-        for name, original in originals.items():
-            setattr(data.ingest, name, original)
+        for (module, name), original in originals.items():
+            setattr(module, name, original)
 
 
 def _store_batches(readings_per_batch: int, batches: int, fold_every: int,

@@ -1,14 +1,11 @@
 """One batch into the store: meters resolved, duplicates absorbed, consumption and rollups updated.
 
-Runs inside the writer's transaction (see `data.store.Store.ingest`). The common
-case — readings newer than everything stored for their meter — needs no look at
-history: each meter's last reading and register baseline live on its `meters`
-row. A late reading instead re-derives its meter's intervals from the reading
-before it, replacing the intervals it splits, and the rollups get the difference.
+Runs inside the writer's transaction (see `data.store.Store.ingest`); consumption
+and rollups are `data.ingest_consumption`'s part.
 
 A batch costs the writer CPU that the broker and the network thread need, so every
-step works on numpy arrays taken from the frame once (`_Batch`: meters as integer
-codes into the registry's rows), and the SQL reads Arrow tables by their variable
+step works on numpy arrays taken from the frame once (`data.reading_batch`: meters
+as integer codes into the registry's rows), and the SQL reads Arrow tables by their variable
 names (DuckDB's replacement scan: registering and unregistering a table costs about
 a millisecond). A wrapper around the cursor would hide those names from DuckDB
 unless it sets ``python_scan_all_frames``.
@@ -24,26 +21,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.consumption import RECENT_INTERVALS, derive_intervals, row_medians, typical_intervals
+from data.ingest_consumption import derive_consumption
 from data.meter_description import as_sent, describe_new_meters
-from data.meter_registry import MeterRegistry, MeterRows, recent_rows
+from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.quality import Flag, quality_score
-from data.rollups import (
-    NO_READING_STATS,
-    MeterZones,
-    add_reading_stats,
-    apply_volume_deltas,
-    queue_volume_deltas,
-    volume_deltas,
-)
-from data.schema import DEFAULT_MAX_FLOW_L_S
+from data.reading_batch import MeterKeys, ReadingBatch
+from data.rollups import add_reading_stats
 from data.units import CONSUMPTION_QUANTITIES
 
 if TYPE_CHECKING:
     from data.store import StoreOptions
 
-LATE_ANCHOR_LOOKBACK = "35 DAY"
 READING_COLUMNS = ["meter_id", "ts", "quantity", "value", "unit", "orig_unit", "seq", "attrs", "source", "received_at"]
 
 
@@ -75,13 +64,13 @@ def ingest_batch(
     state: dict[str, np.ndarray] = {}
     if not rows.empty:
         rows = _naive_utc(rows)
-        keys = _MeterKeys(rows)
+        keys = MeterKeys(rows)
         rows, refused, registered = _resolve_meters(cur, rows, keys, options, registered_by, registry)
         rejections = rejections + refused
         if refused:
-            keys = _MeterKeys(rows)
+            keys = MeterKeys(rows)
     if not rows.empty:
-        batch = _Batch.of(rows, keys, registry, cur)
+        batch = ReadingBatch.of(rows, keys, registry, cur)
         fresh = _drop_stored(cur, batch, _first_of_each(batch))
         duplicates = len(rows) - len(fresh)
         if len(fresh):
@@ -90,58 +79,12 @@ def ingest_batch(
             _insert_readings(cur, rows, fresh, flags)
             if batch.has_stats.any():
                 add_reading_stats(cur, batch.frame(batch.has_stats))
-            consumption_state = _derive_consumption(cur, batch, defer_rollups)
+            consumption_state = derive_consumption(cur, batch, defer_rollups)
             state = _update_meters(cur, batch, consumption_state)
             stored = len(fresh)
             meter_ids = tuple(batch.ids)
     _quarantine(cur, rejections)
     return IngestResult(stored, duplicates, len(rejections), registered, meter_ids), state
-
-
-class _MeterKeys:
-    """A batch's meter ids as integer codes into ``ids``, and its quantities (numpy)."""
-
-    def __init__(self, rows: pd.DataFrame):
-        self.codes, ids = pd.factorize(rows["meter_id"])
-        self.ids = ids.to_numpy(dtype=object)
-        self.quantity = rows["quantity"].to_numpy(dtype=object)
-
-
-class _Batch:
-    """A batch's readings as arrays, with integer meter codes into ``ids`` and ``meters`` (their
-    registry rows): what every step needs, extracted from the frame once."""
-
-    def __init__(self, codes: np.ndarray, ids: np.ndarray, meters: MeterRows, ts: np.ndarray,
-                 quantity: np.ndarray, value: np.ndarray, seq: np.ndarray, received_at: np.ndarray,
-                 flags: np.ndarray, zone_categories: np.ndarray):
-        self.codes, self.ids, self.meters = codes, ids, meters
-        self.ts, self.quantity, self.value, self.seq, self.received_at = ts, quantity, value, seq, received_at
-        self.flags, self.zone_categories = flags, zone_categories
-        self.main = quantity == meters["quantity"][codes]
-        self.has_stats = ~np.isin(quantity, NO_READING_STATS)
-
-    @classmethod
-    def of(cls, rows: pd.DataFrame, keys: _MeterKeys, registry: MeterRegistry, cur: duckdb.DuckDBPyConnection) -> _Batch:
-        return cls(keys.codes, keys.ids, registry.lookup(cur, keys.ids),
-                   rows["ts"].to_numpy(dtype="datetime64[us]").view("int64"),
-                   keys.quantity, rows["value"].to_numpy(dtype="float64"),
-                   rows["seq"].to_numpy(dtype="float64", na_value=np.nan),
-                   rows["received_at"].to_numpy(dtype="datetime64[us]").view("int64"),
-                   rows["flags"].to_numpy(dtype="int32"), registry.zone_categories)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def take(self, index: np.ndarray) -> _Batch:
-        """These rows, with meter codes renumbered in order of first appearance."""
-        codes, used = pd.factorize(self.codes[index])
-        return _Batch(codes, self.ids[used], self.meters.take(used), self.ts[index], self.quantity[index],
-                      self.value[index], self.seq[index], self.received_at[index], self.flags[index],
-                      self.zone_categories)
-
-    def frame(self, mask: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame({"meter_id": self.ids[self.codes[mask]], "quantity": self.quantity[mask],
-                             "ts": self.ts[mask].astype("datetime64[us]"), "value": self.value[mask]})
 
 
 def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +93,7 @@ def _naive_utc(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _resolve_meters(
-    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys, options: StoreOptions,
+    cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: MeterKeys, options: StoreOptions,
     registered_by: str, registry: MeterRegistry,
 ) -> tuple[pd.DataFrame, list[Rejection], int]:
     """Apply the unknown-meter policy: register new meters, or quarantine their readings."""
@@ -174,7 +117,7 @@ def _resolve_meters(
     return rows, [], len(new)
 
 
-def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: _MeterKeys,
+def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys: MeterKeys,
                         registry: MeterRegistry) -> None:
     """A meter first heard through pressure or level follows its consumption quantity once one arrives."""
     is_consumption = np.isin(keys.quantity, CONSUMPTION_QUANTITIES)
@@ -193,7 +136,7 @@ def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys
     registry.invalidate()
 
 
-def _first_of_each(batch: _Batch) -> np.ndarray:
+def _first_of_each(batch: ReadingBatch) -> np.ndarray:
     """Positions of the first reading of each meter, quantity and timestamp in the batch."""
     quantity_code, quantities = pd.factorize(batch.quantity)
     series = batch.codes.astype("int64") * max(len(quantities), 1) + quantity_code
@@ -206,7 +149,7 @@ def _first_of_each(batch: _Batch) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.ndarray) -> np.ndarray:
+def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: ReadingBatch, candidates: np.ndarray) -> np.ndarray:
     """The candidates (positions) whose meter, quantity and timestamp are not stored yet
     (redeliveries are absorbed).
 
@@ -239,7 +182,7 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, batch: _Batch, candidates: np.n
     return candidates[~np.isin(candidates, check[np.asarray(stored, dtype="int64")])]
 
 
-def _flag_arrival(batch: _Batch) -> np.ndarray:
+def _flag_arrival(batch: ReadingBatch) -> np.ndarray:
     """The batch's flags, with readings of a meter's main quantity that arrive out of order or
     after a seq gap flagged."""
     primary = np.flatnonzero(batch.main)
@@ -276,152 +219,7 @@ def _insert_readings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, fresh: 
     cur.execute("INSERT INTO readings BY NAME SELECT * FROM new_readings")
 
 
-
-
-def _derive_consumption(cur: duckdb.DuckDBPyConnection, batch: _Batch, defer_rollups: bool = False) -> pd.DataFrame:
-    """Consumption intervals and rollup deltas for meters whose consumption quantity arrived.
-
-    Returns the new state of those meters (by code): their last reading, baseline and recent intervals.
-    """
-    meters = batch.meters
-    n = len(meters)
-    main = batch.main & np.isin(meters["quantity"], CONSUMPTION_QUANTITIES)[batch.codes]
-    if not main.any():
-        return {}
-    code, ts, value = batch.codes[main], batch.ts[main], batch.value[main]
-    first_new = np.full(n, np.iinfo("int64").max)
-    np.minimum.at(first_new, code, ts)
-    has_new = np.zeros(n, dtype=bool)
-    has_new[code] = True
-    last_ts = meters["last_ts"]
-    has_last = ~np.isnat(last_ts)
-    last_us = last_ts.view("int64")
-    late = has_new & has_last & (first_new <= last_us)
-
-    current = ~late[code]
-    anchors = np.flatnonzero(has_last & ~late & has_new)
-    baseline = np.where(np.isnan(meters["last_baseline"]), meters["last_value"], meters["last_baseline"])
-    meter = np.concatenate([anchors, code[current]])
-    window_ts = np.concatenate([last_us[anchors], ts[current]])
-    window_value = np.concatenate([baseline[anchors], value[current]])
-    is_anchor = np.concatenate([np.ones(len(anchors), bool), np.zeros(int(current.sum()), bool)])
-    prior = meters.recent.copy()
-    removed = pd.DataFrame({"meter_id": [], "ts_start": [], "ts_end": [], "volume_l": [], "flags": []})
-    if late.any():
-        late_codes = np.flatnonzero(late)
-        late_ids = meters.ids[late_codes]
-        late_window, removed, before_anchor = _late_window(cur, late_ids, meters["quantity"][late_codes],
-                                                           first_new[late_codes])
-        position = pd.Series(np.arange(n), index=meters.ids)
-        removed["meter_id"] = position[removed["meter_id"]].to_numpy()
-        meter = np.concatenate([meter, position[late_window["meter_id"]].to_numpy()])
-        window_ts = np.concatenate([window_ts, late_window["ts"].to_numpy(dtype="int64")])
-        window_value = np.concatenate([window_value, late_window["value"].to_numpy(dtype="float64")])
-        is_anchor = np.concatenate([is_anchor, late_window["is_anchor"].to_numpy(dtype=bool)])
-        prior[late_codes] = recent_rows([before_anchor.get(name, np.empty(0)) for name in late_ids])
-
-    order = np.lexsort((window_ts, meter))
-    meter, window_ts, window_value, is_anchor = meter[order], window_ts[order], window_value[order], is_anchor[order]
-    in_window = np.unique(meter)
-    typical, recent = typical_intervals(meter, window_ts, prior[in_window])
-    max_flow = meters["max_flow_l_s"]
-    window = pd.DataFrame({
-        "meter_id": meter, "ts": window_ts, "value": window_value, "is_anchor": is_anchor,
-        "quantity": pd.Series(meters["quantity"][meter], dtype=object),
-        "register_size_l": meters["register_size_l"][meter],
-        "max_flow_l_s": np.where(np.isnan(max_flow), DEFAULT_MAX_FLOW_L_S, max_flow)[meter],
-        "interval_s": typical,
-    })
-    intervals = derive_intervals(window)
-    names = batch.ids
-    new_intervals = pa.table({  # noqa: F841
-        "meter_id": names[intervals["meter_id"].to_numpy(dtype="int64")],
-        "ts_start": intervals["ts_start"].to_numpy(dtype="int64").astype("datetime64[us]"),
-        "ts_end": intervals["ts_end"].to_numpy(dtype="int64").astype("datetime64[us]"),
-        "volume_l": intervals["volume_l"].to_numpy(dtype="float64"),
-        "baseline": intervals["baseline"].to_numpy(dtype="float64"),
-        "flags": intervals["flags"].to_numpy(dtype="int32"),
-    })
-    cur.execute("INSERT INTO consumption SELECT * FROM new_intervals")
-    tz_of = pd.Series(np.where(pd.isna(meters["tz"]), "UTC", meters["tz"]), index=np.arange(n))
-    hourly, daily = volume_deltas(intervals, removed, tz_of)
-    if defer_rollups:
-        hourly["meter_id"] = names[hourly["meter_id"].to_numpy(dtype="int64")]
-        daily["meter_id"] = names[daily["meter_id"].to_numpy(dtype="int64")]
-        queue_volume_deltas(cur, hourly, daily)
-    else:
-        apply_volume_deltas(cur, hourly, daily,
-                            MeterZones(names, meters["zone_key"], batch.zone_categories))
-
-    reading = np.flatnonzero(~is_anchor)  # the rows that closed an interval, in the order of `intervals`
-    of_reading = meter[reading]
-    last = np.append(of_reading[1:] != of_reading[:-1], True)
-    recent_of_last = recent[np.searchsorted(in_window, of_reading[last])]
-    median_of_last = row_medians(recent_of_last)
-    return {
-        "code": of_reading[last],
-        "last_ts": window_ts[reading[last]].astype("datetime64[us]"),
-        "last_value": window_value[reading[last]],
-        "last_baseline": intervals["baseline"].to_numpy(dtype="float64")[last],
-        "interval_s": median_of_last,
-        "recent": recent_of_last,
-    }
-
-
-def _late_window(
-    cur: duckdb.DuckDBPyConnection, ids: np.ndarray, quantity: np.ndarray, first_new: np.ndarray
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
-    """Readings to re-derive for meters that received late readings, the intervals they replace,
-    and each meter's reporting intervals just before its anchor (the history its gaps are judged by)."""
-    late = pd.DataFrame(
-        {"meter_id": ids, "quantity": quantity, "t0": np.asarray(first_new, dtype="int64").astype("datetime64[us]")}
-    )
-    cur.register("late", late)
-    anchors = cur.execute(
-        f"""SELECT l.meter_id, l.quantity, l.t0, max(r.ts) AS anchor_ts
-            FROM late l LEFT JOIN readings r ON r.meter_id = l.meter_id AND r.quantity = l.quantity
-                 AND r.ts < l.t0 AND r.ts >= l.t0 - INTERVAL {LATE_ANCHOR_LOOKBACK}
-            GROUP BY ALL"""
-    ).df()
-    missing = anchors["anchor_ts"].isna()
-    if missing.any():
-        cur.register("late_far", anchors[missing][["meter_id", "quantity", "t0"]])
-        far = cur.execute(
-            """SELECT l.meter_id, max(r.ts) AS anchor_ts FROM late_far l LEFT JOIN readings r
-               ON r.meter_id = l.meter_id AND r.quantity = l.quantity AND r.ts < l.t0 GROUP BY ALL"""
-        ).df().set_index("meter_id")["anchor_ts"]
-        cur.unregister("late_far")
-        anchors.loc[missing, "anchor_ts"] = anchors.loc[missing, "meter_id"].map(far)
-    cur.unregister("late")
-    anchors["since"] = anchors["anchor_ts"].fillna(anchors["t0"] - pd.Timedelta(microseconds=1))
-    cur.register("late_anchor", anchors)
-    window = cur.execute(
-        """SELECT r.meter_id, epoch_us(r.ts) AS ts, coalesce(c.baseline, r.value) AS value,
-                  r.ts = a.anchor_ts AS is_anchor
-           FROM late_anchor a JOIN readings r ON r.meter_id = a.meter_id AND r.quantity = a.quantity
-                AND r.ts >= coalesce(a.anchor_ts, a.t0)
-           LEFT JOIN consumption c ON c.meter_id = a.meter_id AND c.ts_end = a.anchor_ts AND r.ts = a.anchor_ts"""
-    ).df()
-    removed = cur.execute(
-        """DELETE FROM consumption c USING late_anchor a
-           WHERE c.meter_id = a.meter_id AND c.ts_end > a.since
-           RETURNING c.meter_id, epoch_us(c.ts_start) AS ts_start, epoch_us(c.ts_end) AS ts_end,
-                     c.volume_l, c.flags"""
-    ).df()
-    history = cur.execute(
-        f"""SELECT meter_id, list(epoch_us(ts) ORDER BY ts) AS ts FROM (
-                SELECT r.meter_id, r.ts, row_number() OVER (PARTITION BY r.meter_id ORDER BY r.ts DESC) AS k
-                FROM late_anchor a JOIN readings r ON r.meter_id = a.meter_id AND r.quantity = a.quantity
-                     AND r.ts <= a.anchor_ts AND r.ts >= a.anchor_ts - INTERVAL {LATE_ANCHOR_LOOKBACK})
-            WHERE k <= {RECENT_INTERVALS + 1} GROUP BY meter_id"""
-    ).fetchall()
-    cur.unregister("late_anchor")
-    window["is_anchor"] = window["is_anchor"].fillna(False).astype(bool)
-    before_anchor = {meter: np.diff(np.asarray(stamps, dtype="float64")) / 1e6 for meter, stamps in history}
-    return window, removed, before_anchor
-
-
-def _update_meters(cur: duckdb.DuckDBPyConnection, batch: _Batch, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _update_meters(cur: duckdb.DuckDBPyConnection, batch: ReadingBatch, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Write each meter's new state: when it was last heard, its last seq, its consumption state.
 
     The usual interval and the recent intervals are written only for the meters whose recent
