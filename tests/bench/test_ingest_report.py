@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from bench.ingest import Phase, format_summary
+from bench.ingest import Phase, format_report, format_summary
+
+SINGLES, ARRAYS = "single-reading QoS 1 messages", "100-reading array QoS 1 messages"
 
 
-def run(bare_s: float, single_s: float, p95: float) -> list[Phase]:
-    return [Phase("bare", 1000, bare_s), Phase("singles", 1000, single_s, 100.0, p95),
+def run(single_s: float, p95: float, array_s: float = 2.0) -> list[Phase]:
+    return [Phase(f"bare transport, {SINGLES}", 1000, 1.0), Phase(f"listener, {SINGLES}", 1000, single_s, 100.0, p95),
+            Phase(f"bare transport, {ARRAYS}", 100_000, 1.0), Phase(f"listener, {ARRAYS}", 100_000, array_s, 300, 900),
             Phase("latency", 50, 1.0, 10.0, 20.0, 300.0, 700.0)]
 
 
-def test_summary_gives_the_median_of_each_phase_and_of_the_ratio():
-    summary = format_summary([run(1.0, 1.25, 300.0), run(1.0, 1.0, 500.0), run(1.0, 2.0, 400.0)])
-    assert "| singles | 800 (800, 1,000, 500) | 400 (300, 500, 400) | – (–, –, –) |" in summary
+def test_summary_gives_the_median_of_each_phase_and_of_each_ratio():
+    summary = format_summary([run(1.25, 300.0), run(1.0, 500.0, 4.0), run(2.0, 400.0)])
+    assert f"| listener, {SINGLES} | 800 (800, 1,000, 500) | 400 (300, 500, 400) | – (–, –, –) |" in summary
     assert "| latency | 50 (50, 50, 50) | 20 (20, 20, 20) | 700 (700, 700, 700) |" in summary
-    assert "= 80% of the bare transport (median; runs: 80%, 100%, 50%)" in summary
+    assert f"with {SINGLES} = 80% of the bare transport (median; runs: 80%, 100%, 50%)" in summary
+    assert f"with {ARRAYS} = 50% of the bare transport (median; runs: 50%, 25%, 50%)" in summary
+
+
+def test_one_run_reports_each_listener_phase_against_its_own_bare_transport():
+    report = format_report(run(1.25, 300.0))
+    assert f"with {SINGLES} = 80% of the bare transport" in report
+    assert f"with {ARRAYS} = 50% of the bare transport" in report
