@@ -102,14 +102,7 @@ class BatchDecoder:
         """Rows of the messages that pass every check here, their message index, and the rest."""
         if not undecoded:
             return empty_rows(), np.array([], dtype="int64"), []
-        payloads = pa.table({"message": pa.array(np.asarray(undecoded, dtype="int32")),
-                             "payload": pa.array([envelopes[i].payload for i in undecoded], pa.binary())})
-        db = self._connection()
-        db.register("payloads", payloads)
-        try:
-            decoded = db.sql(DECODE_SQL).to_arrow_table()
-        finally:
-            db.unregister("payloads")
+        decoded = self._decode(undecoded, [envelopes[i].payload for i in undecoded])
         message = decoded["message"].to_numpy().astype("int64")
         bad = ~decoded["plain"].to_numpy(zero_copy_only=False) | decoded["spaced"].to_numpy(zero_copy_only=False)
         for name in ("meter_id", "quantity", "unit", "ts_text"):
@@ -131,10 +124,19 @@ class BatchDecoder:
         rows = rows[good[reasons == None]].reset_index(drop=True)
         return rows, message[good], careful.astype(int).tolist()
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def warm_up(self) -> None:
+        """Open the private database and run the query once, so the first batch does not pay for it."""
+        self._decode([], [])
+
+    def _decode(self, messages: list[int], payloads: list[bytes]) -> pa.Table:
         if self._db is None:
             self._db = duckdb.connect(":memory:")
-        return self._db
+        self._db.register("payloads", pa.table({"message": pa.array(np.asarray(messages, dtype="int32")),
+                                                "payload": pa.array(payloads, pa.binary())}))
+        try:
+            return self._db.sql(DECODE_SQL).to_arrow_table()
+        finally:
+            self._db.unregister("payloads")
 
     def close(self) -> None:
         if self._db is not None:

@@ -95,6 +95,10 @@ class IngestWriter:
         self._thread.join(max(0.0, deadline - time.monotonic()))
 
     def _validate_loop(self) -> None:
+        try:
+            self._decoder.warm_up()
+        except Exception:
+            log.exception("the batch decoder could not warm up; the first batch will")
         while True:
             batch = self.queue.take(self.max_batch_readings, self._gather_s(), idle_timeout_s=0.2)
             if batch:
