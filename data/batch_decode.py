@@ -87,6 +87,8 @@ class BatchDecoder:
         undecoded = [i for i, e in enumerate(envelopes) if e.payload is not None and len(e.payload) <= self.limits.max_bytes]
         fast_rows, fast_message, careful = self._fast(envelopes, undecoded, rules, now)
         careful = sorted(set(range(len(envelopes))) - set(undecoded) | set(careful))
+        if not careful:
+            return ValidatedBatch(fast_rows, []), len(fast_rows)
         slow, slow_message, seen = validate_one_by_one([envelopes[i] for i in careful], rules, self.limits, now)
         seen += len(fast_rows)
         if slow.rows.empty:
