@@ -43,8 +43,8 @@ class ListenerConfig:
     key_file: str | None = None
     keepalive_s: int = 30
     reconnect_max_s: float = 30.0
-    max_payload_bytes: int = 1_048_576
-    max_readings_per_message: int = 10_000
+    max_payload_bytes: int = PayloadLimits.max_bytes
+    max_readings_per_message: int = PayloadLimits.max_readings
 
     @property
     def limits(self) -> PayloadLimits:
