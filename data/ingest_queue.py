@@ -15,6 +15,10 @@ from datetime import datetime
 
 from data.payload import PayloadLimits, RawReading, Rejection, decode_message
 
+#: A gathering batch closes once nothing has arrived for this long: the end of a burst is
+#: committed at once instead of waiting out the batch's gather time.
+QUIET_GAP_S = 0.05
+
 
 @dataclass
 class Envelope:
@@ -77,12 +81,15 @@ class ReadingQueue:
             if self._size >= self._wake_at:
                 self._cond.notify_all()
 
-    def take(self, max_readings: int, max_wait_s: float, idle_timeout_s: float = 0.5) -> list[Envelope]:
+    def take(self, max_readings: int, max_wait_s: float, idle_timeout_s: float = 0.5,
+             quiet_gap_s: float = QUIET_GAP_S) -> list[Envelope]:
         """A batch: waits up to ``idle_timeout_s`` for a first envelope, then lets more gather
-        until ``max_readings`` are waiting or ``max_wait_s`` after the first arrived.
+        until ``max_readings`` are waiting, ``max_wait_s`` after the first arrived, or
+        nothing more has arrived for ``quiet_gap_s``.
 
         While a batch gathers, producers do not wake the consumer for each envelope
-        (thousands of thread switches a second would cost the network thread its time).
+        (thousands of thread switches a second would cost the network thread its time);
+        the consumer looks at the queue once per quiet gap instead.
         """
         with self._cond:
             if not self._items:
@@ -96,7 +103,9 @@ class ReadingQueue:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._cond.wait(remaining)
+                waiting = self._size
+                if not self._cond.wait(min(remaining, quiet_gap_s)) and self._size == waiting:
+                    break
             self._wake_at = 1
             batch: list[Envelope] = []
             taken = 0

@@ -30,22 +30,42 @@ def test_a_batch_is_returned_as_soon_as_enough_readings_wait():
     assert queue.depth == 50
 
 
-def test_a_small_batch_waits_for_the_gather_time_then_holds_everything_that_came():
+def test_a_small_batch_gathers_for_the_gather_time_while_messages_keep_coming():
     queue = ReadingQueue(capacity_readings=1000)
     queue.put(envelope(0))
 
     def trickle() -> None:
-        for mid in range(1, 6):
+        for mid in range(1, 21):
             time.sleep(0.02)
             queue.put(envelope(mid))
 
     producer = threading.Thread(target=trickle)
     producer.start()
     started = time.monotonic()
-    batch = queue.take(max_readings=100, max_wait_s=0.3)
+    batch = queue.take(max_readings=100, max_wait_s=0.3, quiet_gap_s=0.1)
     waited = time.monotonic() - started
     producer.join()
     assert 0.25 <= waited < 1.0
+    assert [e.mid for e in batch] == list(range(len(batch)))
+    assert len(batch) >= 10
+
+
+def test_a_batch_closes_once_messages_stop_coming_instead_of_waiting_out_its_gather_time():
+    queue = ReadingQueue(capacity_readings=1000)
+    queue.put(envelope(0))
+
+    def burst() -> None:
+        for mid in range(1, 6):
+            time.sleep(0.01)
+            queue.put(envelope(mid))
+
+    producer = threading.Thread(target=burst)
+    producer.start()
+    started = time.monotonic()
+    batch = queue.take(max_readings=100, max_wait_s=5.0, quiet_gap_s=0.1)
+    waited = time.monotonic() - started
+    producer.join()
+    assert 0.1 <= waited < 1.0
     assert [e.mid for e in batch] == [0, 1, 2, 3, 4, 5]
 
 
@@ -54,7 +74,7 @@ def test_enough_readings_arriving_while_gathering_end_the_wait_early():
     queue.put(envelope(0, 10))
     threading.Timer(0.05, queue.put, [envelope(1, 40)]).start()
     started = time.monotonic()
-    batch = queue.take(max_readings=50, max_wait_s=5.0)
+    batch = queue.take(max_readings=50, max_wait_s=5.0, quiet_gap_s=2.0)
     assert time.monotonic() - started < 1.0
     assert sum(e.size for e in batch) == 50
 
