@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import dash_bootstrap_components as dbc
@@ -11,6 +12,7 @@ from dash import Input, Output, callback, html
 from callbacks import health_ids as ids
 from dashapp import runtime
 from dashapp.figures.health import ingest_history_figure
+from data.metrics import RATE_WINDOW_S, IngestSnapshot
 from data.queries.clock import data_now
 from data.queries.health import (
     SILENT_AFTER_INTERVALS,
@@ -27,6 +29,22 @@ HISTORY_HOURS = 24
 
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
+def rate_view(m: IngestSnapshot, now: float) -> list:
+    """The readings-per-second figure with what a zero means: a city publishing every
+    quarter hour is silent most of the time."""
+    heard = ("no message yet" if m.last_message_at is None
+             else f"last message {_ago(now - m.last_message_at)} ago · {m.readings:,} readings since start")
+    return [f"{m.readings_per_s:,.0f}", html.Div(f"over the last {RATE_WINDOW_S:.0f} s · {heard}", className="kpi-note")]
 
 
 def _table(frame: pd.DataFrame, headers: dict[str, str]) -> dbc.Table:
@@ -67,7 +85,7 @@ def live_metrics(_tick: int | None):
                            className="kpi-note")
     errors = [f"{m.error_rate:.2%}", html.Div(f"{m.quarantined:,} quarantined, {m.batch_errors} failed batches",
                                               className="kpi-note")]
-    return (f"{m.readings_per_s:,.0f}", f"{_ms(m.batch_p50_ms)} / {_ms(m.batch_p95_ms)} ms", f"{m.queue_depth:,}",
+    return (rate_view(m, time.time()), f"{_ms(m.batch_p50_ms)} / {_ms(m.batch_p95_ms)} ms", f"{m.queue_depth:,}",
             errors, [broker, broker_note], m.last_error or "none")
 
 

@@ -71,7 +71,21 @@ def test_empty_store_messages(empty_runtime, app_callbacks):
     assert "No ingest history" in history.layout.annotations[0].text
     assert "Nothing quarantined" in str(reasons) and "Every meter has reported" in str(silent)
     rate, batch, queue, _errors, broker, last_error = health.live_metrics(0)
-    assert (rate, batch, queue, last_error) == ("0", "– / – ms", "0", "none") and "not listening" in str(broker)
+    assert (rate[0], batch, queue, last_error) == ("0", "– / – ms", "0", "none") and "not listening" in str(broker)
+    assert "no message yet" in str(rate[1])
+
+
+def test_the_ingest_rate_says_when_the_last_message_came(app_callbacks):
+    from data.metrics import IngestMetrics
+
+    _meters, _tanks, health = app_callbacks
+    metrics = IngestMetrics()
+    metrics.message_received()
+    metrics.readings_decoded(1500)
+    snapshot = metrics.snapshot()
+    rate, note = health.rate_view(snapshot, snapshot.last_message_at + 300)
+    assert "last message 5 min ago" in str(note) and "1,500 readings since start" in str(note)
+    assert "over the last 10 s" in str(note)
 
 
 def test_meters_page_search_and_chart_in_a_browser(city_runtime, dash_duo, page_screenshot):
