@@ -30,41 +30,34 @@ def test_a_batch_is_returned_as_soon_as_enough_readings_wait():
     assert queue.depth == 50
 
 
-def test_a_small_batch_gathers_for_the_gather_time_while_messages_keep_coming():
+def _take_while_publishing(messages: int, every_s: float, max_wait_s: float) -> tuple[list[Envelope], float]:
+    """Take a batch while a producer puts a message every ``every_s``; the batch and how long taking it took."""
     queue = ReadingQueue(capacity_readings=1000)
     queue.put(envelope(0))
 
-    def trickle() -> None:
-        for mid in range(1, 21):
-            time.sleep(0.02)
+    def publish() -> None:
+        for mid in range(1, messages):
+            time.sleep(every_s)
             queue.put(envelope(mid))
 
-    producer = threading.Thread(target=trickle)
+    producer = threading.Thread(target=publish)
     producer.start()
     started = time.monotonic()
-    batch = queue.take(max_readings=100, max_wait_s=0.3, quiet_gap_s=0.1)
+    batch = queue.take(max_readings=100, max_wait_s=max_wait_s, quiet_gap_s=0.1)
     waited = time.monotonic() - started
     producer.join()
+    return batch, waited
+
+
+def test_a_small_batch_gathers_for_the_gather_time_while_messages_keep_coming():
+    batch, waited = _take_while_publishing(21, every_s=0.02, max_wait_s=0.3)
     assert 0.25 <= waited < 1.0
     assert [e.mid for e in batch] == list(range(len(batch)))
     assert len(batch) >= 10
 
 
 def test_a_batch_closes_once_messages_stop_coming_instead_of_waiting_out_its_gather_time():
-    queue = ReadingQueue(capacity_readings=1000)
-    queue.put(envelope(0))
-
-    def burst() -> None:
-        for mid in range(1, 6):
-            time.sleep(0.01)
-            queue.put(envelope(mid))
-
-    producer = threading.Thread(target=burst)
-    producer.start()
-    started = time.monotonic()
-    batch = queue.take(max_readings=100, max_wait_s=5.0, quiet_gap_s=0.1)
-    waited = time.monotonic() - started
-    producer.join()
+    batch, waited = _take_while_publishing(6, every_s=0.01, max_wait_s=5.0)
     assert 0.1 <= waited < 1.0
     assert [e.mid for e in batch] == [0, 1, 2, 3, 4, 5]
 
