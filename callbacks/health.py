@@ -11,6 +11,7 @@ from dash import Input, Output, callback, html
 
 from callbacks import health_ids as ids
 from dashapp import runtime
+from dashapp.display import elapsed_text
 from dashapp.figures.health import ingest_history_figure
 from data.metrics import RATE_WINDOW_S, IngestSnapshot
 from data.queries.clock import data_now
@@ -31,19 +32,11 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{max(seconds, 0):.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.0f} h"
-
-
 def rate_view(m: IngestSnapshot, now: float) -> list:
     """The readings-per-second figure with what a zero means: a city publishing every
     quarter hour is silent most of the time."""
     heard = ("no message yet" if m.last_message_at is None
-             else f"last message {_ago(now - m.last_message_at)} ago · {m.readings:,} readings since start")
+             else f"last message {elapsed_text(now - m.last_message_at)} ago · {m.readings:,} readings since start")
     return [f"{m.readings_per_s:,.0f}", html.Div(f"over the last {RATE_WINDOW_S:.0f} s · {heard}", className="kpi-note")]
 
 

@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, html, no_update
 
 from callbacks import overview_ids as ids
 from dashapp import runtime
-from dashapp.display import flow_factor
+from dashapp.display import elapsed_text, flow_factor
 from dashapp.figures.overview import extension, live_figure
 from dashapp.zone_cards import zone_status_cards
 from data.queries.clock import anchored_now, data_now, newest_reading_at
@@ -60,9 +60,7 @@ def _alerts(count: int | None) -> list | str:
 def _freshness(last_reading_at: datetime | None, now: datetime) -> list | str:
     if last_reading_at is None:
         return "no data yet"
-    age_s = max((now - last_reading_at).total_seconds(), 0)
-    age = f"{age_s:.0f} s ago" if age_s < 120 else f"{age_s / 60:.0f} min ago" if age_s < 7200 else \
-        f"{age_s / 3600:.0f} h ago" if age_s < 172800 else f"{age_s / 86400:.0f} days ago"
+    age = f"{elapsed_text((now - last_reading_at).total_seconds())} ago"
     return [age, _note(f"{last_reading_at:%Y-%m-%d %H:%M} UTC")]
 
 

@@ -36,3 +36,15 @@ def flow_factor(unit: str) -> float:
         return 1.0 / FLOW_UNITS[unit]
     except KeyError:
         raise ValueError(f"unknown flow unit {unit!r}: choose one of {', '.join(FLOW_UNITS)}") from None
+
+
+def elapsed_text(seconds: float) -> str:
+    """A duration as people say it: "40 s", "12 min", "5 h", "3 days"."""
+    seconds = max(seconds, 0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
