@@ -18,6 +18,7 @@ then the store checkpoints.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -136,6 +137,14 @@ class Runtime:
                                    s.batch_max_readings, s.batch_max_wait_ms, self.listener.config.limits)
         self.writer.start()
         self.listener.start()
+
+    def wait_for_broker(self, timeout_s: float) -> bool:
+        """Wait until the listener is connected and subscribed (a fresh session receives nothing
+        published before it subscribed); False if it is not within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while self.metrics is not None and not self.metrics.broker_connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.metrics is not None and self.metrics.broker_connected
 
     def _start_background_cycles(self) -> None:
         """Streaming detection and the alert cycle, as the settings ask."""

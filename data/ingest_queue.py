@@ -73,11 +73,17 @@ class ReadingQueue:
 
     def put(self, envelope: Envelope) -> None:
         """Add an envelope, waiting while the queue is full (an oversize one waits for empty)."""
+        self.put_many([envelope])
+
+    def put_many(self, envelopes: list[Envelope]) -> None:
+        """Add envelopes in order, each waiting while the queue is full."""
         with self._cond:
-            while self._size and self._size + envelope.size > self.capacity and not self._closed:
-                self._cond.wait(0.5)
-            self._items.append(envelope)
-            self._size += envelope.size
+            for envelope in envelopes:
+                while self._size and self._size + envelope.size > self.capacity and not self._closed:
+                    self._cond.notify_all()
+                    self._cond.wait(0.5)
+                self._items.append(envelope)
+                self._size += envelope.size
             if self._size >= self._wake_at:
                 self._cond.notify_all()
 

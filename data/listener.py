@@ -1,9 +1,14 @@
-"""The MQTT listener: a paho-mqtt 2.x client that decodes readings and hands them to the writer.
+"""The MQTT listener: receives readings through an MQTT session process and hands them to the writer.
 
 At-least-once, end to end: QoS 1, a fixed client id and a persistent session
 (the broker keeps our subscription and queues messages while we are away), and
 manual acknowledgement — a message is acknowledged only after the batch holding
 it is committed (`ack`). Redeliveries are absorbed by the store's idempotence.
+
+The paho client runs in a child process (`data.mqtt_session`), so that its network
+thread and the writer do not take turns at one interpreter lock; this side turns
+its frames of messages into envelopes for the `ReadingQueue`. A session process that
+dies is started again; the broker redelivers what it had not acknowledged.
 
 Acknowledgements carry the connection *generation* they were received on: after
 a reconnect the broker redelivers what we had not acknowledged, and a stale
@@ -13,20 +18,25 @@ packet id must never acknowledge a newer message that reused it.
 from __future__ import annotations
 
 import logging
-import ssl
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from multiprocessing import Pipe
+from pathlib import Path
 
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
 from data.payload import PayloadLimits, decode_message
 
 log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RESTART_DELAY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ class ListenerConfig:
 
 
 class MqttListener:
-    """Subscribes to the readings topic and feeds the `ReadingQueue`; acknowledges on request."""
+    """Runs the MQTT session process and feeds the `ReadingQueue`; acknowledges on request."""
 
     def __init__(self, config: ListenerConfig, queue: ReadingQueue, metrics: IngestMetrics):
         self.config = config
@@ -60,76 +70,111 @@ class MqttListener:
         self.metrics = metrics
         self._generation = 0
         self._paused = threading.Event()
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=config.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-            manual_ack=True,
-        )
-        self.client.reconnect_delay_set(min_delay=1, max_delay=int(config.reconnect_max_s))
-        if config.username:
-            self.client.username_pw_set(config.username, config.password)
-        if config.tls:
-            self.client.tls_set(ca_certs=config.ca_file, certfile=config.cert_file,
-                                keyfile=config.key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        self._stopping = threading.Event()
+        self._send_lock = threading.Lock()
+        self._pipe = None
+        self._session: subprocess.Popen | None = None
+        self._receiver = threading.Thread(target=self._receive_loop, name="waterline-listener", daemon=True)
 
     def start(self) -> None:
-        """Connect in the background; paho keeps retrying with backoff while the broker is away."""
-        self.client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
-        self.client.loop_start()
+        """Start the session process; it connects in the background and retries with backoff while the broker is away."""
+        self._start_session()
+        self._receiver.start()
 
     def pause(self) -> None:
         """Stop taking messages; those not taken stay unacknowledged and are redelivered later."""
         self._paused.set()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Disconnect after the acknowledgements sent so far, and end the session process."""
         self.pause()
-        self.client.disconnect()
-        self.client.loop_stop()
+        self._stopping.set()
+        self._send(("stop",))
+        session = self._session
+        if session is not None:
+            try:
+                session.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("the MQTT session process did not stop in %.0f s; killing it", timeout_s)
+                session.kill()
+                session.wait()
+        if self._receiver.is_alive():
+            self._receiver.join(timeout_s)
+
+    @property
+    def session_pid(self) -> int | None:
+        """The MQTT session process's id (for System health and tests)."""
+        return self._session.pid if self._session else None
 
     def ack(self, envelopes: Iterable[Envelope]) -> None:
         """Acknowledge committed messages received on the current connection."""
-        with self._lock:
-            current = self._generation
-        for envelope in envelopes:
-            if envelope.qos > 0 and envelope.generation == current:
-                self.client.ack(envelope.mid, envelope.qos)
+        current = self._generation
+        mids = [envelope.mid for envelope in envelopes if envelope.qos > 0 and envelope.generation == current]
+        if mids:
+            self._send(("ack", current, mids))
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
-                    reason_code: mqtt.ReasonCode, properties: object) -> None:
-        if reason_code.is_failure:
-            log.warning("broker refused the connection: %s", reason_code)
-            return
-        with self._lock:
-            self._generation += 1
-        client.subscribe(self.config.topic, qos=1)
-        self.metrics.connection_changed(True)
-        log.info("connected to %s:%s (session present: %s)", self.config.host, self.config.port,
-                 flags.session_present)
+    def _start_session(self) -> None:
+        ours, theirs = Pipe()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+        self._session = subprocess.Popen([sys.executable, "-m", "data.mqtt_session", str(theirs.fileno())],
+                                         pass_fds=(theirs.fileno(),), env=env)
+        theirs.close()
+        settings = {k: v for k, v in asdict(self.config).items()
+                    if k not in ("max_payload_bytes", "max_readings_per_message")}
+        ours.send((settings, self._generation))
+        self._pipe = ours
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
-                       reason_code: mqtt.ReasonCode, properties: object) -> None:
-        self.metrics.connection_changed(False)
-        if reason_code.is_failure:
-            log.warning("lost the broker (%s); reconnecting", reason_code)
+    def _send(self, frame: tuple) -> None:
+        with self._send_lock:
+            try:
+                if self._pipe is not None:
+                    self._pipe.send(frame)
+            except OSError:  # the session process is gone; what it did not acknowledge is redelivered
+                pass
 
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+    def _receive_loop(self) -> None:
+        while True:
+            self._serve_session()
+            self.metrics.connection_changed(False)
+            if self._stopping.is_set():
+                return
+            log.error("the MQTT session process ended (exit code %s); starting it again", self._session.wait())
+            time.sleep(RESTART_DELAY_S)
+            if self._stopping.is_set():
+                return
+            self._start_session()
+
+    def _serve_session(self) -> None:
+        while True:
+            try:
+                frame = self._pipe.recv()
+            except (EOFError, OSError):
+                return
+            kind = frame[0]
+            if kind == "messages":
+                self._take(frame[1])
+            elif kind == "connected":
+                self._generation = frame[1]
+                self.metrics.connection_changed(True)
+                log.info("connected to %s:%s (session present: %s)", self.config.host, self.config.port, frame[2])
+            elif kind == "disconnected":
+                self.metrics.connection_changed(False)
+                if frame[1]:
+                    log.warning("lost the broker (%s); reconnecting", frame[2])
+            elif kind == "refused":
+                log.warning("broker refused the connection: %s", frame[1])
+
+    def _take(self, messages: list[tuple]) -> None:
         if self._paused.is_set():
             return
-        received_at = datetime.now(UTC)
-        with self._lock:
-            generation = self._generation
-        payload = message.payload
-        if len(payload) > self.config.max_payload_bytes:  # refused at once, never held in full
-            readings, rejections = decode_message(payload, message.topic, received_at,
-                                                  self.config.max_payload_bytes, self.config.max_readings_per_message)
-            envelope = Envelope(message.mid, message.qos, generation, readings, rejections, received_at)
-        else:
-            envelope = Envelope(message.mid, message.qos, generation, [], [], received_at, payload, message.topic)
-        self.metrics.message_received()
-        self.queue.put(envelope)
+        envelopes = []
+        for generation, mid, qos, received, topic, payload in messages:
+            received_at = datetime.fromtimestamp(received, UTC)
+            if len(payload) > self.config.max_payload_bytes:  # refused at once, never decoded
+                readings, rejections = decode_message(payload, topic, received_at, self.config.max_payload_bytes,
+                                                      self.config.max_readings_per_message)
+                envelopes.append(Envelope(mid, qos, generation, readings, rejections, received_at))
+            else:
+                envelopes.append(Envelope(mid, qos, generation, [], [], received_at, payload, topic))
+        self.metrics.messages_received(len(envelopes), envelopes[-1].received_at.timestamp())
+        self.queue.put_many(envelopes)

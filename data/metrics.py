@@ -56,10 +56,10 @@ class IngestMetrics:
         self._batch_ms: deque[float] = deque(maxlen=2000)
         self._recent: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)])  # (time, messages, readings)
 
-    def message_received(self) -> None:
-        """Called for every message on the network thread (the only writer of these fields): no lock."""
-        self.messages += 1
-        self.last_message_at = time.time()
+    def messages_received(self, count: int = 1, at: float | None = None) -> None:
+        """Called by the listener's receiving thread (the only writer of these fields): no lock."""
+        self.messages += count
+        self.last_message_at = time.time() if at is None else at
 
     def readings_decoded(self, readings: int) -> None:
         """Called by the writer, which decodes messages a batch at a time."""

@@ -28,10 +28,10 @@ from data.validation import ValidatedBatch, ValidationRules, empty_rows
 log = logging.getLogger(__name__)
 
 STATS_EVERY_S = 60.0
-#: When messages arrive by the hundreds per batch, the network thread needs the interpreter:
-#: the writer then lets readings gather at least this many times as long as its last batch
-#: took, so committing takes at most a third of its time. Lighter traffic is committed every
-#: ``max_wait_ms``, which keeps publish-to-queryable latency low.
+#: When messages arrive by the hundreds per batch, a batch's fixed cost (its SQL statements
+#: and commit) is spread over more of them: the writer then lets readings gather at least this
+#: many times as long as its last batch took, so committing takes at most a third of its time.
+#: Lighter traffic is committed every ``max_wait_ms``, which keeps publish-to-queryable latency low.
 BUSY_BATCH_MESSAGES = 200
 GATHER_PER_COMMIT = 2.0
 MAX_GATHER_S = 0.4

@@ -166,6 +166,8 @@ def demo(settings: Settings, history_days: float, seed: int) -> None:
             report = backfill_into_store(runtime.store, history_days, seed=seed, progress=True)
         click.echo(f"history ready: {report}")
         _start(runtime)  # after the history: the first detection scan catches up on it
+        if not runtime.wait_for_broker(30):
+            log.warning("the listener is not connected to the broker yet; the city starts anyway")
         host, port = runtime.broker_address
         city = threading.Thread(
             target=run_live, name="waterline-city", daemon=True,

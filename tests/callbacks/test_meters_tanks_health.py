@@ -80,7 +80,7 @@ def test_the_ingest_rate_says_when_the_last_message_came(app_callbacks):
 
     _meters, _tanks, health = app_callbacks
     metrics = IngestMetrics()
-    metrics.message_received()
+    metrics.messages_received()
     metrics.readings_decoded(1500)
     snapshot = metrics.snapshot()
     rate, note = health.rate_view(snapshot, snapshot.last_message_at + 300)

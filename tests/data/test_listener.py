@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +19,7 @@ from dashapp.settings import load_settings
 from tests.fixtures.mqtt_probe import MqttProbe
 
 TOPIC = "waterline/v1/readings/gateway-7"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def reading(meter: str, minutes_ago: float, value: float, **extra) -> dict:
@@ -140,3 +145,50 @@ def test_unknown_meters_are_quarantined_when_the_policy_says_so(mosquitto, tmp_p
         assert count(runtime, "SELECT count(*) FROM readings") == 0
     finally:
         runtime.close()
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_session_process_is_started_again_and_loses_nothing(mosquitto, tmp_path):
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    try:
+        assert wait_until(lambda: runtime.metrics.broker_connected)
+        first = runtime.listener.session_pid
+        os.kill(first, signal.SIGKILL)
+        with MqttProbe(mosquitto.host, mosquitto.port) as device:
+            device.publish(TOPIC, json.dumps([reading("m-5", 3, 5), reading("m-5", 2, 9)]))
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 2, 30)
+        assert runtime.listener.session_pid not in (None, first)
+        assert runtime.metrics.snapshot().connects >= 2
+    finally:
+        runtime.close()
+
+
+def test_session_process_ends_with_the_listener_even_when_that_is_killed(mosquitto):
+    script = (
+        "from data.ingest_queue import ReadingQueue\n"
+        "from data.listener import ListenerConfig, MqttListener\n"
+        "from data.metrics import IngestMetrics\n"
+        "import time\n"
+        f"listener = MqttListener(ListenerConfig({mosquitto.host!r}, {mosquitto.port}, client_id='orphan-check'),\n"
+        "                        ReadingQueue(1000), metrics := IngestMetrics())\n"
+        "listener.start()\n"
+        "while not metrics.broker_connected: time.sleep(0.05)\n"
+        "print(listener.session_pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        session = int(owner.stdout.readline())
+        assert running(session)
+        owner.kill()
+        owner.wait(10)
+        assert wait_until(lambda: not running(session), 10), "the session process outlived its listener"
+    finally:
+        owner.kill()

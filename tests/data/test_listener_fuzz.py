@@ -44,6 +44,7 @@ def live(tmp_path_factory):
     runtime = Runtime.open(load_settings(
         {"db": str(work / "store.duckdb"), "broker": f"{broker.host}:{broker.port}",
          "mqtt_client_id": "fuzz-listener", "batch_max_wait_ms": 20}, environ={}))
+    assert runtime.wait_for_broker(30), "the listener did not connect to the test broker"
     device = MqttProbe(broker.host, broker.port).connect()
     try:
         yield runtime, device
