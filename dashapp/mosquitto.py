@@ -21,9 +21,11 @@ START_TIMEOUT_S = 10.0
 class MosquittoBroker:
     """One ``mosquitto -c CONF`` process on ``host:port``, files under ``workdir``."""
 
-    def __init__(self, workdir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, workdir: Path, host: str = "127.0.0.1", security: tuple[str, ...] = ("allow_anonymous true",)) -> None:
+        """``security``: the listener's access lines (for example TLS files, a password file)."""
         self.workdir = workdir
         self.host = host
+        self.security = security
         self.port = free_port(host)
         self.conf_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
@@ -35,7 +37,7 @@ class MosquittoBroker:
         # `mosquitto`, which could not write this temp dir.
         return "\n".join([
             f"listener {self.port} {self.host}",
-            "allow_anonymous true",
+            *self.security,
             "max_inflight_messages 20000",
             "max_queued_messages 1000000",
             "persistence true",

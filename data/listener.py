@@ -31,6 +31,7 @@ from pathlib import Path
 
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
+from data.mqtt_session import make_client
 from data.payload import PayloadLimits, decode_message
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ class MqttListener:
         self._pipe = None
         self._session: subprocess.Popen | None = None
         self._receiver = threading.Thread(target=self._receive_loop, name="waterline-listener", daemon=True)
+        make_client(self._session_settings())  # a bad CA file or certificate fails here, at start-up
+
+    def _session_settings(self) -> dict:
+        return {k: v for k, v in asdict(self.config).items()
+                if k not in ("max_payload_bytes", "max_readings_per_message")}
 
     def start(self) -> None:
         """Start the session process; it connects in the background and retries with backoff while the broker is away."""
@@ -119,9 +125,7 @@ class MqttListener:
         self._session = subprocess.Popen([sys.executable, "-m", "data.mqtt_session", str(theirs.fileno())],
                                          pass_fds=(theirs.fileno(),), env=env)
         theirs.close()
-        settings = {k: v for k, v in asdict(self.config).items()
-                    if k not in ("max_payload_bytes", "max_readings_per_message")}
-        ours.send((settings, self._generation))
+        ours.send((self._session_settings(), self._generation))
         self._pipe = ours
 
     def _send(self, frame: tuple) -> None:

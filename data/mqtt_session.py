@@ -39,6 +39,20 @@ FRAME_WAIT_S = 0.005
 MAX_HELD = 20_000
 
 
+def make_client(settings: dict[str, Any]) -> mqtt.Client:
+    """The listener's paho client: fixed client id, persistent session, manual acknowledgement,
+    credentials and TLS from the settings (a missing or unreadable CA, certificate or key raises here)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings["client_id"],
+                         clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+    client.reconnect_delay_set(min_delay=1, max_delay=int(settings["reconnect_max_s"]))
+    if settings.get("username"):
+        client.username_pw_set(settings["username"], settings.get("password"))
+    if settings.get("tls"):
+        client.tls_set(ca_certs=settings.get("ca_file"), certfile=settings.get("cert_file"),
+                       keyfile=settings.get("key_file"), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    return client
+
+
 class MqttSession:
     """One paho client; forwards messages in frames and acknowledges what the listener committed."""
 
@@ -50,14 +64,7 @@ class MqttSession:
         self._cond = threading.Condition()
         self._send_lock = threading.Lock()
         self._stopping = False
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings["client_id"],
-                                  clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=int(settings["reconnect_max_s"]))
-        if settings.get("username"):
-            self.client.username_pw_set(settings["username"], settings.get("password"))
-        if settings.get("tls"):
-            self.client.tls_set(ca_certs=settings.get("ca_file"), certfile=settings.get("cert_file"),
-                                keyfile=settings.get("key_file"), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.client = make_client(settings)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

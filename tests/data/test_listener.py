@@ -8,46 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dashapp.mosquitto import MosquittoBroker
-from dashapp.runtime import Runtime
-from dashapp.settings import load_settings
+from tests.fixtures.listening import TOPIC, count, open_runtime, reading, wait_until
 from tests.fixtures.mqtt_probe import MqttProbe
 
-TOPIC = "waterline/v1/readings/gateway-7"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def reading(meter: str, minutes_ago: float, value: float, **extra) -> dict:
-    ts = datetime.now(UTC) - timedelta(minutes=minutes_ago)
-    return {"meter_id": meter, "ts": ts.isoformat(), "quantity": "volume", "value": value, "unit": "L", **extra}
-
-
-def wait_until(condition, timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def open_runtime(tmp_path: Path, host: str, port: int, **settings) -> Runtime:
-    flags = {"db": str(tmp_path / "store.duckdb"), "broker": f"{host}:{port}",
-             "mqtt_client_id": f"listener-{tmp_path.name}", "reconnect_max_s": 1, **settings}
-    return Runtime.open(load_settings(flags, environ={}))
-
-
-def count(runtime: Runtime, sql: str) -> int:
-    cur = runtime.store.cursor()
-    try:
-        return cur.execute(sql).fetchone()[0]
-    finally:
-        cur.close()
 
 
 def test_arrays_singles_and_bad_messages_end_where_they_should(mosquitto, tmp_path):
