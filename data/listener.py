@@ -143,10 +143,12 @@ class MqttListener:
             if self._stopping.is_set():
                 return
             log.error("the MQTT session process ended (exit code %s); starting it again", self._session.wait())
+            self._pipe.close()
             time.sleep(RESTART_DELAY_S)
-            if self._stopping.is_set():
-                return
-            self._start_session()
+            with self._send_lock:  # `stop` either finds the new session or stops this loop
+                if self._stopping.is_set():
+                    return
+                self._start_session()
 
     def _serve_session(self) -> None:
         while True:
