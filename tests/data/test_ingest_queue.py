@@ -82,6 +82,18 @@ def test_a_full_queue_blocks_the_producer_until_the_writer_takes():
     assert done.wait(2.0)
 
 
+def test_a_frame_larger_than_the_room_left_waits_in_order_for_the_writer():
+    queue = ReadingQueue(capacity_readings=20)
+    done = threading.Event()
+    frame = [envelope(mid, 5) for mid in range(6)]  # 30 readings for a queue of 20
+    threading.Thread(target=lambda: (queue.put_many(frame), done.set()), daemon=True).start()
+    assert not done.wait(0.2)
+    assert queue.depth == 20
+    first = queue.take(max_readings=20, max_wait_s=0.0)
+    assert done.wait(2.0)
+    assert [e.mid for e in first + queue.take(max_readings=20, max_wait_s=0.0)] == [0, 1, 2, 3, 4, 5]
+
+
 def test_the_writer_gathers_longer_only_while_messages_come_by_the_hundreds():
     writer = IngestWriter(store=None, queue=ReadingQueue(10), metrics=None, rules=None,
                           acknowledge=lambda batch: None, max_wait_ms=100)
