@@ -108,8 +108,7 @@ class MqttSession:
         if reason_code.is_failure:
             self._send(("refused", str(reason_code)))
             return
-        with self._cond:  # frames held from the last connection go first, under their own generation
-            self._generation += 1
+        self._generation += 1  # paho's thread, like `_on_message`: messages held keep the generation they came on
         client.subscribe(self.settings["topic"], qos=1)
         self._send(("connected", self._generation, bool(flags.session_present)))
 
