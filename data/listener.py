@@ -109,7 +109,7 @@ class MqttListener:
 
     @property
     def session_pid(self) -> int | None:
-        """The MQTT session process's id (for System health and tests)."""
+        """The MQTT session process's id (for tests and diagnostics)."""
         return self._session.pid if self._session else None
 
     def ack(self, envelopes: Iterable[Envelope]) -> None:
