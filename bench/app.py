@@ -85,8 +85,9 @@ def page_cases(runtime) -> list[Case]:
         cur.close()
     alert_id = seed_alerts(runtime)
     cases += [
-        Case("Leaks & alerts", f"list, schematic and timeline ({ALERTS} alerts)",
+        Case("Leaks & alerts", f"list and timeline ({ALERTS} alerts)",
              lambda: alerts.refresh_alerts(None, None, None, ["open", "acknowledged"], 1, None)),
+        Case("Leaks & alerts", "zone schematic (alerts and zone rules)", lambda: alerts.refresh_zones(1, None)),
         Case("Leaks & alerts", "one alert's detail and chart", lambda: alerts.show_alert(alert_id, None)),
     ]
     cases += forecast_cases(runtime)

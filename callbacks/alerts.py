@@ -24,10 +24,13 @@ from data.queries.alerts import (
     alert_kinds,
     alert_series,
     list_alerts,
+    with_zone_rules,
     zone_choices,
     zone_status,
 )
+from data.queries.clock import data_now
 from data.queries.scope import Scope
+from data.queries.zone_status import StatusLimits, zone_statuses
 
 SEVERITY_BADGE = {"critical": "danger", "warning": "warning", "info": "info"}
 STATE_BADGE = {"open": "danger", "acknowledged": "primary", "resolved": "success", "not_a_leak": "secondary"}
@@ -97,7 +100,6 @@ def fill_filters(_tick: int | None, _changed: int | None):
 
 
 @callback(
-    Output(ids.SCHEMATIC, "figure"),
     Output(ids.TIMELINE, "figure"),
     Output(ids.LIST, "children"),
     Output(ids.SUMMARY, "children"),
@@ -114,11 +116,33 @@ def refresh_alerts(zones, kinds, severities, states, _tick, _changed):
     try:
         alerts = list_alerts(cur, _scope(), zones, kinds, severities, states)
         any_alerts = not alerts.empty or not list_alerts(cur, _scope(), limit=1).empty
-        statuses = zone_status(cur, _scope())
     finally:
         cur.close()
-    return (zone_schematic(statuses), alert_timeline(alerts), _alert_list(alerts, any_alerts), _summary(alerts),
-            list(alerts["alert_id"]))
+    return alert_timeline(alerts), _alert_list(alerts, any_alerts), _summary(alerts), list(alerts["alert_id"])
+
+
+@callback(
+    Output(ids.SCHEMATIC, "figure"),
+    Output(ids.ZONE_REASONS, "children"),
+    Input(ids.TICK, "n_intervals"),
+    Input(ids.CHANGED, "data"),
+)
+def refresh_zones(_tick, _changed):
+    """The zones as the Overview judges them (the filters do not change a zone's status)."""
+    rt = runtime.current()
+    cur = rt.store.cursor()
+    try:
+        judged = zone_statuses(cur, data_now(cur, _scope()), _scope(), StatusLimits.from_settings(rt.settings))
+        statuses = with_zone_rules(zone_status(cur, _scope()), judged)
+    finally:
+        cur.close()
+    return zone_schematic(statuses), _zone_reasons(statuses)
+
+
+def _zone_reasons(statuses: list) -> list:
+    """One line per zone whose status its alerts do not explain (the Overview's zone rules set it)."""
+    return [html.P([html.Strong(f"{z.name} ({z.zone_id}) · {z.status.capitalize()}"),
+                    f" by the zone rules, not an alert: {z.reason}"], className="mb-1") for z in statuses if z.reason]
 
 
 @callback(

@@ -7,6 +7,7 @@ SEVERITY_FILTER = "alerts-severity-filter"
 STATE_FILTER = "alerts-state-filter"
 SUMMARY = "alerts-summary"
 SCHEMATIC = "alerts-schematic"
+ZONE_REASONS = "alerts-zone-reasons"  # why a zone is worse than its alerts say
 TIMELINE = "alerts-timeline"
 LIST = "alerts-list"
 SELECTED = "alerts-selected"

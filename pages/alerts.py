@@ -53,7 +53,8 @@ def layout(**_query: str) -> html.Div:
         html.Div(id=ids.SUMMARY, className="text-muted small mb-2"),
         dbc.Row([
             dbc.Col([html.H2("Zones", className="h5"),
-                     dcc.Graph(id=ids.SCHEMATIC, config={"displayModeBar": False})], xl=5),
+                     dcc.Graph(id=ids.SCHEMATIC, config={"displayModeBar": False}),
+                     html.Div(id=ids.ZONE_REASONS, className="small")], xl=5),
             dbc.Col([html.H2("Timeline", className="h5"),
                      dcc.Graph(id=ids.TIMELINE, config={"displaylogo": False})], xl=7),
         ]),

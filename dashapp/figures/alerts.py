@@ -17,7 +17,8 @@ STATE_OPACITY = {"open": 1.0, "acknowledged": 0.6, "resolved": 0.3, "not_a_leak"
 
 
 def zone_schematic(zones: list[ZoneStatus], height: int = 260) -> go.Figure:
-    """The supply trunk feeding each zone, a box per zone coloured by its worst open severity."""
+    """The supply trunk feeding each zone, a box per zone coloured by its status (its worst open alert, or a
+    zone-status rule's finding, which the hover gives)."""
     if not zones:
         return empty_figure("No zones are registered yet: import a zone list or run the simulator.", height)
     columns = min(len(zones), 4)
@@ -41,7 +42,8 @@ def zone_schematic(zones: list[ZoneStatus], height: int = 260) -> go.Figure:
             else "no active alerts"
         texts.append(f"<b>{zone.name}</b><br>{zone.zone_id} · {zone.status.capitalize()}<br>{count}")
         hovers.append(f"{zone.name} ({zone.zone_id}): {zone.status}, {count}"
-                      + (f", supply {zone.supply.replace('_', ' ')}" if zone.supply else ""))
+                      + (f", supply {zone.supply.replace('_', ' ')}" if zone.supply else "")
+                      + (f"<br>{zone.reason}" if zone.reason else ""))
     figure.add_trace(go.Scatter(x=xs, y=ys, mode="text", text=texts, hovertext=hovers, hoverinfo="text",
                                 customdata=[z.zone_id for z in zones], textfont=dict(size=13)))
     return figure

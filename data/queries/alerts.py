@@ -10,17 +10,20 @@ a sensor's hourly mean and range, a zone's inlet flow.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
+from data.queries.zone_status import ZoneStatus as RuledZoneStatus
 
 ALERT_COLUMNS = ["alert_id", "event_id", "meter_id", "zone_id", "category", "kind", "detector", "severity",
                  "state", "opened_at", "updated_at", "event_start", "last_event_end", "score", "explanation",
                  "lost_volume_l", "cost", "acknowledged_by", "note", "escalation_level", "suppressed_reason"]
+STATUS_RANK = {"normal": 0, "warning": 1, "critical": 2}
 SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 
 
@@ -68,6 +71,7 @@ class ZoneStatus:
     status: str          # normal | warning | critical (info alerts leave a zone normal)
     open_alerts: int
     supply: str | None
+    reason: str = ""     # why, when the zone-status rules judge the zone worse than its alerts do
 
 
 def zone_status(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[ZoneStatus]:
@@ -89,6 +93,21 @@ def zone_status(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[Zon
         supply = (json.loads(attrs) if attrs else {}).get("supply")
         statuses.append(ZoneStatus(zone_id, name, {3: "critical", 2: "warning"}.get(rank, "normal"), n, supply))
     return statuses
+
+
+def with_zone_rules(statuses: list[ZoneStatus], judged: Iterable[RuledZoneStatus]) -> list[ZoneStatus]:
+    """Each zone at the status the Overview gives it (`data.queries.zone_status`, whose rules weigh the
+    alerts too), so that no page calls a zone Normal that another calls Critical; when those rules judge
+    it worse than its alerts do, their first reason says why."""
+    by_zone = {z.zone_id: z for z in judged}
+    merged = []
+    for zone in statuses:
+        ruled = by_zone.get(zone.zone_id)
+        level = ruled.status.lower() if ruled else zone.status
+        if STATUS_RANK[level] > STATUS_RANK[zone.status]:
+            zone = replace(zone, status=level, reason=ruled.reasons[0])
+        merged.append(zone)
+    return merged
 
 
 def alert_kinds(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextvars import copy_context
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,7 +14,9 @@ from dash._utils import AttributeDict
 from alerts.lifecycle import raise_alerts
 from alerts.writes import alert_transaction
 from callbacks import alerts_ids as ids
-from callbacks.alerts import act_on_alert, fill_filters, refresh_alerts, show_alert
+from callbacks.alerts import act_on_alert, fill_filters, refresh_alerts, refresh_zones, show_alert
+from data.queries.clock import data_now
+from data.queries.zone_status import StatusLimits, zone_statuses
 from tests.alerts.builders import event, events
 
 START = datetime(2025, 7, 8, 1, 0)  # inside the city's 14 days (ending 2025-07-10)
@@ -43,8 +46,9 @@ def press(button: str, *args):
 
 
 def test_an_empty_store_says_there_is_nothing_yet(empty_runtime):
-    schematic, timeline, listing, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
-    assert "No alerts yet" in str(listing) and summary == "" and shown == []
+    timeline, listing, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    schematic, reasons = refresh_zones(0, 0)
+    assert "No alerts yet" in str(listing) and summary == "" and shown == [] and reasons == []
     assert timeline.layout.annotations[0].text == "No alerts match these filters."
     assert "No zones are registered yet" in schematic.layout.annotations[0].text
     detail, chart, *disabled = show_alert(None, 0)
@@ -55,16 +59,30 @@ def test_zones_take_the_worst_open_severity_and_filters_narrow_the_list(alert_ru
     zones, kinds = fill_filters(0, 0)
     assert [z["value"] for z in zones] == ["Z1", "Z2", "Z3", "Z4"]
     assert [k["value"] for k in kinds] == ["burst", "continuous_flow"]
-    schematic, timeline, _, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    timeline, _, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    schematic, _ = refresh_zones(0, 0)
     assert shown[0] == alert_id_of(alert_runtime, "Z2-INLET")  # critical first
     zone_text = schematic.data[0].text
     assert "Z1 · Warning" in zone_text[0] and "Z2 · Critical" in zone_text[1] and "Z3 · Normal" in zone_text[2]
     assert {t.name for t in timeline.data} == {"critical", "warning"}
     assert summary.startswith("2 alerts shown (1 critical, 1 warning)")
-    _, _, only_z1, _, _ = refresh_alerts(["Z1"], None, None, None, 0, 0)
+    _, only_z1, _, _ = refresh_alerts(["Z1"], None, None, None, 0, 0)
     assert "Z1-R-0001" in str(only_z1) and "Z2-INLET" not in str(only_z1)
-    _, _, none, _, _ = refresh_alerts(None, None, ["info"], None, 0, 0)
+    _, none, _, _ = refresh_alerts(None, None, ["info"], None, 0, 0)
     assert "No alerts match these filters" in str(none)
+
+
+def test_a_zone_the_zone_rules_judge_worse_says_why_though_no_alert_is_open(city_runtime):
+    city_runtime.settings = replace(city_runtime.settings, zone_pressure_min_bar=9.0, zone_pressure_max_bar=10.0)
+    schematic, reasons = refresh_zones(0, 0)
+    cur = city_runtime.store.cursor()
+    overview = zone_statuses(cur, data_now(cur), limits=StatusLimits.from_settings(city_runtime.settings))
+    assert [o.status for o in overview] == ["Warning"] * 4
+    assert [f"{o.zone_id} · {o.status}" in text for o, text in zip(overview, schematic.data[0].text)] == [True] * 4
+    assert all("no active alerts" in text for text in schematic.data[0].text)
+    assert "below the 9.0 bar service minimum" in schematic.data[0].hovertext[0]
+    assert len(reasons) == 4 and reasons[0].children[0].children == "Colle (Z1) · Warning"
+    assert reasons[0].children[1].startswith(" by the zone rules, not an alert: Pressure at")
 
 
 def test_an_alert_shows_its_explanation_and_the_meter_around_it(alert_runtime):

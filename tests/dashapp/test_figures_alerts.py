@@ -19,6 +19,8 @@ def test_schematic_colours_each_zone_by_status():
     assert [b.line.color for b in boxes] == [STATUS_COLOURS["critical"], STATUS_COLOURS["normal"]]
     assert "2 active alerts" in figure.data[0].text[0] and "no active alerts" in figure.data[0].text[1]
     assert "supply booster tank" in figure.data[0].hovertext[0]
+    reasoned = zone_schematic([ZoneStatus("Z1", "Colle", "warning", 0, None, "Pressure at Z1-P1 1.2 bar.")])
+    assert reasoned.data[0].hovertext[0].endswith("<br>Pressure at Z1-P1 1.2 bar.")
     assert "No zones" in zone_schematic([]).layout.annotations[0].text
 
 

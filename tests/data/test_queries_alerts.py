@@ -7,7 +7,9 @@ from datetime import timedelta
 import duckdb
 
 from alerts.lifecycle import acknowledge, raise_alerts, resolve
-from data.queries.alerts import alert_detail, alert_series, has_alerts, list_alerts, zone_status
+from data.queries.alerts import ZoneStatus as AlertZone
+from data.queries.alerts import alert_detail, alert_series, has_alerts, list_alerts, with_zone_rules, zone_status
+from data.queries.zone_status import ZoneStatus as RuledZone
 from data.schema import DDL
 from tests.alerts.builders import T0, alert_db, event, events
 
@@ -78,3 +80,16 @@ def test_series_reads_meter_rollups_in_the_window():
     series = alert_series(cur, "Z1-R-0001", "Z1", T0, T0 + timedelta(hours=6))
     assert series.unit == "L/h" and len(series.frame) == 48 + 6 + 24 + 1
     assert series.frame["hour"].min() == T0 - timedelta(hours=48) and series.frame["value"].sum() == 790.0
+
+
+def test_zone_rules_raise_a_zone_above_its_alerts_and_say_why_but_never_lower_it():
+    alerts = [AlertZone("Z1", "Colle", "normal", 0, None), AlertZone("Z2", "Centro", "critical", 1, None),
+              AlertZone("Z3", "Borgo", "warning", 1, None), AlertZone("Z4", "Zona", "normal", 0, None)]
+    judged = [RuledZone("Z1", "Colle", "Critical", ["Minimum night flow +81%.", "Pressure fine."], None, None, None),
+              RuledZone("Z2", "Centro", "Warning", ["Pressure low."], None, None, None),
+              RuledZone("Z3", "Borgo", "Warning", ["1 open alert, worst warning: leak"], None, None, None)]
+    merged = {z.zone_id: z for z in with_zone_rules(alerts, judged)}
+    assert (merged["Z1"].status, merged["Z1"].reason, merged["Z1"].open_alerts) == ("critical", "Minimum night flow +81%.", 0)
+    assert (merged["Z2"].status, merged["Z2"].reason) == ("critical", "")  # an alert's severity stands
+    assert (merged["Z3"].status, merged["Z3"].reason) == ("warning", "")   # the rules saw that very alert
+    assert merged["Z4"] == alerts[3]                                        # not judged: as the alerts say
