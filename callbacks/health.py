@@ -73,13 +73,26 @@ def _silent(frame: pd.DataFrame, now: datetime, unheard: int) -> list | html.P:
 )
 def live_metrics(_tick: int | None):
     m = runtime.current().metrics.snapshot()
-    broker = ("connected" if m.broker_connected else "disconnected") if m.broker else "not listening"
-    broker_note = html.Div(f"{m.broker} · {m.connects} connects" if m.broker else "no listener in this process",
-                           className="kpi-note")
+    now = time.time()
     errors = [f"{m.error_rate:.2%}", html.Div(f"{m.quarantined:,} quarantined, {m.batch_errors} failed batches",
                                               className="kpi-note")]
-    return (rate_view(m, time.time()), f"{_ms(m.batch_p50_ms)} / {_ms(m.batch_p95_ms)} ms", f"{m.queue_depth:,}",
-            errors, [broker, broker_note], m.last_error or "none")
+    return (rate_view(m, now), f"{_ms(m.batch_p50_ms)} / {_ms(m.batch_p95_ms)} ms", f"{m.queue_depth:,}",
+            errors, broker_view(m, now), m.last_error or "none")
+
+
+def broker_view(m: IngestSnapshot, now: float) -> list:
+    """The connection's state, and the last thing that went wrong with it (a refusal, an unreachable
+    broker, a restarted session process), so that "disconnected" comes with a reason."""
+    if not m.broker:
+        return ["not listening", html.Div("no listener in this process", className="kpi-note")]
+    notes = [f"{m.broker} · {m.connects} connects"]
+    if m.session_restarts:
+        notes.append(f"session process restarted {m.session_restarts} time{'s' if m.session_restarts > 1 else ''}")
+    if m.broker_problem and m.broker_problem_at is not None:
+        notes.append(f"{'last problem' if m.broker_connected else 'problem'} {elapsed_text(now - m.broker_problem_at)}"
+                     f" ago: {m.broker_problem}")
+    return ["connected" if m.broker_connected else "disconnected",
+            html.Div(" · ".join(notes), className="kpi-note")]
 
 
 @callback(

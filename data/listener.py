@@ -142,7 +142,10 @@ class MqttListener:
             self.metrics.connection_changed(False)
             if self._stopping.is_set():
                 return
-            log.error("the MQTT session process ended (exit code %s); starting it again", self._session.wait())
+            code = self._session.wait()
+            log.error("the MQTT session process ended (exit code %s); starting it again", code)
+            self.metrics.session_restarted()
+            self.metrics.connection_problem(f"the MQTT session process ended (exit code {code}) and was restarted")
             self._pipe.close()
             time.sleep(RESTART_DELAY_S)
             with self._send_lock:  # `stop` either finds the new session or stops this loop
@@ -163,12 +166,18 @@ class MqttListener:
                 self._generation = frame[1]
                 self.metrics.connection_changed(True)
                 log.info("connected to %s:%s (session present: %s)", self.config.host, self.config.port, frame[2])
-            elif kind == "disconnected":
+            elif kind == "disconnected":  # also after a refusal, whose reason says more: that one stays
+                was_connected = self.metrics.broker_connected
                 self.metrics.connection_changed(False)
                 if frame[1]:
                     log.warning("lost the broker (%s); reconnecting", frame[2])
+                    if was_connected:
+                        self.metrics.connection_problem(f"lost the connection ({frame[2]}); reconnecting")
             elif kind == "refused":
                 log.warning("broker refused the connection: %s", frame[1])
+                self.metrics.connection_problem(f"the broker refused the connection: {frame[1]}")
+            elif kind == "unreachable":
+                self.metrics.connection_problem(f"cannot reach {self.config.host}:{self.config.port}; retrying")
 
     def _take(self, messages: list[tuple]) -> None:
         if self._paused.is_set():

@@ -36,6 +36,9 @@ class IngestSnapshot:
     connects: int
     last_message_at: float | None
     last_error: str | None
+    broker_problem: str | None
+    broker_problem_at: float | None
+    session_restarts: int
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -53,6 +56,9 @@ class IngestMetrics:
         self.broker_connected = False
         self.last_message_at: float | None = None
         self.last_error: str | None = None
+        self.broker_problem: str | None = None
+        self.broker_problem_at: float | None = None
+        self.session_restarts = 0
         self._batch_ms: deque[float] = deque(maxlen=2000)
         self._recent: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)])  # (time, messages, readings)
 
@@ -90,6 +96,15 @@ class IngestMetrics:
             self.broker_connected = connected
             self.connects += int(connected)
 
+    def connection_problem(self, problem: str) -> None:
+        """The broker refused us, could not be reached or dropped the connection (kept until the next one)."""
+        with self._lock:
+            self.broker_problem, self.broker_problem_at = problem, time.time()
+
+    def session_restarted(self) -> None:
+        with self._lock:
+            self.session_restarts += 1
+
     def batch_times_ms(self) -> list[float]:
         with self._lock:
             return list(self._batch_ms)
@@ -120,4 +135,7 @@ class IngestMetrics:
                 connects=self.connects,
                 last_message_at=self.last_message_at,
                 last_error=self.last_error,
+                broker_problem=self.broker_problem,
+                broker_problem_at=self.broker_problem_at,
+                session_restarts=self.session_restarts,
             )

@@ -12,7 +12,7 @@ process dies, even by ``kill -9``, the pipe closes and this process ends at once
 without acknowledging anything more: the broker redelivers what was not committed.
 
 Frames from here: ``("connected", generation, session_present)``,
-``("refused", reason)``, ``("disconnected", failed, reason)`` and
+``("refused", reason)``, ``("unreachable",)`` (no connection at all), ``("disconnected", failed, reason)`` and
 ``("messages", [(generation, mid, qos, received_at, topic, payload), ...])``.
 Frames to here: ``("ack", generation, [mid, ...])`` and ``("stop",)``.
 Imports stay light (no pandas, no DuckDB): the process starts in a fraction of a second.
@@ -67,6 +67,7 @@ class MqttSession:
         self.client = make_client(settings)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = lambda client, userdata: self._send(("unreachable",))
         self.client.on_message = self._on_message
 
     def run(self) -> None:

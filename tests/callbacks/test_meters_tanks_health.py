@@ -5,6 +5,8 @@ The browser tests also save the pages' screenshots (into docs/screenshots/ under
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -86,6 +88,21 @@ def test_the_ingest_rate_says_when_the_last_message_came(app_callbacks):
     rate, note = health.rate_view(snapshot, snapshot.last_message_at + 300)
     assert "last message 5 min ago" in str(note) and "1,500 readings since start" in str(note)
     assert "over the last 10 s" in str(note)
+
+
+def test_the_broker_card_says_what_went_wrong_with_the_connection(app_callbacks):
+    from data.metrics import IngestMetrics
+
+    _meters, _tanks, health = app_callbacks
+    metrics = IngestMetrics(broker="mqtt.example:8883")
+    metrics.connection_problem("the broker refused the connection: Not authorized")
+    state, note = health.broker_view(metrics.snapshot(), time.time() + 120)
+    assert state == "disconnected"
+    assert note.children == "mqtt.example:8883 · 0 connects · problem 2 min ago: the broker refused the connection: Not authorized"
+    metrics.connection_changed(True)
+    metrics.session_restarted()
+    state, note = health.broker_view(metrics.snapshot(), time.time())
+    assert state == "connected" and "session process restarted 1 time · last problem" in note.children
 
 
 def test_meters_page_search_and_chart_in_a_browser(city_runtime, dash_duo, page_screenshot):

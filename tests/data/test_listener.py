@@ -61,6 +61,7 @@ def test_listener_waits_for_a_broker_that_is_not_up_yet(tmp_path):
     try:
         time.sleep(2.0)
         assert not runtime.metrics.broker_connected
+        assert runtime.metrics.snapshot().broker_problem == f"cannot reach {broker.host}:{broker.port}; retrying"
         broker.start()
         assert wait_until(lambda: runtime.metrics.broker_connected, 20)
         with MqttProbe(broker.host, broker.port) as device:
@@ -79,7 +80,9 @@ def test_broker_restart_loses_nothing_published_while_listener_was_cut_off(mosqu
         with MqttProbe(mosquitto.host, mosquitto.port) as device:
             device.publish(TOPIC, json.dumps([reading("m-9", 3, 5), reading("m-9", 2, 9)]))
         assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 2, 30)
-        assert runtime.metrics.snapshot().connects >= 2
+        snapshot = runtime.metrics.snapshot()
+        assert snapshot.connects >= 2 and snapshot.broker_connected
+        assert snapshot.broker_problem.startswith(("lost the connection", "cannot reach"))  # down, then back
     finally:
         runtime.close()
 
@@ -134,7 +137,9 @@ def test_a_killed_session_process_is_started_again_and_loses_nothing(mosquitto, 
             device.publish(TOPIC, json.dumps([reading("m-5", 3, 5), reading("m-5", 2, 9)]))
         assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 2, 30)
         assert runtime.listener.session_pid not in (None, first)
-        assert runtime.metrics.snapshot().connects >= 2
+        snapshot = runtime.metrics.snapshot()
+        assert snapshot.connects >= 2 and snapshot.session_restarts == 1
+        assert snapshot.broker_problem == "the MQTT session process ended (exit code -9) and was restarted"
     finally:
         runtime.close()
 

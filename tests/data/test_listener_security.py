@@ -73,6 +73,7 @@ def test_a_wrong_password_is_refused_and_the_listener_keeps_trying(secured, tmp_
     try:
         assert wait_until(lambda: caplog.text.count("broker refused the connection") >= 2, 20)
         assert not runtime.metrics.broker_connected
+        assert runtime.metrics.snapshot().broker_problem == "the broker refused the connection: Not authorized"
     finally:
         runtime.close()
 
