@@ -145,7 +145,7 @@ class MqttListener:
             code = self._session.wait()
             log.error("the MQTT session process ended (exit code %s); starting it again", code)
             self.metrics.session_restarted()
-            self.metrics.connection_problem(f"the MQTT session process ended (exit code {code}) and was restarted")
+            self.metrics.connection_problem(f"the MQTT session process ended (exit code {code})")
             self._pipe.close()
             time.sleep(RESTART_DELAY_S)
             with self._send_lock:  # `stop` either finds the new session or stops this loop
