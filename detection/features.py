@@ -21,6 +21,7 @@ from data.queries.scope import Scope, meter_filter
 NETWORK_QUANTITIES = ("flow", "pressure", "level")
 DETECTED_QUANTITIES = ("volume",) + NETWORK_QUANTITIES
 HOUR = pd.Timedelta(hours=1)
+MAX_ESTIMATED_SHARE = 0.5   # an hour with more of its volume estimated than this is no data
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,19 @@ def catalogue(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str] | None = 
 
 
 def hourly_volumes(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], window: Window) -> pd.DataFrame:
-    """Litres per hour, one column per meter, every hour of the window and its training (NaN = no data)."""
+    """Litres per hour, one column per meter, every hour of the window and its training (NaN = no data).
+
+    An hour whose volume is mostly an estimate (a register's jump after a gap, spread
+    evenly over the gap's hours) is NaN too: the same litres in every hour of a silent
+    day, night hours included, look like a steady leak and say nothing about one.
+    """
     hours = window.hours()
     if not len(meter_ids) or not len(hours):
         return pd.DataFrame(index=hours, dtype="float64")
     long = cur.execute(
-        """SELECT meter_id, hour, volume_l FROM meter_hourly
-           WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND hour >= ? AND hour < ?""",
+        f"""SELECT meter_id, hour, volume_l FROM meter_hourly
+            WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND hour >= ? AND hour < ?
+              AND estimated_l <= {MAX_ESTIMATED_SHARE} * volume_l""",
         [list(meter_ids), hours[0].to_pydatetime(), (hours[-1] + HOUR).to_pydatetime()]).df()
     wide = long.pivot_table(index="hour", columns="meter_id", values="volume_l", aggfunc="sum")
     return wide.reindex(index=hours, columns=list(meter_ids)).astype("float64")

@@ -16,6 +16,7 @@ TOILET_FROM = s.START + 30 * DAY + pd.Timedelta(hours=10)
 BURST_FROM = s.START + 31 * DAY + pd.Timedelta(hours=10)
 NIGHT_LEAK_FROM = s.START + 30 * DAY
 SILENT = (s.START + 31 * DAY + pd.Timedelta(hours=6), s.START + 31 * DAY + pd.Timedelta(hours=18))
+GAP = (s.START + 32 * DAY + pd.Timedelta(hours=20), s.START + 33 * DAY + pd.Timedelta(hours=22))  # over a night
 LOW_PRESSURE = (s.START + 31 * DAY + pd.Timedelta(hours=2), s.START + 31 * DAY + pd.Timedelta(hours=4))
 STUCK = (s.START + 32 * DAY, s.START + 32 * DAY + pd.Timedelta(hours=6))
 SPIKES = [s.START + 32 * DAY + pd.Timedelta(hours=h) for h in (1, 2.5, 3, 4.25, 5)]
@@ -48,6 +49,8 @@ def constructed_db(tmp_path_factory):
 def build_constructed(path):
     silent = s.register_readings("H-SILENT", s.household_hourly(seed=4))
     silent = silent[(silent["ts"] < SILENT[0]) | (silent["ts"] >= SILENT[1])]
+    gap = s.register_readings("H-GAP", s.household_hourly(seed=5))
+    gap = gap[(gap["ts"] < GAP[0]) | (gap["ts"] >= GAP[1])]
     burst_flow = s.inlet_flow(seed=6, step_l_s=2.0, step_from=BURST_FROM)
     normal_flow = s.inlet_flow(seed=7)
     night_flow = s.inlet_flow(seed=8, step_l_s=0.3, step_from=NIGHT_LEAK_FROM, step_hours=24 * 10)
@@ -56,6 +59,7 @@ def build_constructed(path):
         s.register_readings("H-DRIP", s.household_hourly(seed=2, leak_l_h=6.0, leak_from=DRIP_FROM)),
         s.register_readings("H-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
         silent,
+        gap,
         s.sensor_readings("Z1-IN", burst_flow, "flow", "L/s"),
         s.sensor_readings("Z1-P", s.pressure(burst_flow, seed=9), "pressure", "bar"),
         s.sensor_readings("Z2-IN", normal_flow, "flow", "L/s"),

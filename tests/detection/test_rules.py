@@ -8,6 +8,7 @@ import pytest
 from tests.detection.conftest import (
     BURST_FROM,
     DRIP_FROM,
+    GAP,
     LOW_PRESSURE,
     NIGHT_LEAK_FROM,
     SILENT,
@@ -102,3 +103,11 @@ def test_statistical_detectors_see_the_big_faults(constructed_events):
     assert not of(constructed_events, "Z1-IN", "isolation_forest").empty
     assert not of(constructed_events, "H-TOILET", "zscore_anomaly").empty
     assert not of(constructed_events, "P-LOW", "zscore_anomaly").empty
+
+
+def test_use_spread_over_a_gap_is_not_a_steady_flow(constructed_events):
+    """A meter silent for a day, then its register's jump spread evenly over the gap (flagged estimated):
+    every hour reads the same litres, night hours too, which is no evidence of a leak."""
+    events = constructed_events[constructed_events["meter_id"] == "H-GAP"]
+    assert set(events["kind"]) == {"silent_meter"}
+    assert events["start"].min() <= GAP[0] + pd.Timedelta(hours=1)
