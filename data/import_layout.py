@@ -47,7 +47,7 @@ def long_readings(chunk: FileChunk, spec: ImportSpec, tz: str, state: FallBackSt
             "meter_id": meter_id.to_numpy(),
             "ts": times.utc,
             "quantity": frame["quantity"].astype("string").str.strip().to_numpy(),
-            "value": _numbers(frame["value"]),
+            "value": _numbers(frame["value"], spec.decimal),
             "unit": frame["unit"].astype("string").str.strip().to_numpy(),
             "seq": seq,
             "attrs": _attrs(frame[extra]) if extra else None,
@@ -78,7 +78,7 @@ def wide_readings(chunk: FileChunk, spec: ImportSpec, tz: str, state: FallBackSt
                     "meter_id": meter_id,
                     "ts": times.utc[where],
                     "quantity": quantity,
-                    "value": _numbers(cells.iloc[where]),
+                    "value": _numbers(cells.iloc[where], spec.decimal),
                     "unit": unit,
                     "position": where,
                     "column": column,
@@ -96,12 +96,13 @@ def _is_numeric(cells: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells)
 
 
-def _numbers(cells: pd.Series) -> np.ndarray:
+def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
     """Cell values as floats, or objects keeping the text where it is no number (validation names it)."""
     if _is_numeric(cells):
         return cells.to_numpy(dtype="float64")
     text = cells.astype("string").str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+    read = text.str.replace(",", ".", regex=False) if decimal == "," else text
+    numbers = pd.to_numeric(read, errors="coerce").to_numpy(dtype="float64")
     if not np.isnan(numbers).any():
         return numbers
     return np.where(np.isnan(numbers), text.fillna("").to_numpy(dtype=object), numbers.astype(object))

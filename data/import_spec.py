@@ -63,6 +63,7 @@ class ImportSpec:
     ts_column: str | None = None
     ts_format: str | None = None
     separator: str | None = None
+    decimal: str = "."                  # "," for files written with a decimal comma ("1234,5")
     columns: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)
     ignore: tuple[str, ...] = ()

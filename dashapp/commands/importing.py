@@ -8,6 +8,8 @@ cannot be read at all does.
 
 from __future__ import annotations
 
+import re
+
 import click
 import duckdb
 import pyarrow as pa
@@ -18,6 +20,7 @@ from data.import_spec import PRESETS, ImportSpecError, parse_mapping
 from data.importing import ImportReport, import_file, resolve_spec
 from data.store import Store, StoreOptions
 
+DECIMAL_COMMA = re.compile(r"value '-?\d+,\d+' is not a finite number")
 READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeDecodeError)
 
 
@@ -31,6 +34,8 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
 @click.option("--station", default=None, help="Weather station id (bwdf-weather).")
 @click.option("--ts-column", default=None, help="Timestamp column of a wide file.")
 @click.option("--ts-format", default=None, help="strptime format of local timestamps, e.g. '%d/%m/%Y %H:%M'.")
+@click.option("--decimal", type=click.Choice([".", ","]), default=None,
+              help="Decimal mark of the file's numbers: ',' for '1234,5' (default: the preset's, else '.').")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=METER:QUANTITY:UNIT",
               help="Read a wide column as one meter's quantity (repeatable).")
 @click.option("--map-regex", "regex_maps", multiple=True, metavar="REGEX=METER_TEMPLATE:QUANTITY:UNIT",
@@ -39,7 +44,7 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
 @settings_options
 def import_command(settings: Settings, file: str, format_name: str | None, tz: str | None, zone: str | None,
                    category: str | None, station: str | None, ts_column: str | None, ts_format: str | None,
-                   maps: tuple[str, ...], regex_maps: tuple[str, ...], progress: bool) -> None:
+                   decimal: str | None, maps: tuple[str, ...], regex_maps: tuple[str, ...], progress: bool) -> None:
     """Import FILE (CSV, CSV.GZ or Parquet; long, wide or a preset format)."""
     try:
         mappings = tuple(parse_mapping(m) for m in maps) + tuple(parse_mapping(m, regex=True) for m in regex_maps)
@@ -48,6 +53,7 @@ def import_command(settings: Settings, file: str, format_name: str | None, tz: s
         format_name, spec = resolve_spec(file, format_name, tz=tz, zone=zone, category=category,
                                          station=station, ts_column=ts_column, ts_format=ts_format,
                                          mappings=mappings)
+        spec = spec.with_options(decimal=decimal)
         with Store(settings.db, StoreOptions(settings.unknown_meters, settings.default_tz)) as store:
             report = import_file(store, file, spec, progress=progress)
     except duckdb.IOException as err:
@@ -78,4 +84,6 @@ def format_summary(report: ImportReport, format_name: str) -> str:
         shown = len(report.first_bad)
         lines.append(f"First {shown} bad rows:" if report.bad_rows > shown else "Bad rows:")
         lines.extend(f"  {bad.reason}" for bad in report.first_bad)
+        if any(DECIMAL_COMMA.search(bad.reason) for bad in report.first_bad):
+            lines.append("Numbers like '1234,5' use a decimal comma: import again with --decimal ,")
     return "\n".join(lines)

@@ -75,6 +75,30 @@ def test_wide_file_with_mappings_and_autodetected_presets(db, tmp_path):
     assert "(daiad)" in out and re.search(r"readings stored\s+2\b", out)
 
 
+def test_a_decimal_comma_is_explained_and_read_with_decimal(db, tmp_path):
+    long = tmp_path / "registers.csv"
+    long.write_text("meter_id;ts;quantity;value;unit\nm1;2024-03-01 00:00;volume;1234,5;m3\n"
+                    "m1;2024-03-01 01:00;volume;1234,75;m3\n")
+    code, out, err = run("import", str(long), "--db", db, "--no-progress", "--tz", "UTC")
+    assert code == 0, err
+    assert re.search(r"bad rows\s+2\b", out) and "line 2: value '1234,5' is not a finite number" in out
+    assert "import again with --decimal ," in out
+    code, out, err = run("import", str(long), "--db", db, "--no-progress", "--tz", "UTC", "--decimal", ",")
+    assert code == 0, err
+    assert re.search(r"readings stored\s+2\b", out) and "--decimal" not in out
+
+    wide = tmp_path / "scada.csv"
+    wide.write_text("Time;P1\n2024-03-01 00:00;3,25\n")
+    code, out, err = run("import", str(wide), "--db", db, "--no-progress", "--tz", "UTC", "--decimal", ",",
+                         "--map", "P1=P1:pressure:bar")
+    assert code == 0, err
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as cur:
+        values = dict(cur.execute("SELECT meter_id, max(value) FROM readings GROUP BY ALL").fetchall())
+    assert values == {"m1": pytest.approx(1234750.0), "P1": pytest.approx(3.25)}
+
+
 @pytest.mark.parametrize("args, message", [
     (["missing.csv"], "does not exist"),
     (["{empty}"], "no data rows"),
