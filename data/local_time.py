@@ -79,7 +79,7 @@ def parse_times(values: pd.Series, tz: str, ts_format: str | None, series: np.nd
     if local.any():
         wall = pd.DatetimeIndex(pd.to_datetime(text[local], format=ts_format or "ISO8601", errors="coerce"))
         _localize_into(utc, problem, np.flatnonzero(local), wall, series[local], tz, state)
-    expected = f"format {ts_format!r}" if ts_format else "ISO 8601 or epoch milliseconds"
+    expected = f"format {ts_format!r}" if ts_format else "ISO 8601 or epoch seconds or milliseconds"
     for i in np.flatnonzero(np.isnat(utc) & (problem == None)):
         problem[i] = (f"timestamp {text.iat[i]!r} is not a valid time ({expected})" if text.iat[i]
                       else "timestamp missing")
@@ -91,11 +91,14 @@ def _refuse_missing(utc: np.ndarray, problem: np.ndarray, values: pd.Series) -> 
         problem[i] = f"timestamp {values.iat[i]!r} is missing or not a valid time"
 
 
-def _epoch_into(utc: np.ndarray, problem: np.ndarray, where: np.ndarray, ms: np.ndarray) -> None:
+def _epoch_into(utc: np.ndarray, problem: np.ndarray, where: np.ndarray, epoch: np.ndarray) -> None:
+    """Epoch milliseconds, or seconds (files often have them): between 2000 and 2100 the two never overlap."""
+    seconds = (epoch >= EPOCH_MS_MIN / 1000) & (epoch < EPOCH_MS_MAX / 1000)
+    ms = np.where(seconds, epoch * 1000, epoch)
     ok = (ms >= EPOCH_MS_MIN) & (ms < EPOCH_MS_MAX)
     utc[where[ok]] = (ms[ok] * 1000).astype("int64").astype("datetime64[us]")
-    for i, value in zip(where[~ok], ms[~ok]):
-        problem[i] = f"epoch timestamp {value:.0f} is not milliseconds between 2000 and 2100"
+    for i, value in zip(where[~ok], epoch[~ok]):
+        problem[i] = f"epoch timestamp {value:.0f} is neither seconds nor milliseconds between 2000 and 2100"
 
 
 def _localize_into(utc: np.ndarray, problem: np.ndarray, where: np.ndarray, wall: pd.DatetimeIndex,

@@ -99,6 +99,15 @@ def test_offsets_and_epoch_milliseconds_are_taken_as_given(store, tmp_path):
     assert stored["value"].round(6).tolist() == [3.0, 3.0, 3.1]
 
 
+def test_epoch_seconds_are_read_too_and_other_numbers_are_bad_rows(store, tmp_path):
+    rows = ["m1,1622548800,pressure,3.0,bar", "m1,1622552400000,pressure,3.1,bar", "m1,5000000000,pressure,3.2,bar"]
+    path = write(tmp_path, "epochs.csv", "meter_id,ts,quantity,value,unit\n" + "\n".join(rows) + "\n")
+    report = import_file(store, path, ImportSpec())
+    assert list(readings(store)["ts"].dt.strftime("%m-%d %H:%M")) == ["06-01 12:00", "06-01 13:00"]
+    assert [bad.reason for bad in report.first_bad] == [
+        "line 4: epoch timestamp 5000000000 is neither seconds nor milliseconds between 2000 and 2100"]
+
+
 def test_other_long_columns_are_kept_as_attributes_and_seq_is_read(store, tmp_path):
     text = "meter_id,ts,quantity,value,unit,seq,site\nm1,2021-01-01T00:00Z,volume,5,m3,7,pump house\n"
     import_file(store, write(tmp_path, "attrs.csv", text), ImportSpec())
