@@ -56,6 +56,7 @@ QUANTITIES: dict[str, Quantity] = {
                 "L/min": (1 / 60, 0.0),
                 "l/min": (1 / 60, 0.0),
                 "m3/h": (1000 / 3600, 0.0),
+                "L/h": (1 / 3600, 0.0),
                 "gpm": (US_GALLON_L / 60, 0.0),
                 "US gpm": (US_GALLON_L / 60, 0.0),
             },
@@ -66,7 +67,8 @@ QUANTITIES: dict[str, Quantity] = {
         Quantity(
             "pressure",
             "bar",
-            _linear(bar=1.0, kPa=0.01, psi=PSI_BAR, **{"m": METRE_HEAD_BAR, "m head": METRE_HEAD_BAR}),
+            _linear(bar=1.0, mbar=0.001, kPa=0.01, MPa=10.0, psi=PSI_BAR,
+                    **{"m": METRE_HEAD_BAR, "m head": METRE_HEAD_BAR}),
             -1.0,
             100.0,
         ),
@@ -95,17 +97,56 @@ VOLUME_DISPLAY = {"L": 1.0, "m3": 1000.0, "gal": US_GALLON_L}
 
 def resolve_quantity(quantity: str, unit: str) -> str:
     """The stored quantity for a reported one: a level in % is its own quantity."""
-    if quantity == "level" and unit == "%":
+    if quantity == "level" and isinstance(unit, str) and unit.strip() == "%":
         return "level_pct"
     return quantity
 
 
+#: Other ways files and devices write the accepted units, compared after `_spelling`.
+_OTHER_SPELLINGS = {
+    "L": ("litre", "litres", "liter", "liters", "lt", "ltr", "lts"),
+    "m3": ("cubic metre", "cubic metres", "cubic meter", "cubic meters", "cbm"),
+    "ft3": ("cubic foot", "cubic feet", "cf"),
+    "L/s": ("lps", "lt/s"),
+    "L/min": ("lpm", "lt/min"),
+    "L/h": ("lph", "lt/h"),
+    "m3/h": ("m3/hr", "cmh"),
+    "m head": ("mh2o", "m h2o", "mwc", "m wc"),
+    "degC": ("degree c", "degrees c", "celsius"),
+    "degF": ("degree f", "degrees f", "fahrenheit"),
+}
+
+
+def _spelling(unit: str) -> str:
+    """A unit as compared: no outer spaces, case or superscripts ("M³/h" -> "m3/h", "°C" -> "degc")."""
+    text = unit.strip().replace("³", "3").replace("^3", "3").replace("°", "deg").lower()
+    return text.replace("deg ", "deg")
+
+
+def _spellings(spec: Quantity) -> dict[str, str]:
+    known = {_spelling(unit): unit for unit in spec.units}
+    known.update({other: unit for unit, others in _OTHER_SPELLINGS.items() if unit in spec.units
+                  for other in others})
+    return known
+
+
+_SPELLINGS = {name: _spellings(spec) for name, spec in QUANTITIES.items()}
+
+
 def conversion(quantity: str, unit: str) -> tuple[float, float] | None:
-    """Factor and offset that take ``unit`` to the canonical unit, or None if unknown."""
+    """Factor and offset that take ``unit`` to the canonical unit, or None if unknown.
+
+    Units are matched as written first, then by spelling: case, spaces and
+    superscripts aside ("M3", "m³", "L/S"), and the usual other names ("litres",
+    "lpm", "mH2O"). The unit as sent is kept beside the reading either way.
+    """
     spec = QUANTITIES.get(quantity)
     if spec is None:
         return None
-    return spec.units.get(unit)
+    if unit in spec.units:
+        return spec.units[unit]
+    canonical = _SPELLINGS[quantity].get(_spelling(unit)) if isinstance(unit, str) else None
+    return None if canonical is None else spec.units[canonical]
 
 
 def to_canonical(values: np.ndarray, quantity: str, unit: str) -> np.ndarray:

@@ -18,6 +18,7 @@ from data.units import QUANTITIES, conversion, litres_to, resolve_quantity, to_c
         ("flow", "m3/h", 1.0, 1000 / 3600),
         ("flow", "US gpm", 60.0, 3.785411784),
         ("flow", "gpm", 1.0, 3.785411784 / 60),
+        ("flow", "L/h", 36.0, 0.01),
         # register and interval volume -> L
         ("volume", "L", 123.0, 123.0),
         ("volume", "m3", 1.5, 1500.0),
@@ -34,6 +35,8 @@ from data.units import QUANTITIES, conversion, litres_to, resolve_quantity, to_c
         ("pressure", "psi", 58.0, 58 * 0.0689475729),
         ("pressure", "m head", 10.0, 0.980665),
         ("pressure", "m", 10.0, 0.980665),
+        ("pressure", "mbar", 3500.0, 3.5),
+        ("pressure", "MPa", 0.35, 3.5),
         # level
         ("level", "m", 4.2, 4.2),
         ("level", "cm", 420.0, 4.2),
@@ -80,8 +83,9 @@ def test_level_in_percent_is_its_own_quantity():
     assert resolve_quantity("volume", "%") == "volume"
 
 
-@pytest.mark.parametrize(("quantity", "unit"), [("flow", "L/h"), ("volume", "bar"), ("pressure", "atm"),
-                                                ("air_temperature", "F"), ("rainfall", "cm")])
+@pytest.mark.parametrize(("quantity", "unit"), [("flow", "L/d"), ("volume", "bar"), ("pressure", "atm"),
+                                                ("air_temperature", "F"), ("rainfall", "cm"), ("volume", "ML"),
+                                                ("volume", "mL"), ("flow", "m3")])
 def test_unknown_unit_is_an_error_naming_unit_and_quantity(quantity, unit):
     assert conversion(quantity, unit) is None
     with pytest.raises(ValueError, match=rf"unknown unit '{unit}' for quantity '{quantity}'"):
@@ -102,3 +106,13 @@ def test_litres_to_display_units(unit, expected):
 def test_litres_to_an_unknown_display_unit_is_an_error():
     with pytest.raises(ValueError, match="unknown volume unit 'ft3'"):
         litres_to(1.0, "ft3")
+
+
+@pytest.mark.parametrize(("quantity", "unit", "as_written"), [
+    ("volume", "M3", "m3"), ("volume", " m³ ", "m3"), ("volume", "m^3", "m3"), ("volume", "Litres", "L"),
+    ("volume", "lt", "L"), ("interval_volume", "cubic meters", "m3"), ("flow", "L/S", "L/s"), ("flow", "LPM", "L/min"),
+    ("flow", "m³/h", "m3/h"), ("flow", "m3/hr", "m3/h"), ("pressure", "KPA", "kPa"), ("pressure", "mH2O", "m head"),
+    ("air_temperature", "°C", "degC"), ("air_temperature", "° F", "degF"), ("wind_speed", "KM/H", "km/h"),
+])
+def test_other_spellings_of_a_unit_convert_as_it_does(quantity, unit, as_written):
+    assert conversion(quantity, unit) == conversion(quantity, as_written) is not None
