@@ -12,8 +12,9 @@ caller owns the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -211,3 +212,27 @@ def escalate(cur: duckdb.DuckDBPyConnection, now: datetime, after_s: float, max_
                      f"open for over {due * after_s / 60:.0f} min without acknowledgement: level {due}")
             escalated.append((alert_id, due))
     return escalated
+
+
+def clear_resolved(cur: duckdb.DuckDBPyConnection, now: datetime, kinds: Iterable[str],
+                   after: timedelta) -> list[str]:
+    """Resolve active alerts of conditions that end by themselves (a silent meter reporting again,
+    pressure back in its band) once their event has not been seen for ``after``.
+
+    Leaks are left to people: flow that stops may be a repair or a pause. Should the
+    same event go on later, `raise_alerts` reopens the alert as it does any resolved one.
+    """
+    ensure_alert_tables(cur)
+    kinds = list(kinds)
+    if not kinds or after <= timedelta(0):
+        return []
+    rows = cur.execute(
+        """SELECT alert_id, state, last_event_end FROM alerts
+           WHERE state IN (SELECT unnest(?::VARCHAR[])) AND kind IN (SELECT unnest(?::VARCHAR[]))
+             AND last_event_end <= ?""",
+        [list(ACTIVE_STATES), kinds, now - after]).fetchall()
+    for alert_id, state, last_seen in rows:
+        cur.execute("UPDATE alerts SET state = 'resolved', updated_at = ? WHERE alert_id = ?", [now, alert_id])
+        _history(cur, alert_id, now, SERVICE_ACTOR, "resolved", state, "resolved",
+                 f"cleared by itself: not seen since {last_seen:%Y-%m-%d %H:%M} UTC")
+    return [alert_id for alert_id, _, _ in rows]

@@ -14,12 +14,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pandas as pd
 
-from alerts.lifecycle import RaiseResult, escalate, raise_alerts
+from alerts.lifecycle import RaiseResult, clear_resolved, escalate, raise_alerts
 from alerts.notify.channels import Channel, channels_from_settings
 from alerts.notify.dispatch import (
     DeliveryResult,
@@ -45,6 +45,7 @@ class CycleReport:
     events: int = 0
     raised: RaiseResult = field(default_factory=RaiseResult)
     escalated: list[tuple[str, int]] = field(default_factory=list)
+    cleared: list[str] = field(default_factory=list)
     deliveries: list[DeliveryResult] = field(default_factory=list)
     error: str | None = None
 
@@ -82,6 +83,8 @@ class AlertService:
         s = self.settings
         with alert_transaction(self.store) as wcur:
             report.raised = raise_alerts(wcur, events, now)
+            report.cleared = clear_resolved(wcur, now, _kinds(s.alert_clear_kinds),
+                                            timedelta(minutes=s.alert_clear_after_min))
             report.escalated = escalate(wcur, now, s.alert_escalate_after_min * 60, s.alert_max_escalation)
             plan = plan_deliveries(wcur, self.channels, self.policy, now)
         report.deliveries = send(plan.due) + held_results(plan)
@@ -94,9 +97,10 @@ class AlertService:
         while not self._stop.is_set():
             try:
                 report = self.run_once()
-                if report.raised.opened or report.escalated or report.deliveries:
-                    log.info("alerts: %d events, %d opened, %d escalated, %d notifications sent",
-                             report.events, len(report.raised.opened), len(report.escalated), report.sent)
+                if report.raised.opened or report.escalated or report.cleared or report.deliveries:
+                    log.info("alerts: %d events, %d opened, %d escalated, %d cleared, %d notifications sent",
+                             report.events, len(report.raised.opened), len(report.escalated), len(report.cleared),
+                             report.sent)
             except Exception as error:
                 log.exception("alert cycle failed")
                 self.last_report = CycleReport(datetime.now(UTC).replace(tzinfo=None), error=str(error))
@@ -114,3 +118,7 @@ class AlertService:
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
+
+
+def _kinds(text: str) -> list[str]:
+    return [kind.strip() for kind in text.split(",") if kind.strip()]

@@ -10,6 +10,7 @@ import pytest
 from alerts.lifecycle import (
     AlertStateError,
     acknowledge,
+    clear_resolved,
     escalate,
     mark_not_a_leak,
     raise_alerts,
@@ -142,3 +143,19 @@ def test_alerts_left_open_escalate_but_acknowledged_ones_do_not():
     assert escalate(cur, NOW + timedelta(hours=10), after_s=3600, max_level=2) == []
     levels = dict(cur.execute("SELECT alert_id, escalation_level FROM alerts").fetchall())
     assert levels == {kept_open: 2, acked: 0}
+
+
+def test_conditions_that_end_by_themselves_are_resolved_but_leaks_wait_for_people():
+    cur = alert_db()
+    [silent] = raise_alerts(cur, events(event("s", kind="silent_meter", hours=8, score=0.9)), NOW).opened
+    [leak] = raise_alerts(cur, events(event("l", meter_id="Z2-R-0001", zone_id="Z2", hours=8)), NOW).opened
+    acknowledge(cur, silent, "maria", NOW)
+    kinds, after = ["silent_meter", "sensor_stuck"], timedelta(hours=1)
+    assert clear_resolved(cur, T0 + timedelta(hours=8, minutes=59), kinds, after) == []
+    assert clear_resolved(cur, T0 + timedelta(hours=9), kinds, after) == [silent]
+    assert clear_resolved(cur, T0 + timedelta(days=9), kinds, timedelta(0)) == []  # 0 = never
+    assert {a["alert_id"]: a["state"] for a in alert_rows(cur)} == {silent: "resolved", leak: "open"}
+    assert history(cur, silent)[-1] == ("resolved", "waterline", "resolved",
+                                        "cleared by itself: not seen since 2025-07-09 10:00 UTC")
+    went_on = raise_alerts(cur, events(event("s", kind="silent_meter", hours=12, score=0.9)), T0 + timedelta(hours=12))
+    assert went_on.reopened == [silent]

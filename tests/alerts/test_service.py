@@ -77,3 +77,15 @@ def test_the_background_thread_keeps_going_after_a_failing_scan(tmp_path):
     assert state == "open"
     assert store.cursor().execute("SELECT state FROM alerts").fetchone() == ("acknowledged",)
     store.close()
+
+
+def test_a_cycle_resolves_a_condition_once_it_has_cleared(tmp_path):
+    store = make_store(tmp_path)
+    silence = events(event("quiet", kind="silent_meter", hours=8, score=0.9))  # ends T0 + 8 h
+    service = AlertService(store, lambda cur, now: silence, load_settings({"alert_clear_after_min": 90}, environ={}),
+                           channels=[])
+    opened = service.run_once(NOW).raised.opened
+    assert service.run_once(T0 + timedelta(hours=9)).cleared == []
+    assert service.run_once(T0 + timedelta(hours=9, minutes=30)).cleared == opened
+    assert store.cursor().execute("SELECT state FROM alerts").fetchall() == [("resolved",)]
+    store.close()
