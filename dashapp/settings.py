@@ -70,7 +70,7 @@ class Settings:
     alert_interval_s: float = 60.0
     alert_escalate_after_min: float = 120.0   # open (unacknowledged) this long: escalate one level
     alert_max_escalation: int = 2
-    alert_clear_kinds: str = "silent_meter,sensor_stuck,pressure_out_of_band"  # conditions that end by themselves
+    alert_clear_kinds: str = "silent_meter,sensor_stuck,sensor_spike,pressure_out_of_band,zscore_anomaly"  # end by themselves
     alert_clear_after_min: float = 60.0       # ...resolve once not seen for this long (0 = never)
     alert_notify_min_severity: str = "warning"   # info | warning | critical
     alert_quiet_hours: str | None = None      # "22:00-07:00": non-critical notifications wait
