@@ -20,8 +20,10 @@ import pandas as pd
 from dashapp.options import settings_options
 from dashapp.settings import Settings
 
-CSV_COLUMNS = ["meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity", "explanation",
-               "lost_volume_l", "cost", "event_id"]
+#: ``raised_at``: when a streaming scan would first have raised the event (its rule first held), so the
+#: detection delay is ``raised_at`` minus the leak's start; ``start`` is where the evidence begins.
+CSV_COLUMNS = ["meter_id", "zone_id", "kind", "detector", "start", "end", "raised_at", "score", "severity",
+               "explanation", "lost_volume_l", "cost", "event_id"]
 
 
 def _time(text: str, name: str) -> pd.Timestamp:
@@ -58,7 +60,7 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         with Store(settings.db, read_only=True) as store:
             events = scan_range(store.cursor(), list(meters) or zone, lo, hi,
                                 tariff=tariff, detectors=detectors or DETECTORS,
-                                training_days=settings.detection_training_days)
+                                training_days=settings.detection_training_days, internal=True)
     except duckdb.Error as err:
         raise click.ClickException(f"cannot read the store {settings.db}: {err}") from None
     except ValueError as err:

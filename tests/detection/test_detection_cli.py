@@ -51,8 +51,9 @@ def test_detect_finds_the_leak_under_a_real_households_use(household_with_leak, 
     code, _, err = run("detect", "--db", db, "--meter", meter, "--start", str(leak_from - pd.Timedelta(days=3)),
                        "--end", str(leak_from + pd.Timedelta(days=4)), "--out", str(out))
     assert code == 0, err
-    events = pd.read_csv(out, parse_dates=["start", "end"])
-    assert {"meter_id", "start", "end", "kind", "score", "explanation"} <= set(events.columns)
+    events = pd.read_csv(out, parse_dates=["start", "end", "raised_at"])
+    assert {"meter_id", "start", "end", "raised_at", "kind", "score", "explanation"} <= set(events.columns)
+    assert (events["raised_at"] > events["start"]).all() and (events["raised_at"] <= events["end"]).all()
     leak = events[(events["kind"] == "continuous_flow") & (events["start"] >= leak_from - pd.Timedelta(hours=12))]
     assert len(leak) >= 1, events.to_string()
     assert (leak["meter_id"] == meter).all()
