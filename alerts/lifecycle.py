@@ -214,7 +214,7 @@ def escalate(cur: duckdb.DuckDBPyConnection, now: datetime, after_s: float, max_
     return escalated
 
 
-def clear_resolved(cur: duckdb.DuckDBPyConnection, now: datetime, kinds: Iterable[str],
+def resolve_cleared(cur: duckdb.DuckDBPyConnection, now: datetime, kinds: Iterable[str],
                    after: timedelta) -> list[str]:
     """Resolve active alerts of conditions that end by themselves (a silent meter reporting again,
     pressure back in its band) once their event has not been seen for ``after``.

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from alerts.lifecycle import RaiseResult, clear_resolved, escalate, raise_alerts
+from alerts.lifecycle import RaiseResult, resolve_cleared, escalate, raise_alerts
 from alerts.notify.channels import Channel, channels_from_settings
 from alerts.notify.dispatch import (
     DeliveryResult,
@@ -83,7 +83,7 @@ class AlertService:
         s = self.settings
         with alert_transaction(self.store) as wcur:
             report.raised = raise_alerts(wcur, events, now)
-            report.cleared = clear_resolved(wcur, now, _kinds(s.alert_clear_kinds),
+            report.cleared = resolve_cleared(wcur, now, _kinds(s.alert_clear_kinds),
                                             timedelta(minutes=s.alert_clear_after_min))
             report.escalated = escalate(wcur, now, s.alert_escalate_after_min * 60, s.alert_max_escalation)
             plan = plan_deliveries(wcur, self.channels, self.policy, now)

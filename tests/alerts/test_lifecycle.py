@@ -10,7 +10,7 @@ import pytest
 from alerts.lifecycle import (
     AlertStateError,
     acknowledge,
-    clear_resolved,
+    resolve_cleared,
     escalate,
     mark_not_a_leak,
     raise_alerts,
@@ -151,9 +151,9 @@ def test_conditions_that_end_by_themselves_are_resolved_but_leaks_wait_for_peopl
     [leak] = raise_alerts(cur, events(event("l", meter_id="Z2-R-0001", zone_id="Z2", hours=8)), NOW).opened
     acknowledge(cur, silent, "maria", NOW)
     kinds, after = ["silent_meter", "sensor_stuck"], timedelta(hours=1)
-    assert clear_resolved(cur, T0 + timedelta(hours=8, minutes=59), kinds, after) == []
-    assert clear_resolved(cur, T0 + timedelta(hours=9), kinds, after) == [silent]
-    assert clear_resolved(cur, T0 + timedelta(days=9), kinds, timedelta(0)) == []  # 0 = never
+    assert resolve_cleared(cur, T0 + timedelta(hours=8, minutes=59), kinds, after) == []
+    assert resolve_cleared(cur, T0 + timedelta(hours=9), kinds, after) == [silent]
+    assert resolve_cleared(cur, T0 + timedelta(days=9), kinds, timedelta(0)) == []  # 0 = never
     assert {a["alert_id"]: a["state"] for a in alert_rows(cur)} == {silent: "resolved", leak: "open"}
     assert history(cur, silent)[-1] == ("resolved", "waterline", "resolved",
                                         "cleared by itself: not seen since 2025-07-09 10:00 UTC")
