@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from alerts.lifecycle import RaiseResult, resolve_cleared, escalate, raise_alerts
+from alerts.lifecycle import RaiseResult, escalate, raise_alerts, resolve_cleared
 from alerts.notify.channels import Channel, channels_from_settings
 from alerts.notify.dispatch import (
     DeliveryResult,

@@ -10,11 +10,11 @@ import pytest
 from alerts.lifecycle import (
     AlertStateError,
     acknowledge,
-    resolve_cleared,
     escalate,
     mark_not_a_leak,
     raise_alerts,
     resolve,
+    resolve_cleared,
 )
 from alerts.rules import save_rule
 from tests.alerts.builders import T0, alert_db, alert_rows, event, events
