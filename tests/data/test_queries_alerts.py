@@ -8,7 +8,14 @@ import duckdb
 
 from alerts.lifecycle import acknowledge, raise_alerts, resolve
 from data.queries.alerts import ZoneStatus as AlertZone
-from data.queries.alerts import alert_detail, alert_series, has_alerts, list_alerts, with_zone_rules, zone_status
+from data.queries.alerts import (
+    alert_detail,
+    alert_series,
+    has_alerts,
+    list_alerts,
+    with_zone_rules,
+    zone_status,
+)
 from data.queries.zone_status import ZoneStatus as RuledZone
 from data.schema import DDL
 from tests.alerts.builders import T0, alert_db, event, events
