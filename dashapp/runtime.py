@@ -142,9 +142,9 @@ class Runtime:
         """Wait until the listener is connected and subscribed (a fresh session receives nothing
         published before it subscribed); False if it is not within ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
-        while self.metrics is not None and not self.metrics.broker_connected and time.monotonic() < deadline:
+        while not self.metrics.broker_connected and time.monotonic() < deadline:
             time.sleep(0.05)
-        return self.metrics is not None and self.metrics.broker_connected
+        return self.metrics.broker_connected
 
     def _start_background_cycles(self) -> None:
         """Streaming detection and the alert cycle, as the settings ask."""
