@@ -113,7 +113,7 @@ class ListenerUnderTest:
     """The production listener and writer on a scratch store, as `listen` runs them."""
 
     def __init__(self, host: str, port: int, workdir: Path, client_id: str, options: StoreOptions = DEFAULT_STORE_OPTIONS,
-                 batch_readings: int | None = None):
+                 batch_readings: int | None = None, batch_target_ms: int | None = None):
         self.host, self.port, self.client_id = host, port, client_id
         self.store = Store(workdir / f"{client_id}.duckdb", options)
         self.queue = ReadingQueue(Settings().queue_capacity_readings)
@@ -122,7 +122,7 @@ class ListenerUnderTest:
         defaults = Settings()
         self.writer = IngestWriter(self.store, self.queue, self.metrics, ValidationRules(), self.listener.ack,
                                    batch_readings or defaults.batch_max_readings, defaults.batch_max_wait_ms,
-                                   self.listener.config.limits)
+                                   self.listener.config.limits, batch_target_ms or defaults.batch_target_ms)
 
     def __enter__(self) -> ListenerUnderTest:
         self.writer.start()
@@ -150,8 +150,10 @@ def _forget_session(host: str, port: int, client_id: str) -> None:
 
 
 def through_listener(host: str, port: int, workdir: Path, count: int, array: int,
-                     options: StoreOptions = DEFAULT_STORE_OPTIONS, batch_readings: int | None = None) -> Phase:
-    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}", options, batch_readings) as run:
+                     options: StoreOptions = DEFAULT_STORE_OPTIONS, batch_readings: int | None = None,
+                     batch_target_ms: int | None = None) -> Phase:
+    with ListenerUnderTest(host, port, workdir, f"bench-listener-{array}", options, batch_readings,
+                           batch_target_ms) as run:
         started = time.perf_counter()
         publisher = _publish(port, count, array)
         _wait(lambda: run.metrics.stored + run.metrics.duplicates >= count, 900, 0.01)
@@ -201,16 +203,17 @@ def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: f
 
 
 def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: Path | None = None,
-                     db_threads: int | None = None, batch_readings: int | None = None) -> list[Phase]:
+                     db_threads: int | None = None, batch_readings: int | None = None,
+                     batch_target_ms: int | None = None) -> list[Phase]:
     """All phases in one run, so the figures compare like with like."""
     options = StoreOptions(threads=db_threads)
     with tempfile.TemporaryDirectory(prefix="waterline-bench-") as scratch:
         work = workdir or Path(scratch)
         return [
             bare_transport(host, port, singles),
-            through_listener(host, port, work, singles, 1, options, batch_readings),
+            through_listener(host, port, work, singles, 1, options, batch_readings, batch_target_ms),
             bare_transport(host, port, arrays, 100),
-            through_listener(host, port, work, arrays, 100, options, batch_readings),
+            through_listener(host, port, work, arrays, 100, options, batch_readings, batch_target_ms),
             latency(host, port, work, 5_000, 10, 100.0, options),
         ]
 

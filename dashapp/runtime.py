@@ -134,7 +134,8 @@ class Runtime:
         self.metrics = IngestMetrics(queue_depth=lambda: queue.depth, broker=f"{host}:{port}")
         self.listener = MqttListener(listener_config(s, host, port), queue, self.metrics)
         self.writer = IngestWriter(self.store, queue, self.metrics, validation_rules(s), self.listener.ack,
-                                   s.batch_max_readings, s.batch_max_wait_ms, self.listener.config.limits)
+                                   s.batch_max_readings, s.batch_max_wait_ms, self.listener.config.limits,
+                                   s.batch_target_ms)
         self.writer.start()
         self.listener.start()
 

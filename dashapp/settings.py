@@ -52,6 +52,7 @@ class Settings:
 
     db_threads: int | None = None        # DuckDB worker threads; None = one per core
     batch_max_readings: int = 40_000
+    batch_target_ms: int = 150           # the writer sizes its batches to take about this long
     batch_max_wait_ms: int = 100
     queue_capacity_readings: int = 200_000
 

@@ -2,7 +2,8 @@
 
 It is the store's only writer. Two threads form a pipeline: one validates the
 next batch while the other commits the last one (DuckDB works outside Python's
-interpreter lock, so validation runs while a commit does). A batch that fails to
+interpreter lock, so validation runs while a commit does); each batch takes as many
+readings as `data.batch_budget` says fit its time budget. A batch that fails to
 commit is retried one message at a time, and a message that still fails is
 quarantined with the error, so one poisonous message can neither stop ingest
 nor be lost.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from data.batch_budget import BatchBudget
 from data.batch_decode import BatchDecoder, validate_one_by_one
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
@@ -48,6 +50,12 @@ class PreparedBatch:
     envelopes: list[Envelope]
     validated: ValidatedBatch | None
     validate_s: float
+    limit: int = 0
+
+    @property
+    def size(self) -> int:
+        """Readings, as the queue counted them when the batch was taken."""
+        return sum(envelope.size for envelope in self.envelopes)
 
 
 class IngestWriter:
@@ -63,13 +71,14 @@ class IngestWriter:
         max_batch_readings: int = 40_000,
         max_wait_ms: int = 100,
         limits: PayloadLimits = PayloadLimits(),
+        batch_target_ms: int = 150,
     ):
         self.store = store
         self.queue = queue
         self.metrics = metrics
         self.rules = rules
         self.acknowledge = acknowledge
-        self.max_batch_readings = max_batch_readings
+        self.budget = BatchBudget(batch_target_ms / 1000, max_batch_readings)
         self.max_wait_s = max_wait_ms / 1000
         self.limits = limits
         self._decoder = BatchDecoder(limits)
@@ -100,9 +109,10 @@ class IngestWriter:
         except Exception:
             log.exception("the batch decoder could not warm up; the first batch will")
         while True:
-            batch = self.queue.take(self.max_batch_readings, self._gather_s(), idle_timeout_s=0.2)
+            limit = self.budget.limit
+            batch = self.queue.take(limit, self._gather_s(), idle_timeout_s=0.2)
             if batch:
-                self._prepared.put(self.prepare(batch))
+                self._prepared.put(self.prepare(batch, limit))
             elif self._stopping.is_set():
                 self._decoder.close()
                 self._prepared.put(None)
@@ -122,7 +132,7 @@ class IngestWriter:
             self.write(prepared)
             self._record_stats_when_due()
 
-    def prepare(self, batch: list[Envelope]) -> PreparedBatch:
+    def prepare(self, batch: list[Envelope], limit: int = 0) -> PreparedBatch:
         """Decode and validate a batch's readings (the first stage of the pipeline)."""
         started = time.perf_counter()
         try:
@@ -131,7 +141,7 @@ class IngestWriter:
         except Exception:
             log.exception("validating a batch of %d messages failed; they will be stored one by one", len(batch))
             validated = None
-        return PreparedBatch(batch, validated, time.perf_counter() - started)
+        return PreparedBatch(batch, validated, time.perf_counter() - started, limit)
 
     def _gather_s(self) -> float:
         if self._last_batch_messages < BUSY_BATCH_MESSAGES:
@@ -154,6 +164,8 @@ class IngestWriter:
         self.acknowledge(batch)
         self._last_batch_s = prepared.validate_s + time.perf_counter() - started
         self._last_batch_messages = len(batch)
+        if prepared.limit:
+            self.budget.observe(prepared.size, self._last_batch_s, prepared.limit)
         self.metrics.batch_committed(self._last_batch_s * 1000, stored, duplicates, quarantined)
         if not self._first_commit_logged:
             self._first_commit_logged = True

@@ -22,8 +22,10 @@ def bench() -> None:
               help="DuckDB worker threads of the scratch stores (the db_threads setting); default one per core.")
 @click.option("--batch-readings", default=None, type=click.IntRange(100, 1_000_000),
               help="The writer's largest batch (the batch_max_readings setting); default: the setting's default.")
+@click.option("--batch-target-ms", default=None, type=click.IntRange(10, 10_000),
+              help="The time the writer sizes its batches for (the batch_target_ms setting); default: the setting's default.")
 def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_threads: int | None,
-           batch_readings: int | None) -> None:
+           batch_readings: int | None, batch_target_ms: int | None) -> None:
     """Readings/s, batch p50/p95 and publish-to-queryable latency against Mosquitto."""
     import tempfile
     from pathlib import Path
@@ -35,7 +37,7 @@ def ingest(broker: str | None, singles: int, arrays: int, repeat: int, db_thread
         runs = []
         for number in range(1, repeat + 1):
             runs.append(run_ingest_bench(host, port, singles, arrays, db_threads=db_threads,
-                                         batch_readings=batch_readings))
+                                         batch_readings=batch_readings, batch_target_ms=batch_target_ms))
             if repeat > 1:
                 click.echo(f"\nrun {number} of {repeat}")
             click.echo(format_report(runs[-1]))
