@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-READINGS = 10_000
+READINGS = 40_000  # at full rate a fast machine sends 10,000 before the listener can be stopped mid-stream
 
 
 def start_listener(db: Path, port: int, log: Path) -> subprocess.Popen:
