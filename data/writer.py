@@ -45,7 +45,8 @@ FOLD_ROLLUPS_EVERY_S = 1.0
 
 @dataclass
 class PreparedBatch:
-    """A batch of messages with its validated readings (None when validation itself failed)."""
+    """A batch of messages with its validated readings (None when validation itself failed) and the
+    reading limit it was taken under (0: not taken by the budget, e.g. a message retried alone)."""
 
     envelopes: list[Envelope]
     validated: ValidatedBatch | None
