@@ -8,6 +8,8 @@ one per thread, and see the last committed batch.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -180,3 +182,40 @@ class Store:
     def checkpoint(self) -> None:
         with self._write_lock:
             self._writer.execute("CHECKPOINT")
+
+    def try_checkpoint(self) -> bool:
+        """Checkpoint now if no reader holds a transaction open (DuckDB refuses then; False)."""
+        try:
+            self.checkpoint()
+            return True
+        except duckdb.Error:
+            return False
+
+    def wal_bytes(self) -> int:
+        """Size of the write-ahead log: what the next checkpoint writes into the database file."""
+        if self.path == ":memory:":
+            return 0
+        try:
+            return os.stat(self.path + ".wal").st_size
+        except FileNotFoundError:
+            return 0
+
+    def checkpoint_threshold_bytes(self) -> int:
+        """WAL size at which DuckDB checkpoints on its own (0 for a store in memory)."""
+        if self.path == ":memory:":
+            return 0
+        with self._write_lock:
+            setting = self._writer.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+        return byte_size(setting)
+
+
+_BYTE_UNITS = {"bytes": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def byte_size(text: str) -> int:
+    """DuckDB's way of writing a size (``'16.0 MiB'``, ``'1000 bytes'``) as bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _BYTE_UNITS | {"": 1}:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(match.group(1)) * _BYTE_UNITS.get(match.group(2).lower(), 1))

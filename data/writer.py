@@ -45,13 +45,15 @@ FOLD_ROLLUPS_EVERY_S = 1.0
 
 @dataclass
 class PreparedBatch:
-    """A batch of messages with its validated readings (None when validation itself failed) and the
-    reading limit it was taken under (0: not taken by the budget, e.g. a message retried alone)."""
+    """A batch of messages with its validated readings (None when validation itself failed), the
+    reading limit it was taken under (0: not taken by the budget, e.g. a message retried alone)
+    and whether the store checkpoints after it."""
 
     envelopes: list[Envelope]
     validated: ValidatedBatch | None
     validate_s: float
     limit: int = 0
+    checkpoint: bool = False
 
     @property
     def size(self) -> int:
@@ -79,7 +81,10 @@ class IngestWriter:
         self.metrics = metrics
         self.rules = rules
         self.acknowledge = acknowledge
-        self.budget = BatchBudget(batch_target_ms / 1000, max_batch_readings)
+        self.budget = BatchBudget(batch_target_ms / 1000, max_batch_readings, store.checkpoint_threshold_bytes())
+        self._wal_bytes = store.wal_bytes()
+        self._readings_taken = 0
+        self._readings_written = 0
         self.max_wait_s = max_wait_ms / 1000
         self.limits = limits
         self._decoder = BatchDecoder(limits)
@@ -110,10 +115,12 @@ class IngestWriter:
         except Exception:
             log.exception("the batch decoder could not warm up; the first batch will")
         while True:
-            limit = self.budget.limit
-            batch = self.queue.take(limit, self._gather_s(), idle_timeout_s=0.2)
+            plan = self.budget.plan(self._wal_bytes, self._readings_taken - self._readings_written)
+            batch = self.queue.take(plan.limit, self._gather_s(), idle_timeout_s=0.2)
             if batch:
-                self._prepared.put(self.prepare(batch, limit))
+                prepared = self.prepare(batch, plan.limit, plan.checkpoint)
+                self._readings_taken += prepared.size
+                self._prepared.put(prepared)
             elif self._stopping.is_set():
                 self._decoder.close()
                 self._prepared.put(None)
@@ -133,7 +140,7 @@ class IngestWriter:
             self.write(prepared)
             self._record_stats_when_due()
 
-    def prepare(self, batch: list[Envelope], limit: int = 0) -> PreparedBatch:
+    def prepare(self, batch: list[Envelope], limit: int = 0, checkpoint: bool = False) -> PreparedBatch:
         """Decode and validate a batch's readings (the first stage of the pipeline)."""
         started = time.perf_counter()
         try:
@@ -142,7 +149,7 @@ class IngestWriter:
         except Exception:
             log.exception("validating a batch of %d messages failed; they will be stored one by one", len(batch))
             validated = None
-        return PreparedBatch(batch, validated, time.perf_counter() - started, limit)
+        return PreparedBatch(batch, validated, time.perf_counter() - started, limit, checkpoint)
 
     def _gather_s(self) -> float:
         if self._last_batch_messages < BUSY_BATCH_MESSAGES:
@@ -153,6 +160,7 @@ class IngestWriter:
         """Store a validated batch, then acknowledge its messages (the second stage)."""
         started = time.perf_counter()
         batch = prepared.envelopes
+        wal_before = self.store.wal_bytes()
         try:
             stored, duplicates, quarantined = self._store(prepared)
         except Exception as err:  # a poisonous message: isolate it
@@ -163,15 +171,33 @@ class IngestWriter:
                 s, d, q = self._commit_alone(envelope)
                 stored, duplicates, quarantined = stored + s, duplicates + d, quarantined + q
         self.acknowledge(batch)
+        checkpointed = self._follow_wal(prepared, wal_before)
         self._last_batch_s = prepared.validate_s + time.perf_counter() - started
         self._last_batch_messages = len(batch)
-        if prepared.limit:
-            self.budget.observe(prepared.size, self._last_batch_s, prepared.limit)
+        self._teach_budget(prepared, checkpointed)
         self.metrics.batch_committed(self._last_batch_s * 1000, stored, duplicates, quarantined)
         if not self._first_commit_logged:
             self._first_commit_logged = True
             log.info("first batch committed: %d readings stored, %d duplicates, %d quarantined",
                      stored, duplicates, quarantined)
+
+    def _follow_wal(self, prepared: PreparedBatch, wal_before: int) -> bool:
+        """Tell the budget how the WAL grew; run the checkpoint it planned after this batch (True when done)."""
+        self._readings_written += prepared.size
+        self._wal_bytes = self.store.wal_bytes()
+        if self._wal_bytes >= wal_before:  # else the store checkpointed on its own
+            self.budget.observe_wal(prepared.size, self._wal_bytes - wal_before)
+        if not prepared.checkpoint:
+            return False
+        checkpointed = self.store.try_checkpoint()
+        self._wal_bytes = self.store.wal_bytes()
+        return checkpointed
+
+    def _teach_budget(self, prepared: PreparedBatch, checkpointed: bool) -> None:
+        if prepared.checkpoint:
+            self.budget.observe_checkpoint(prepared.size, self._last_batch_s, checkpointed, self._wal_bytes)
+        elif prepared.limit:
+            self.budget.observe(prepared.size, self._last_batch_s, prepared.limit)
 
     def _store(self, prepared: PreparedBatch) -> tuple[int, int, int]:
         if prepared.validated is None:

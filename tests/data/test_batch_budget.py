@@ -63,3 +63,68 @@ def test_one_slow_batch_halves_the_limit_at_most():
 def test_a_budget_must_be_positive():
     with pytest.raises(ValueError):
         BatchBudget(target_s=0, max_readings=1_000)
+
+
+WAL_PER_READING = 150
+CHECKPOINT_S = 0.060
+CHECKPOINT_BYTES = 16 * 2**20
+
+
+def run_flood_with_checkpoints(budget: BatchBudget, batches: int) -> list[tuple[float, bool]]:
+    """A flood on a store that writes 150 WAL bytes a reading and takes 60 ms to checkpoint, which
+    it does on its own when a commit leaves 16 MiB of WAL: each batch's seconds, and whether planned."""
+    wal, seen = 0, []
+    for _ in range(batches):
+        plan = budget.plan(wal)
+        elapsed = batch_seconds(plan.limit)
+        wal += WAL_PER_READING * plan.limit
+        budget.observe_wal(plan.limit, WAL_PER_READING * plan.limit)
+        if plan.checkpoint or wal >= CHECKPOINT_BYTES:
+            elapsed, wal = elapsed + CHECKPOINT_S, 0
+        if plan.checkpoint:
+            budget.observe_checkpoint(plan.limit, elapsed, done=True, wal_bytes=wal)
+        else:
+            budget.observe(plan.limit, elapsed, plan.limit)
+        seen.append((elapsed, plan.checkpoint))
+    return seen
+
+
+def test_the_batch_that_checkpoints_takes_what_fits_beside_the_checkpoint():
+    budget = BatchBudget(target_s=0.150, max_readings=40_000, checkpoint_bytes=CHECKPOINT_BYTES)
+    seen = run_flood_with_checkpoints(budget, 200)[40:]
+    assert sum(planned for _, planned in seen) >= 10
+    assert max(elapsed for elapsed, _ in seen) <= 0.150 * 1.05
+    assert budget.limit == pytest.approx(22_000, rel=0.05)  # the checkpoints do not shrink the other batches
+
+
+def test_without_a_checkpoint_size_nothing_is_planned_and_checkpoints_overrun():
+    budget = BatchBudget(target_s=0.150, max_readings=40_000)
+    seen = run_flood_with_checkpoints(budget, 200)[40:]
+    assert not any(planned for _, planned in seen)
+    assert max(elapsed for elapsed, _ in seen) > 0.150 + CHECKPOINT_S / 2
+
+
+def test_one_checkpoint_is_planned_at_a_time():
+    budget = BatchBudget(target_s=0.150, max_readings=40_000, checkpoint_bytes=1_000_000)
+    budget.observe_wal(1_000, 150_000)
+    assert budget.plan(wal_bytes=950_000).checkpoint
+    assert not budget.plan(wal_bytes=950_000).checkpoint  # taken before the first was done
+    budget.observe_checkpoint(1_000, 0.05, done=True, wal_bytes=0)
+    assert budget.plan(wal_bytes=950_000).checkpoint
+
+
+def test_the_readings_not_yet_written_count_towards_the_wal():
+    budget = BatchBudget(target_s=0.150, max_readings=40_000, checkpoint_bytes=10_000_000)
+    budget.observe_wal(1_000, 100_000)  # 100 bytes a reading; limit 5,000 readings = 0.5 MB
+    assert not budget.plan(wal_bytes=5_000_000).checkpoint
+    assert budget.plan(wal_bytes=5_000_000, unwritten_readings=40_000).checkpoint
+
+
+def test_a_refused_checkpoint_is_planned_again_only_after_the_wal_grows_a_tenth():
+    budget = BatchBudget(target_s=0.150, max_readings=40_000, checkpoint_bytes=10_000_000)
+    budget.observe_wal(1_000, 100_000)
+    assert budget.plan(wal_bytes=9_500_000).checkpoint
+    budget.observe_checkpoint(1_000, 0.001, done=False, wal_bytes=10_000_000)
+    assert not budget.plan(wal_bytes=10_000_000).checkpoint
+    assert not budget.plan(wal_bytes=10_400_000).checkpoint
+    assert budget.plan(wal_bytes=10_600_000).checkpoint

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from data.ingest_queue import Envelope, ReadingQueue
 from data.payload import RawReading
+from data.store import Store
 from data.writer import BUSY_BATCH_MESSAGES, GATHER_PER_COMMIT, MAX_GATHER_S, IngestWriter
 
 NOW = datetime(2025, 7, 1, tzinfo=timezone.utc)
@@ -95,7 +96,7 @@ def test_a_frame_larger_than_the_room_left_waits_in_order_for_the_writer():
 
 
 def test_the_writer_gathers_longer_only_while_messages_come_by_the_hundreds():
-    writer = IngestWriter(store=None, queue=ReadingQueue(10), metrics=None, rules=None,
+    writer = IngestWriter(store=Store(":memory:"), queue=ReadingQueue(10), metrics=None, rules=None,
                           acknowledge=lambda batch: None, max_wait_ms=100)
     writer._last_batch_s = 0.15
     writer._last_batch_messages = 10

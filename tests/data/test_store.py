@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from data.payload import decode_message
 from data.quality import Flag
-from data.store import Store, StoreOptions
+from data.store import Store, StoreOptions, byte_size
 from data.validation import ValidationRules, validate_readings
 from tests.data.builders import (
     T0,
@@ -438,3 +438,26 @@ def test_db_threads_setting_reaches_the_store_and_zero_is_refused():
         assert total_litres(store, "m-1") == pytest.approx(60.0)
     with pytest.raises(SettingsError, match="db_threads"):
         load_settings(environ={"WATERLINE_DB_THREADS": "0"})
+
+
+def test_the_store_reports_its_wal_and_checkpoint_size(tmp_path):
+    with Store(tmp_path / "waterline.duckdb") as store:
+        assert store.checkpoint_threshold_bytes() == 16 * 2**20  # DuckDB's default
+        before = store.wal_bytes()
+        ingest(store, register_series("m-1", [100.0, 160.0, 200.0]))
+        assert store.wal_bytes() > before
+        assert store.try_checkpoint()
+        assert store.wal_bytes() == 0
+    with Store(":memory:") as memory:
+        assert (memory.wal_bytes(), memory.checkpoint_threshold_bytes()) == (0, 0)
+
+
+@pytest.mark.parametrize(("text", "size"), [("16.0 MiB", 16 * 2**20), ("1000 bytes", 1000), ("2GB", 2 * 10**9),
+                                             ("97.6 KiB", 99942)])
+def test_duckdb_sizes_read_as_bytes(text, size):
+    assert byte_size(text) == size
+
+
+def test_an_unreadable_size_is_refused():
+    with pytest.raises(ValueError, match="not a size"):
+        byte_size("sixteen megabytes")

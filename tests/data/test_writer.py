@@ -26,6 +26,16 @@ class FailingStore(Store):
         return super().ingest(rows, rejections, registered_by, fold_rollups)
 
 
+class CheckpointCountingStore(Store):
+    """A real store that counts the checkpoints asked of it."""
+
+    checkpoints = 0
+
+    def try_checkpoint(self) -> bool:
+        self.checkpoints += 1
+        return super().try_checkpoint()
+
+
 def envelope(mid: int, meter_id: str, minute: int) -> Envelope:
     fields = {"meter_id": meter_id, "ts": (NOW - timedelta(minutes=60 - minute)).isoformat(), "quantity": "volume",
               "value": 1000.0 + minute, "unit": "L"}
@@ -64,3 +74,21 @@ def test_a_message_that_breaks_the_commit_is_quarantined_and_its_neighbours_land
     assert quarantined["reason"].iat[0].startswith("store error: OSError('disk error')")
     assert '"poison"' in quarantined["payload"].iat[0]
     assert not pd.isna(quarantined["payload"].iat[0])
+
+
+def test_the_writer_checkpoints_after_the_batches_its_budget_planned(tmp_path):
+    store = CheckpointCountingStore(tmp_path / "w.duckdb")
+    store.cursor().execute("SET checkpoint_threshold = '128KiB'")
+    queue = ReadingQueue(capacity_readings=10_000)
+    for mid in range(3_000):
+        queue.put(envelope(mid, f"m{mid % 50}", minute=mid // 50))
+    acknowledged: list[int] = []
+    writer = IngestWriter(store, queue, IngestMetrics(), ValidationRules(),
+                          lambda batch: acknowledged.extend(e.mid for e in batch), max_batch_readings=200)
+    assert writer.budget.checkpoint_bytes == 128 * 1024
+    writer.start()
+    writer.stop()
+    assert len(acknowledged) == 3_000
+    assert store.cursor().execute("SELECT count(*) FROM readings").fetchone()[0] == 3_000
+    assert store.checkpoints >= 3
+    assert store.wal_bytes() < 128 * 1024
