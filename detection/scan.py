@@ -87,7 +87,8 @@ def _hourly_values(volumes: pd.DataFrame, raw: pd.DataFrame, window: ft.Window) 
 
 
 def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:
-    """Join events of one detector, asset and kind that continue each other (chunk edges); first id wins."""
+    """Join events of one detector, asset and kind that continue each other (chunk edges); the earliest start's
+    id wins, and the event was raised when the first of them was (a later window may find an earlier start)."""
     if events.empty:
         return events
     events = events.sort_values(["detector", "meter_id", "kind", "start"], kind="stable")
@@ -98,6 +99,7 @@ def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours
                                                                            row["kind"]) \
                 and row["start"] <= last["end"] + gap:
             last["end"] = max(last["end"], row["end"])
+            last["raised_at"] = min(last["raised_at"], row["raised_at"])
             last["score"] = max(last["score"], row["score"])
             last["lost_volume_l"] += row["lost_volume_l"]
             last["cost"] = round(last["cost"] + row["cost"], 2)

@@ -141,3 +141,21 @@ def test_a_long_burst_in_the_training_weeks_does_not_hide_the_next_one():
                   _catalogue([("Z-IN", "Z", "flow")]), Window(SCAN_START, SCAN_START + 7 * DAY))
     assert [e["start"] for e in found] == [later]
     assert found[0]["raised_at"] - later == pd.Timedelta(minutes=15)
+
+
+def test_an_event_joined_across_scan_windows_keeps_the_time_it_was_first_raised():
+    from detection.events import event, frame
+    from detection.scan import join_continuing
+
+    day = SCAN_START + 7 * DAY
+    common = dict(detector="continuous_flow", meter_id="H", zone_id=None, kind="continuous_flow", score=0.7,
+                  explanation="flow has not stopped")
+    first_window = event(start=day - 15 * HOUR, end=day, raised_at=day - 11 * HOUR, **common)
+    # The next window looks back from its own start and finds the run began an hour earlier; it raises
+    # at its first hour, which is later than the first window did.
+    next_window = event(start=day - 16 * HOUR, end=day + 5 * HOUR, raised_at=day + HOUR, **common)
+    joined = join_continuing(frame([first_window, next_window]))
+    assert len(joined) == 1
+    assert joined["start"].iat[0] == day - 16 * HOUR
+    assert joined["end"].iat[0] == day + 5 * HOUR
+    assert joined["raised_at"].iat[0] == day - 11 * HOUR
