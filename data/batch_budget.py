@@ -30,12 +30,12 @@ MAX_STEP = 2.0
 #: A batch "filled" its limit when it took at least this share of it.
 FULL_SHARE = 0.9
 #: Weight of the newest batch in the moving averages (seconds and WAL bytes per reading,
-#: seconds per checkpoint).
+#: seconds a checkpoint adds to its batch).
 SMOOTHING = 0.3
 #: A batch that would bring the WAL this close to the checkpoint size checkpoints after it, ahead
 #: of the store's own automatic checkpoint (which would land in an unplanned batch).
 CHECKPOINT_AHEAD = 0.9
-#: A checkpoint refused (a reader held a transaction open) is planned again once the WAL has
+#: A checkpoint the store refused or failed is planned again once the WAL has
 #: grown by this share of the checkpoint size, not on every batch in between.
 CHECKPOINT_RETRY = 0.1
 

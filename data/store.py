@@ -184,7 +184,8 @@ class Store:
             self._writer.execute("CHECKPOINT")
 
     def try_checkpoint(self) -> bool:
-        """Checkpoint now if no reader holds a transaction open (DuckDB refuses then; False)."""
+        """Checkpoint now; False when DuckDB refuses or fails it (what was committed stays committed, and its
+        automatic checkpoint still comes). DuckDB 2.0 checkpoints beside open read transactions."""
         try:
             self.checkpoint()
             return True
