@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from data.batch_budget import BatchBudget
+from data.batch_budget import BatchBudget, BatchPlan
 from data.batch_decode import BatchDecoder, validate_one_by_one
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
@@ -45,15 +45,18 @@ FOLD_ROLLUPS_EVERY_S = 1.0
 
 @dataclass
 class PreparedBatch:
-    """A batch of messages with its validated readings (None when validation itself failed), the
-    reading limit it was taken under (0: not taken by the budget, e.g. a message retried alone)
-    and whether the store checkpoints after it."""
+    """A batch of messages with its validated readings (None when validation itself failed) and the
+    budget's plan it was taken under (None: not taken by the budget, e.g. a message retried alone)."""
 
     envelopes: list[Envelope]
     validated: ValidatedBatch | None
     validate_s: float
-    limit: int = 0
-    checkpoint: bool = False
+    plan: BatchPlan | None = None
+
+    @property
+    def checkpoint(self) -> bool:
+        """The store checkpoints after this batch."""
+        return self.plan is not None and self.plan.checkpoint
 
     @property
     def size(self) -> int:
@@ -118,7 +121,7 @@ class IngestWriter:
             plan = self.budget.plan(self._wal_bytes, self._readings_taken - self._readings_written)
             batch = self.queue.take(plan.limit, self._gather_s(), idle_timeout_s=0.2)
             if batch:
-                prepared = self.prepare(batch, plan.limit, plan.checkpoint)
+                prepared = self.prepare(batch, plan)
                 self._readings_taken += prepared.size
                 self._prepared.put(prepared)
             elif self._stopping.is_set():
@@ -140,7 +143,7 @@ class IngestWriter:
             self.write(prepared)
             self._record_stats_when_due()
 
-    def prepare(self, batch: list[Envelope], limit: int = 0, checkpoint: bool = False) -> PreparedBatch:
+    def prepare(self, batch: list[Envelope], plan: BatchPlan | None = None) -> PreparedBatch:
         """Decode and validate a batch's readings (the first stage of the pipeline)."""
         started = time.perf_counter()
         try:
@@ -149,7 +152,7 @@ class IngestWriter:
         except Exception:
             log.exception("validating a batch of %d messages failed; they will be stored one by one", len(batch))
             validated = None
-        return PreparedBatch(batch, validated, time.perf_counter() - started, limit, checkpoint)
+        return PreparedBatch(batch, validated, time.perf_counter() - started, plan)
 
     def _gather_s(self) -> float:
         if self._last_batch_messages < BUSY_BATCH_MESSAGES:
@@ -196,8 +199,8 @@ class IngestWriter:
     def _teach_budget(self, prepared: PreparedBatch, checkpointed: bool) -> None:
         if prepared.checkpoint:
             self.budget.observe_checkpoint(prepared.size, self._last_batch_s, checkpointed, self._wal_bytes)
-        elif prepared.limit:
-            self.budget.observe(prepared.size, self._last_batch_s, prepared.limit)
+        elif prepared.plan is not None:
+            self.budget.observe(prepared.size, self._last_batch_s, prepared.plan.limit)
 
     def _store(self, prepared: PreparedBatch) -> tuple[int, int, int]:
         if prepared.validated is None:
