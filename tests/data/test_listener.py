@@ -102,6 +102,31 @@ def test_stopped_listener_receives_what_was_published_while_it_was_away(mosquitt
         runtime.close()
 
 
+def test_committed_messages_are_acknowledged_and_not_delivered_again(mosquitto, tmp_path):
+    """Acknowledgements go to the broker in one write per commit: after a restart nothing comes back."""
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    try:
+        assert wait_until(lambda: runtime.metrics.broker_connected)
+        with MqttProbe(mosquitto.host, mosquitto.port) as device:
+            for minutes in range(300):
+                device.publish(TOPIC, json.dumps(reading("m-5", 300 - minutes, 1000 + minutes)))
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 300)
+        time.sleep(0.5)  # the acknowledgements of the last commit reach the broker
+    finally:
+        runtime.close()
+    runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port)
+    try:
+        assert wait_until(lambda: runtime.metrics.broker_connected)
+        time.sleep(1.5)
+        snapshot = runtime.metrics.snapshot()
+        assert snapshot.messages == 0 and snapshot.duplicates == 0
+        with MqttProbe(mosquitto.host, mosquitto.port) as device:
+            device.publish(TOPIC, json.dumps(reading("m-5", 0, 1400)))
+        assert wait_until(lambda: count(runtime, "SELECT count(*) FROM readings") == 301)
+    finally:
+        runtime.close()
+
+
 def test_unknown_meters_are_quarantined_when_the_policy_says_so(mosquitto, tmp_path):
     runtime = open_runtime(tmp_path, mosquitto.host, mosquitto.port, unknown_meters="quarantine")
     try:
