@@ -197,10 +197,15 @@ class IngestWriter:
         return checkpointed
 
     def _teach_budget(self, prepared: PreparedBatch, checkpointed: bool) -> None:
-        if prepared.checkpoint:
-            self.budget.observe_checkpoint(prepared.size, self._last_batch_s, checkpointed, self._wal_bytes)
-        elif prepared.plan is not None:
-            self.budget.observe(prepared.size, self._last_batch_s, prepared.plan.limit)
+        """Tell the budget what the batch cost. The budget only advises: a fault in it is logged and the
+        writer goes on at the limit it had, never stops storing."""
+        try:
+            if prepared.checkpoint:
+                self.budget.observe_checkpoint(prepared.size, self._last_batch_s, checkpointed, self._wal_bytes)
+            elif prepared.plan is not None:
+                self.budget.observe(prepared.size, self._last_batch_s, prepared.plan.limit)
+        except Exception:
+            log.exception("the batch budget failed to learn from a batch of %d readings", prepared.size)
 
     def _store(self, prepared: PreparedBatch) -> tuple[int, int, int]:
         if prepared.validated is None:

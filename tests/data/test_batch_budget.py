@@ -60,6 +60,25 @@ def test_one_slow_batch_halves_the_limit_at_most():
     assert budget.limit == MIN_READINGS
 
 
+def noisy(cost, spread: float = 0.15):
+    """The same machine with batch times off by up to ``spread`` either way, in a fixed pattern."""
+    factors = [1 + spread * ((7 * i) % 11 - 5) / 5 for i in range(11)]
+    calls = iter(range(10**6))
+    return lambda readings: cost(readings) * factors[next(calls) % len(factors)]
+
+
+def test_a_flood_stuck_at_small_batches_on_a_slow_host_climbs_back():
+    def slow_host(readings: int) -> float:
+        return 0.110 + 4e-6 * readings  # the fixed part is most of the 150 ms budget
+    budget = BatchBudget(target_s=0.150, max_readings=40_000)
+    for _ in range(10):
+        budget.observe(budget.limit, 0.5, budget.limit)  # a stall at start-up: left out of the fit
+    assert budget.limit == MIN_READINGS
+    times = run_flood(budget, 40, noisy(slow_host))
+    assert budget.limit == pytest.approx(10_000, rel=0.25)
+    assert sum(times[-10:]) / 10 == pytest.approx(0.150, rel=0.1)
+
+
 def test_a_budget_must_be_positive():
     with pytest.raises(ValueError):
         BatchBudget(target_s=0, max_readings=1_000)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
+from data.batch_budget import BatchBudget
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
 from data.payload import RawReading
@@ -92,3 +93,25 @@ def test_the_writer_checkpoints_after_the_batches_its_budget_planned(tmp_path):
     assert store.cursor().execute("SELECT count(*) FROM readings").fetchone()[0] == 3_000
     assert store.checkpoints >= 3
     assert store.wal_bytes() < 128 * 1024
+
+
+class BrokenBudget(BatchBudget):
+    """A budget with a fault in what it learns."""
+
+    def observe(self, readings: int, elapsed_s: float, limit: int) -> None:
+        raise ZeroDivisionError("a fault in the budget")
+
+
+def test_a_fault_in_the_budget_does_not_stop_the_writer(tmp_path):
+    store = Store(tmp_path / "w.duckdb")
+    queue = ReadingQueue(capacity_readings=10_000)
+    for mid in range(600):
+        queue.put(envelope(mid, f"m{mid % 20}", minute=mid // 20))
+    acknowledged: list[int] = []
+    writer = IngestWriter(store, queue, IngestMetrics(), ValidationRules(),
+                          lambda batch: acknowledged.extend(e.mid for e in batch), max_batch_readings=200)
+    writer.budget = BrokenBudget(writer.budget.target_s, 200)
+    writer.start()
+    writer.stop()
+    assert acknowledged == list(range(600))
+    assert store.cursor().execute("SELECT count(*) FROM readings").fetchone()[0] == 600
