@@ -43,13 +43,19 @@ def envelope(mid: int, meter_id: str, minute: int) -> Envelope:
     return Envelope(mid, 1, 0, [RawReading(fields, "gw", NOW)], [], NOW)
 
 
-def run_writer(store: Store, envelopes: list[Envelope]) -> list[int]:
+def queued_writer(store: Store, envelopes: list[Envelope], **options) -> tuple[IngestWriter, list[int]]:
+    """A writer over a queue that holds ``envelopes``, not started; and the list it acknowledges into."""
     acknowledged: list[int] = []
     queue = ReadingQueue(capacity_readings=10_000)
     for item in envelopes:
         queue.put(item)
     writer = IngestWriter(store, queue, IngestMetrics(), ValidationRules(),
-                          lambda batch: acknowledged.extend(e.mid for e in batch))
+                          lambda batch: acknowledged.extend(e.mid for e in batch), **options)
+    return writer, acknowledged
+
+
+def run_writer(store: Store, envelopes: list[Envelope]) -> list[int]:
+    writer, acknowledged = queued_writer(store, envelopes)
     writer.start()
     writer.stop()
     return acknowledged
@@ -80,12 +86,8 @@ def test_a_message_that_breaks_the_commit_is_quarantined_and_its_neighbours_land
 def test_the_writer_checkpoints_after_the_batches_its_budget_planned(tmp_path):
     store = CheckpointCountingStore(tmp_path / "w.duckdb")
     store.cursor().execute("SET checkpoint_threshold = '128KiB'")
-    queue = ReadingQueue(capacity_readings=10_000)
-    for mid in range(3_000):
-        queue.put(envelope(mid, f"m{mid % 50}", minute=mid // 50))
-    acknowledged: list[int] = []
-    writer = IngestWriter(store, queue, IngestMetrics(), ValidationRules(),
-                          lambda batch: acknowledged.extend(e.mid for e in batch), max_batch_readings=200)
+    envelopes = [envelope(mid, f"m{mid % 50}", minute=mid // 50) for mid in range(3_000)]
+    writer, acknowledged = queued_writer(store, envelopes, max_batch_readings=200)
     assert writer.budget.checkpoint_bytes == 128 * 1024
     writer.start()
     writer.stop()
@@ -104,12 +106,8 @@ class BrokenBudget(BatchBudget):
 
 def test_a_fault_in_the_budget_does_not_stop_the_writer(tmp_path):
     store = Store(tmp_path / "w.duckdb")
-    queue = ReadingQueue(capacity_readings=10_000)
-    for mid in range(600):
-        queue.put(envelope(mid, f"m{mid % 20}", minute=mid // 20))
-    acknowledged: list[int] = []
-    writer = IngestWriter(store, queue, IngestMetrics(), ValidationRules(),
-                          lambda batch: acknowledged.extend(e.mid for e in batch), max_batch_readings=200)
+    envelopes = [envelope(mid, f"m{mid % 20}", minute=mid // 20) for mid in range(600)]
+    writer, acknowledged = queued_writer(store, envelopes, max_batch_readings=200)
     writer.budget = BrokenBudget(writer.budget.target_s, 200)
     writer.start()
     writer.stop()
