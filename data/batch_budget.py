@@ -75,28 +75,25 @@ class BatchCostFit:
 
     def __init__(self) -> None:
         self._w = self._n = self._t = self._nn = self._nt = 0.0
-        self._last: tuple[float, float] | None = None
+        self._line: tuple[float, float] | None = None
 
     def add(self, readings: int, seconds: float) -> None:
         self._w, self._n, self._t, self._nn, self._nt = (
             FIT_MEMORY * self._w + 1, FIT_MEMORY * self._n + readings, FIT_MEMORY * self._t + seconds,
             FIT_MEMORY * self._nn + readings * readings, FIT_MEMORY * self._nt + readings * seconds)
+        mean_n, mean_t = self._n / self._w, self._t / self._w
+        variance = self._nn / self._w - mean_n * mean_n
+        if variance > (FIT_SPREAD * mean_n) ** 2:
+            per_reading = (self._nt / self._w - mean_n * mean_t) / variance
+            if per_reading > 0:
+                self._line = min(max(mean_t - per_reading * mean_n, 0.0), mean_t), per_reading
 
     def estimate(self) -> tuple[float, float] | None:
         """(fixed seconds, seconds per reading), or None before the batches have varied enough in size."""
-        if self._w == 0:
+        if self._line is None:
             return None
-        mean_n, mean_t = self._n / self._w, self._t / self._w
-        variance = self._nn / self._w - mean_n * mean_n
-        per_reading = (self._nt / self._w - mean_n * mean_t) / variance if variance > 0 else 0.0
-        if variance > (FIT_SPREAD * mean_n) ** 2 and per_reading > 0:
-            fixed = min(max(mean_t - per_reading * mean_n, 0.0), mean_t)
-            self._last = fixed, per_reading
-            return self._last
-        if self._last is None:
-            return None
-        fixed, per_reading = self._last
-        scale = mean_t / (fixed + per_reading * mean_n)
+        fixed, per_reading = self._line
+        scale = (self._t / self._w) / (fixed + per_reading * self._n / self._w)
         return fixed * scale, per_reading * scale
 
 
