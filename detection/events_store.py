@@ -3,6 +3,14 @@
 Re-scanning the same data gives the same ids; an event that is still going on
 comes back with a later end, a new score and a larger lost volume, and is
 updated in place. ``detected_at`` keeps the first time it was saved.
+
+An event's id comes from its start, and a streaming scan may see one problem
+under another id at a later tick: the start of a leak found an hour earlier or
+later, or the same leak raised by another rule (sustained flow by day, a steady
+trickle at night). So an incoming event that continues a saved event of the same
+meter and kind (overlapping it, or starting within an hour of its end) is saved
+as that event: one leak, one event (measured on the simulated city: hourly ticks
+over 20 days gave 4 of 9 customer leaks two or three events before this).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ CREATE TABLE IF NOT EXISTS detected_events (
 )
 """
 _QUOTED = ", ".join('"end"' if c == "end" else c for c in EVENT_COLUMNS)
+CONTINUES_WITHIN = pd.Timedelta(hours=1)
 
 
 def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at: datetime | None = None) -> int:
@@ -43,7 +52,7 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
     cur.execute(EVENTS_DDL)
     if frame.empty:
         return 0
-    rows = public(frame).drop_duplicates("event_id", keep="last").copy()
+    rows = _as_saved_events(cur, public(frame).copy()).drop_duplicates("event_id", keep="last")
     rows["detected_at"] = pd.Timestamp(detected_at or datetime.now(UTC).replace(tzinfo=None))
     rows["detected_at"] = rows["detected_at"].astype("datetime64[us]")
     cur.register("incoming_events", rows)
@@ -53,12 +62,27 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
             INSERT INTO detected_events ({_QUOTED}, detected_at)
             SELECT {_QUOTED}, detected_at FROM incoming_events
             ON CONFLICT (event_id) DO UPDATE SET
+                start = least(detected_events.start, excluded.start),
                 "end" = greatest(detected_events."end", excluded."end"),
                 score = excluded.score, severity = excluded.severity, explanation = excluded.explanation,
                 lost_volume_l = excluded.lost_volume_l, cost = excluded.cost""")
         return int(cur.execute("SELECT count(*) FROM detected_events").fetchall()[0][0] - before)
     finally:
         cur.unregister("incoming_events")
+
+
+def _as_saved_events(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the id of the saved event each continues (same meter and kind), where its own id is new."""
+    saved = cur.execute(
+        """SELECT event_id AS saved_id, meter_id, kind, start AS saved_start, "end" AS saved_end FROM detected_events
+           WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND "end" >= ?""",
+        [sorted(set(rows["meter_id"])), (rows["start"].min() - CONTINUES_WITHIN).to_pydatetime()]).df()
+    new = rows[~rows["event_id"].isin(saved["saved_id"])]
+    pairs = new.reset_index().merge(saved, on=["meter_id", "kind"])
+    pairs = pairs[(pairs["saved_start"] <= pairs["end"]) & (pairs["saved_end"] + CONTINUES_WITHIN >= pairs["start"])]
+    earliest = pairs.sort_values("saved_start").drop_duplicates("index")
+    rows.loc[earliest["index"], "event_id"] = earliest["saved_id"].to_numpy()
+    return rows
 
 
 def load_events(cur: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:

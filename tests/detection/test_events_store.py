@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from detection.events import EVENT_COLUMNS, event_id
+from detection.events import EVENT_COLUMNS, event, event_id, frame
 from detection.events_store import load_events, save_events
 from detection.scan import scan_range, scan_recent
 from tests.detection.conftest import SCAN_END, SCAN_START, SILENT, TOILET_FROM
@@ -101,6 +101,31 @@ def test_streaming_ticks_hours_apart_give_the_running_toilet_one_id(constructed_
                                  detectors=("continuous_flow",))
             ids |= set(recent.loc[recent["meter_id"] == "H-TOILET", "event_id"])
     assert ids == {event_id("continuous_flow", "H-TOILET", "continuous_flow", TOILET_FROM)}
+
+
+def leak(detector: str, start: str, end: str, meter_id: str = "H-1", kind: str = "continuous_flow") -> dict:
+    return event(detector=detector, meter_id=meter_id, zone_id="Z", kind=kind, start=start, end=end,
+                 raised_at=end, score=0.9, explanation=f"{detector} from {start}", lost_volume_l=100.0)
+
+
+def test_a_tick_that_sees_a_saved_leak_under_another_start_or_rule_updates_that_event(tmp_path):
+    with duckdb.connect(str(tmp_path / "events.duckdb")) as conn:
+        cur = conn.cursor()
+        assert save_events(cur, frame([leak("continuous_flow", "2025-09-01 13:00", "2025-09-02 11:00")])) == 1
+        later_ticks = frame([leak("continuous_flow", "2025-09-01 14:00", "2025-09-02 15:00"),  # start an hour on
+                             leak("steady_trickle", "2025-09-01 14:00", "2025-09-03 02:00"),   # the night's rule
+                             leak("silent_meter", "2025-09-02 00:00", "2025-09-02 08:00", kind="silent_meter"),
+                             leak("continuous_flow", "2025-09-05 10:00", "2025-09-05 16:00")])  # a new leak
+        assert save_events(cur, later_ticks) == 2
+        stored = load_events(cur)
+    leaks = stored[stored["kind"] == "continuous_flow"].reset_index(drop=True)
+    assert leaks["event_id"].tolist() == [event_id("continuous_flow", "H-1", "continuous_flow",
+                                                   pd.Timestamp("2025-09-01 13:00")),
+                                          event_id("continuous_flow", "H-1", "continuous_flow",
+                                                   pd.Timestamp("2025-09-05 10:00"))]
+    assert leaks.loc[0, "start"] == pd.Timestamp("2025-09-01 13:00")
+    assert leaks.loc[0, "end"] == pd.Timestamp("2025-09-03 02:00")
+    assert (stored["kind"] == "silent_meter").sum() == 1
 
 
 def test_loading_from_a_store_without_events_gives_an_empty_frame(constructed_db):
