@@ -38,8 +38,7 @@ FRAME_MESSAGES = 1000
 FRAME_WAIT_S = 0.005
 #: Messages held and not yet sent; past this paho's thread waits (and so stops reading the socket).
 MAX_HELD = 20_000
-PUBACK = 0x40
-PUBACK_HEAD = (PUBACK << 24) | (2 << 16)  # fixed header: PUBACK, remaining length 2; the id fills the low 16 bits
+PUBACK_HEAD = (mqtt.PUBACK << 24) | (2 << 16)  # fixed header: PUBACK, remaining length 2; the id fills the low 16 bits
 
 
 def make_client(settings: dict[str, Any]) -> mqtt.Client:
@@ -71,7 +70,7 @@ def acknowledge(client: mqtt.Client, mids: list[int]) -> None:
         for mid in mids:
             client.ack(mid, 1)
         return
-    queue(PUBACK, struct.pack(f"!{len(mids)}I", *(PUBACK_HEAD | mid for mid in mids)), 0, 0)
+    queue(mqtt.PUBACK, struct.pack(f"!{len(mids)}I", *(PUBACK_HEAD | mid for mid in mids)), 0, 0)
 
 
 class MqttSession:

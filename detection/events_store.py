@@ -52,7 +52,10 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
     cur.execute(EVENTS_DDL)
     if frame.empty:
         return 0
-    rows = _as_saved_events(cur, public(frame).copy()).drop_duplicates("event_id", keep="last")
+    rows = _as_saved_events(cur, public(frame).copy())
+    by_event = rows.groupby("event_id")
+    rows = rows.assign(start=by_event["start"].transform("min"), end=by_event["end"].transform("max"))
+    rows = rows.drop_duplicates("event_id", keep="last")
     rows["detected_at"] = pd.Timestamp(detected_at or datetime.now(UTC).replace(tzinfo=None))
     rows["detected_at"] = rows["detected_at"].astype("datetime64[us]")
     cur.register("incoming_events", rows)

@@ -128,6 +128,16 @@ def test_a_tick_that_sees_a_saved_leak_under_another_start_or_rule_updates_that_
     assert (stored["kind"] == "silent_meter").sum() == 1
 
 
+def test_two_events_of_one_tick_that_continue_a_saved_one_keep_the_latest_end(tmp_path):
+    with duckdb.connect(str(tmp_path / "events.duckdb")) as conn:
+        cur = conn.cursor()
+        save_events(cur, frame([leak("continuous_flow", "2025-09-01 13:00", "2025-09-02 11:00")]))
+        save_events(cur, frame([leak("steady_trickle", "2025-09-01 14:00", "2025-09-03 02:00"),
+                                leak("continuous_flow", "2025-09-01 14:00", "2025-09-02 15:00")]))
+        stored = load_events(cur)
+    assert len(stored) == 1 and stored.loc[0, "end"] == pd.Timestamp("2025-09-03 02:00")
+
+
 def test_loading_from_a_store_without_events_gives_an_empty_frame(constructed_db):
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
         frame = load_events(conn.cursor())
