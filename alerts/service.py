@@ -4,7 +4,9 @@
 (`detect(cursor, now) -> event frame`, e.g. `detection.scan.scan_recent`), so
 alerts never import detection and tests can inject any events. `run_once(now)`
 is one full cycle; `start()` repeats it every `alert_interval_s` on a daemon
-thread until `stop()`. A failing detector or channel is logged and the loop
+thread until `stop()`, and `wake()` runs the next cycle at once (streaming
+detection calls it when a scan saved events, so an alert does not wait out the
+interval). A failing detector or channel is logged and the loop
 goes on: one bad scan must not silence the next.
 """
 
@@ -68,6 +70,7 @@ class AlertService:
         self.clock = clock
         self.last_report: CycleReport | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self, now: datetime | None = None) -> CycleReport:
@@ -104,7 +107,8 @@ class AlertService:
             except Exception as error:
                 log.exception("alert cycle failed")
                 self.last_report = CycleReport(datetime.now(UTC).replace(tzinfo=None), error=str(error))
-            self._stop.wait(self.settings.alert_interval_s)
+            self._wake.wait(self.settings.alert_interval_s)
+            self._wake.clear()
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -113,8 +117,13 @@ class AlertService:
         self._thread = threading.Thread(target=self._loop, name="waterline-alerts", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next cycle now instead of at the end of the interval."""
+        self._wake.set()
+
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None

@@ -164,7 +164,8 @@ class Runtime:
                                            lookback=timedelta(minutes=s.detection_lookback_min),
                                            tariff=Tariff(s.tariff_per_m3, s.currency),
                                            training_days=s.detection_training_days, detectors=detectors,
-                                           catch_up=timedelta(hours=s.detection_catch_up_h))
+                                           catch_up=timedelta(hours=s.detection_catch_up_h),
+                                           on_saved=self._wake_alerts)
             self.detection.start()
         if s.alert_service:
             from alerts.service import AlertService
@@ -172,6 +173,10 @@ class Runtime:
 
             self.alerts = AlertService(self.store, stored_events(), s)
             self.alerts.start()
+
+    def _wake_alerts(self) -> None:
+        if self.alerts is not None:
+            self.alerts.wake()
 
     def close(self) -> None:
         """Stop the background cycles, commit what is held, disconnect, stop the broker, close the store."""

@@ -4,8 +4,9 @@
 listener. Each tick anchors "now" to the data (`data_now`: a simulated or
 replayed store lives in the past), runs `scan_recent`, and saves the events
 through its own cursor into `detected_events` (a table nobody else writes, so
-it never conflicts with the ingest writer). ``on_events`` gets each tick's
-events, for the alerts half to notify.
+it never conflicts with the ingest writer). ``on_saved`` is called after a
+tick that saved events: the alert cycle, which reads them from the store, runs
+then rather than at the end of its own interval.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ class DetectionLoop(threading.Thread):
 
     def __init__(self, store: Store, every: timedelta = timedelta(minutes=1),
                  lookback: timedelta = timedelta(hours=6), tariff: Tariff = Tariff(), training_days: int = 28,
-                 on_events: Callable[[pd.DataFrame], None] | None = None, detectors: Iterable[str] = DETECTORS,
+                 on_saved: Callable[[], None] | None = None, detectors: Iterable[str] = DETECTORS,
                  catch_up: timedelta | None = None):
         super().__init__(name="waterline-detection", daemon=True)
         self.store, self.every, self.lookback, self.catch_up = store, every, lookback, catch_up
-        self.tariff, self.training_days, self.on_events = tariff, training_days, on_events
+        self.tariff, self.training_days, self.on_saved = tariff, training_days, on_saved
         self.detectors = tuple(detectors)
         self._stopping = threading.Event()
 
@@ -54,8 +55,8 @@ class DetectionLoop(threading.Thread):
             save_events(cur, events, detected_at=now)
         finally:
             cur.close()
-        if self.on_events is not None and not events.empty:
-            self.on_events(events)
+        if self.on_saved is not None and not events.empty:
+            self.on_saved()
         return events
 
     def run(self) -> None:

@@ -79,6 +79,33 @@ def test_the_background_thread_keeps_going_after_a_failing_scan(tmp_path):
     store.close()
 
 
+def test_a_wake_runs_the_next_cycle_without_waiting_out_the_interval(tmp_path):
+    store = make_store(tmp_path)
+    calls = []
+
+    def detect(cur, now):
+        calls.append(now)
+        return events()
+
+    service = AlertService(store, detect, load_settings({"alert_interval_s": 3600}, environ={}),
+                           channels=[], policy=NotifyPolicy(), clock=lambda cur: NOW)
+    service.start()
+    try:
+        _wait_for(lambda: len(calls) == 1)
+        service.wake()
+        _wait_for(lambda: len(calls) == 2)
+    finally:
+        service.stop()
+    assert len(calls) == 2
+    store.close()
+
+
+def _wait_for(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_a_cycle_resolves_a_condition_once_it_has_cleared(tmp_path):
     store = make_store(tmp_path)
     silence = events(event("quiet", kind="silent_meter", hours=8, score=0.9))  # ends T0 + 8 h

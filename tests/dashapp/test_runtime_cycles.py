@@ -38,12 +38,13 @@ def _count(runtime: Runtime, sql: str) -> int:
 
 
 def test_serving_runtime_catches_up_on_history_and_alerts_on_its_own(city_db, tmp_path):
-    """The regular scan is an hour away: only the first, catch-up scan over 3 days can find the leak."""
+    """The regular scan and alert cycle are an hour away: only the first, catch-up scan over 3 days can find
+    the leak, and the alert cycle it wakes raise it."""
     db = tmp_path / "city.duckdb"
     shutil.copyfile(city_db, db)
     add_running_toilet(db)
     settings = load_settings({"db": str(db), "embedded_broker_port": free_port(), "detection_interval_s": 3600,
-                              "alert_interval_s": 0.5, "detection_catch_up_h": 72}, environ={})
+                              "alert_interval_s": 3600, "detection_catch_up_h": 72}, environ={})
     runtime = Runtime.open(settings, ingest=True)
     try:
         assert runtime.detection is not None and runtime.alerts is not None

@@ -82,15 +82,15 @@ def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
     from detection.events_store import load_events
     from detection.streaming import DetectionLoop
 
-    seen = []
-    loop = DetectionLoop(writable_store, on_events=seen.append)
+    saved = []
+    loop = DetectionLoop(writable_store, on_saved=lambda: saved.append(True))
     wall = (SILENT[0] + pd.Timedelta(hours=9)).to_pydatetime()
     events = loop.tick(wall_clock=wall)
     again = loop.tick(wall_clock=wall)
     stored = load_events(writable_store.cursor())
     assert "H-SILENT" in set(events["meter_id"])
     assert sorted(stored["event_id"]) == sorted(events["event_id"]) == sorted(again["event_id"])
-    assert len(seen) == 2 and (stored["detected_at"] == pd.Timestamp(wall)).all()
+    assert len(saved) == 2 and (stored["detected_at"] == pd.Timestamp(wall)).all()
 
 
 def test_streaming_ticks_hours_apart_give_the_running_toilet_one_id(constructed_db):
