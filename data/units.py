@@ -90,6 +90,8 @@ QUANTITIES: dict[str, Quantity] = {
 
 WEATHER_QUANTITIES = frozenset({"air_temperature", "rainfall", "humidity", "wind_speed"})
 CONSUMPTION_QUANTITIES = tuple(q for q, spec in QUANTITIES.items() if spec.is_consumption)
+#: Quantities that count litres (a register, or litres since the last reading): a consumption meter's own.
+VOLUME_QUANTITIES = ("volume", "interval_volume")
 
 #: Display units for volumes, as users pick them.
 VOLUME_DISPLAY = {"L": 1.0, "m3": 1000.0, "gal": US_GALLON_L}

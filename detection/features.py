@@ -2,8 +2,9 @@
 
 Reads go through rollups (`meter_hourly` for consumption meters) or the raw
 readings of a window for the few network sensors, never whole tables. Series
-are told apart by their quantity, not by ids: ``volume`` meters are customers'
-(or any consumption) meters; ``flow``, ``pressure`` and ``level`` are network
+are told apart by their quantity, not by ids: meters of ``volume`` (a register)
+or ``interval_volume`` (litres since the last reading, as smart meters export them)
+are customers' (or any consumption) meters; ``flow``, ``pressure`` and ``level`` are network
 series. Categories may be missing (imported files): ``inlet`` only adds the
 zone-level reading of a flow meter.
 """
@@ -17,9 +18,10 @@ import duckdb
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
+from data.units import VOLUME_QUANTITIES
 
 NETWORK_QUANTITIES = ("flow", "pressure", "level")
-DETECTED_QUANTITIES = ("volume",) + NETWORK_QUANTITIES
+DETECTED_QUANTITIES = VOLUME_QUANTITIES + NETWORK_QUANTITIES
 HOUR = pd.Timedelta(hours=1)
 MAX_ESTIMATED_SHARE = 0.5   # an hour with more of its volume estimated than this is no data
 

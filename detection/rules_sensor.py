@@ -13,7 +13,7 @@ from detection.events import event, merge_runs, runs, squash
 from detection.features import Window
 from detection.rules_flow import _typical_by_slot, _usual_interval, recent_same_quarter
 
-UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L"}
+UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L", "interval_volume": "L"}
 
 
 def _zone(series: pd.DataFrame, meter_id: str) -> str | None:

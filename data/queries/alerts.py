@@ -19,6 +19,7 @@ import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
 from data.queries.zone_status import ZoneStatus as RuledZoneStatus
+from data.units import VOLUME_QUANTITIES
 
 ALERT_COLUMNS = ["alert_id", "event_id", "meter_id", "zone_id", "category", "kind", "detector", "severity",
                  "state", "opened_at", "updated_at", "event_start", "last_event_end", "score", "explanation",
@@ -174,7 +175,7 @@ def alert_series(cur: duckdb.DuckDBPyConnection, meter_id: str, zone_id: str | N
             return AlertSeries(frame, f"zone {zone_id} consumption", "L/h")
         meter_id = inlet
     quantity, _category = _meter_quantity(cur, meter_id)
-    if quantity == "volume":
+    if quantity in VOLUME_QUANTITIES:
         frame = cur.execute(
             """SELECT hour, volume_l AS value, NULL AS low, NULL AS high FROM meter_hourly
                WHERE meter_id = ? AND hour BETWEEN ? AND ? ORDER BY hour""", [meter_id, lo, hi]).df()

@@ -17,6 +17,7 @@ import pandas as pd
 
 from data.quality import Flag, describe
 from data.queries.scope import Scope, meter_filter
+from data.units import VOLUME_QUANTITIES
 
 #: Above this many days the page shows daily volumes and values rather than hourly ones.
 HOURLY_UP_TO_DAYS = 31
@@ -109,7 +110,7 @@ def meter_flow(cur: duckdb.DuckDBPyConnection, info: MeterInfo, start: datetime,
     Registers give their mean flow (L/s) from the volume rollups. Columns: hour, mean, minimum, maximum, quantity.
     """
     daily = (end - start).days > HOURLY_UP_TO_DAYS
-    if info.quantity in ("volume", "interval_volume"):
+    if info.quantity in VOLUME_QUANTITIES:
         if daily:
             sql = """SELECT day::TIMESTAMP AS hour, volume_l / 86400.0 AS mean, NULL::DOUBLE AS minimum,
                             NULL::DOUBLE AS maximum, 'flow' AS quantity FROM meter_daily

@@ -58,6 +58,8 @@ def build_constructed(path):
         s.register_readings("H-NORMAL", s.household_hourly(seed=1)),
         s.register_readings("H-DRIP", s.household_hourly(seed=2, leak_l_h=6.0, leak_from=DRIP_FROM)),
         s.register_readings("H-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
+        s.interval_readings("H-INTERVAL", s.household_hourly(seed=21)),
+        s.interval_readings("H-INTERVAL-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
         silent,
         gap,
         s.sensor_readings("Z1-IN", burst_flow, "flow", "L/s"),

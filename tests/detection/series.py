@@ -46,6 +46,15 @@ def register_readings(meter_id: str, litres_per_hour: pd.Series, start_value: fl
     return pd.concat([first, rest], ignore_index=True)
 
 
+def interval_readings(meter_id: str, litres_per_hour: pd.Series, per_hour: int = 4) -> pd.DataFrame:
+    """Interval volumes (litres since the previous reading, to 0.1 L) every ``60 / per_hour`` minutes,
+    as smart meters export them: each hour's litres split evenly over its intervals."""
+    step = pd.Timedelta(hours=1) / per_hour
+    stamps = pd.DatetimeIndex([hour + step * (k + 1) for hour in litres_per_hour.index for k in range(per_hour)])
+    litres = np.round(np.repeat(litres_per_hour.to_numpy() / per_hour, per_hour), 1)
+    return pd.DataFrame({"meter_id": meter_id, "ts": stamps, "quantity": "interval_volume", "value": litres, "unit": "L"})
+
+
 def inlet_flow(days: int = DAYS, seed: int = 2, step_l_s: float = 0.0, step_from: pd.Timestamp | None = None,
                step_hours: float = 6.0) -> pd.Series:
     """A zone inflow every 15 min (L/s): low at night, peaks morning and evening, noise; optional burst."""

@@ -17,7 +17,7 @@ from tests.detection.conftest import (
     TOILET_FROM,
 )
 
-NORMAL = ("H-NORMAL", "Z2-IN", "Z2-P")
+NORMAL = ("H-NORMAL", "H-INTERVAL", "Z2-IN", "Z2-P")
 
 
 def of(events: pd.DataFrame, meter_id: str, kind: str, detector: str | None = None) -> pd.DataFrame:
@@ -58,6 +58,15 @@ def test_a_running_toilet_is_found_within_hours(constructed_events):
     assert event["raised_at"] - TOILET_FROM <= pd.Timedelta(hours=6)
     assert "below 90 L/h" in event["explanation"]
     assert event["cost"] == pytest.approx(event["lost_volume_l"] / 1000 * 2.0, abs=0.01)
+
+
+def test_a_meter_reporting_interval_volumes_is_watched_like_a_register(constructed_events):
+    from_register = of(constructed_events, "H-TOILET", "continuous_flow").iloc[0]
+    from_intervals = of(constructed_events, "H-INTERVAL-TOILET", "continuous_flow")
+    assert list(from_intervals["detector"]) == ["continuous_flow"]
+    event = from_intervals.iloc[0]
+    assert (event["start"], event["raised_at"]) == (from_register["start"], from_register["raised_at"])
+    assert "below 90 L/h" in event["explanation"]
 
 
 def test_a_burst_is_raised_at_its_first_reading_with_the_pressure_drop(constructed_events):
