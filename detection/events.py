@@ -2,8 +2,9 @@
 
 One row per event; ids are a hash of detector, asset, kind and start, so that
 scanning the same data again gives the same ids. ``raised_at`` (when the rule
-first held, i.e. when a streaming scan would have raised the event) is carried
-internally for evaluation and dropped from the public frame.
+first held and the readings it held on had come, i.e. when a streaming scan would
+have raised the event) is carried internally for evaluation and dropped from the
+public frame.
 """
 
 from __future__ import annotations

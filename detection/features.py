@@ -103,6 +103,23 @@ def reading_times(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], wind
         [list(meter_ids), window.training_start.to_pydatetime(), window.end.to_pydatetime()]).df()
 
 
+def volume_known_at(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], raised_at: Sequence[pd.Timestamp],
+                    within: pd.Timedelta = pd.Timedelta(days=8)) -> pd.Series:
+    """When the hour ending at each ``raised_at`` could first be read on each meter: the end of the first of its
+    consumption intervals that closes that hour (a daily register read closes 24 hours at once; an hourly one,
+    the hour itself). NaT where no interval ends within ``within``."""
+    if not len(meter_ids):
+        return pd.Series([], dtype="datetime64[us]")
+    asked = pd.DataFrame({"i": range(len(meter_ids)), "meter_id": list(meter_ids),  # noqa: F841 (read by name)
+                          "raised_at": pd.to_datetime(list(raised_at)).astype("datetime64[us]")})
+    found = cur.execute(
+        f"""SELECT a.i, min(c.ts_end) AS known_at FROM asked a JOIN consumption c
+              ON c.meter_id = a.meter_id AND c.ts_end >= a.raised_at
+             AND c.ts_end < a.raised_at + INTERVAL {int(within / pd.Timedelta(hours=1))} HOUR
+            GROUP BY a.i""").df()
+    return found.set_index("i")["known_at"].reindex(range(len(meter_ids))).astype("datetime64[us]")
+
+
 def night_minimum(values: pd.Series, tz: str = "UTC", night_hours: tuple[int, int] = (1, 5)) -> pd.Series:
     """Minimum of each local night (``night_hours`` local, end exclusive), indexed by the night's UTC date."""
     local = values.index.tz_localize("UTC").tz_convert(tz)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from data.queries.scope import Scope
@@ -76,7 +77,20 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
             rows += zscore_anomaly(hourly, window, units, zones)
         if "isolation_forest" in chosen:
             rows += isolation_forest(hourly, window, units, zones, set(consumption_ids), cache, tariff)
-    return ev.frame(rows)
+    return _raised_when_known(cur, ev.frame(rows), consumption_ids)
+
+
+def _raised_when_known(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, consumption_ids: list[str]) -> pd.DataFrame:
+    """Events read off hourly volumes are raised no earlier than those volumes could be read: a meter read once
+    a day tells its hours only at the day's read (the store spreads each interval's litres over its hours)."""
+    read_off_volumes = events["meter_id"].isin(consumption_ids) & (events["detector"] != "silent_meter")
+    if not read_off_volumes.any():
+        return events
+    chosen = events[read_off_volumes]
+    known = ft.volume_known_at(cur, list(chosen["meter_id"]), list(chosen["raised_at"])).to_numpy()
+    events.loc[read_off_volumes, "raised_at"] = np.where(pd.isna(known), chosen["raised_at"].to_numpy(),
+                                                          np.maximum(known, chosen["raised_at"].to_numpy()))
+    return events
 
 
 def _hourly_values(volumes: pd.DataFrame, raw: pd.DataFrame, window: ft.Window) -> pd.DataFrame:

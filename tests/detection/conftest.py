@@ -52,6 +52,7 @@ def build_constructed(path):
     gap = s.register_readings("H-GAP", s.household_hourly(seed=5))
     gap = gap[(gap["ts"] < GAP[0]) | (gap["ts"] >= GAP[1])]
     burst_flow = s.inlet_flow(seed=6, step_l_s=2.0, step_from=BURST_FROM)
+    daily_toilet = s.register_readings("H-DAILY-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM))
     normal_flow = s.inlet_flow(seed=7)
     night_flow = s.inlet_flow(seed=8, step_l_s=0.3, step_from=NIGHT_LEAK_FROM, step_hours=24 * 10)
     frames = [
@@ -60,6 +61,7 @@ def build_constructed(path):
         s.register_readings("H-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
         s.interval_readings("H-INTERVAL", s.household_hourly(seed=21)),
         s.interval_readings("H-INTERVAL-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
+        daily_toilet[daily_toilet["ts"].dt.hour == 0],
         silent,
         gap,
         s.sensor_readings("Z1-IN", burst_flow, "flow", "L/s"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -53,7 +54,11 @@ def test_detect_finds_the_leak_under_a_real_households_use(household_with_leak, 
     assert code == 0, err
     events = pd.read_csv(out, parse_dates=["start", "end", "raised_at"])
     assert {"meter_id", "start", "end", "raised_at", "kind", "score", "explanation"} <= set(events.columns)
-    assert (events["raised_at"] > events["start"]).all() and (events["raised_at"] <= events["end"]).all()
+    with duckdb.connect(db, read_only=True) as conn:
+        stamps = conn.execute("SELECT ts FROM readings WHERE meter_id = ?", [meter]).df()["ts"]
+    assert (events["raised_at"] > events["start"]).all()
+    read_off_volumes = events[events["detector"] != "silent_meter"]
+    assert read_off_volumes["raised_at"].isin(stamps).all()  # raised when the reading that told it came
     leak = events[(events["kind"] == "continuous_flow") & (events["start"] >= leak_from - pd.Timedelta(hours=12))]
     assert len(leak) >= 1, events.to_string()
     assert (leak["meter_id"] == meter).all()

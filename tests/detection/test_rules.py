@@ -69,6 +69,13 @@ def test_a_meter_reporting_interval_volumes_is_watched_like_a_register(construct
     assert "below 90 L/h" in event["explanation"]
 
 
+def test_a_meter_read_once_a_day_raises_no_earlier_than_the_read_that_told_it(constructed_events):
+    daily = constructed_events[constructed_events["meter_id"] == "H-DAILY-TOILET"]
+    assert "continuous_flow" in set(daily["detector"])
+    first_read_after = TOILET_FROM.normalize() + pd.Timedelta(days=1)  # the store spreads each day over its hours
+    assert (daily["raised_at"] >= first_read_after).all() and (daily["raised_at"].dt.hour == 0).all()
+
+
 def test_a_burst_is_raised_at_its_first_reading_with_the_pressure_drop(constructed_events):
     burst = of(constructed_events, "Z1-IN", "burst")
     assert len(burst) == 1
