@@ -158,13 +158,14 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
     quantity = series.set_index("meter_id")["quantity"]
     drifts = {}
     for meter_id, group in readings.groupby("meter_id", sort=True):
-        found = _drifting_hours(group.set_index("ts")["value"].sort_index(), window, sigmas)
+        found = daily_offset(group.set_index("ts")["value"].sort_index(), window, sigmas)
         if found is not None:
             drifts[meter_id] = found
     flags = pd.DataFrame({m: d[0] for m, d in drifts.items()}).fillna(False).astype(bool)
     zone_of = {m: _zone(series, m) for m in drifts}
     rows = []
-    for meter_id, (drifting, offset, level, spread) in drifts.items():
+    for meter_id, (drifting, offset, deviation, spread) in drifts.items():
+        level = np.abs(deviation)
         others = [m for m in drifts if m != meter_id and zone_of[m] is not None and zone_of[m] == zone_of[meter_id]]
         alone = drifting.to_numpy() & ~flags[others].reindex(drifting.index, fill_value=False).any(axis=1).to_numpy()
         for first, last in merge_runs(runs(alone, min_length=12), gap=6):
@@ -181,8 +182,10 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
     return rows
 
 
-def _drifting_hours(values: pd.Series, window: Window, sigmas: float):
-    """(drifting flags, offset, |offset - usual|, spread) per hour, or None without 14 days of training."""
+def daily_offset(values: pd.Series, window: Window, sigmas: float):
+    """Per hour: (flags where the offset is beyond ``sigmas`` spreads, the offset from the usual daily profile
+    (rolling 24 h median), its deviation from the training's usual offset, the spread); None without 14 days
+    of training."""
     hourly = values.resample("h").mean()
     if hourly[hourly.index < window.start].count() < 14 * 24:
         return None
@@ -193,9 +196,9 @@ def _drifting_hours(values: pd.Series, window: Window, sigmas: float):
     if not np.isfinite(spread) or spread <= 0:
         return None
     scanned = (offset.index >= window.start) & (offset.index < window.end)
-    level = np.abs(offset - float(training_offsets.mean())).to_numpy()
-    drifting = (np.nan_to_num(level) > sigmas * spread) & scanned
-    return pd.Series(drifting, index=offset.index), offset, level, spread
+    deviation = (offset - float(training_offsets.mean())).to_numpy()
+    drifting = (np.nan_to_num(np.abs(deviation)) > sigmas * spread) & scanned
+    return pd.Series(drifting, index=offset.index), offset, deviation, spread
 
 
 def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,

@@ -20,6 +20,7 @@ from data.units import VOLUME_QUANTITIES
 from detection import events as ev
 from detection import features as ft
 from detection.rules_flow import burst, continuous_flow, night_flow_rise
+from detection.rules_pressure import zone_pressure_drop
 from detection.rules_sensor import (
     UNITS,
     pressure_out_of_band,
@@ -30,8 +31,8 @@ from detection.rules_sensor import (
 )
 from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore_anomaly
 
-RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "sensor_stuck", "sensor_spike",
-         "sensor_drift", "silent_meter")
+RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_pressure_drop",
+         "sensor_stuck", "sensor_spike", "sensor_drift", "silent_meter")
 DETECTORS = RULES + ("zscore", "isolation_forest")
 
 
@@ -62,6 +63,8 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
         rows += night_flow_rise(flows, series, window, tariff)
     if "pressure_band" in chosen:
         rows += pressure_out_of_band(pressures, series, window)
+    if "zone_pressure_drop" in chosen:
+        rows += zone_pressure_drop(pressures, series, window)
     if "sensor_stuck" in chosen:
         rows += sensor_stuck(raw, series, window)
     if "sensor_spike" in chosen:

@@ -21,6 +21,19 @@ LOW_PRESSURE = (s.START + 31 * DAY + pd.Timedelta(hours=2), s.START + 31 * DAY +
 STUCK = (s.START + 32 * DAY, s.START + 32 * DAY + pd.Timedelta(hours=6))
 SPIKES = [s.START + 32 * DAY + pd.Timedelta(hours=h) for h in (1, 2.5, 3, 4.25, 5)]
 DRIFT_FROM = s.START + 30 * DAY
+ZONE_DROP_FROM = s.START + 30 * DAY + pd.Timedelta(hours=9)
+
+
+def _zone_pressures() -> list[pd.DataFrame]:
+    """Z5: both pressure sensors fall together (a leak drawing on the zone); Z6: one falls alone (a drift)."""
+    frames = []
+    for zone, drops in (("Z5", {"PA": 0.1, "PB": 0.05}), ("Z6", {"PA": 0.1, "PB": 0.0})):
+        flow = s.inlet_flow(seed=31 if zone == "Z5" else 32)
+        for k, (name, drop) in enumerate(drops.items()):
+            values = s.pressure(flow, seed=33 + k + (0 if zone == "Z5" else 2))
+            values[values.index >= ZONE_DROP_FROM] -= drop
+            frames.append(s.sensor_readings(f"{zone}-{name}", values, "pressure", "bar"))
+    return frames
 
 
 def _faulty_sensors() -> list[pd.DataFrame]:
@@ -70,10 +83,13 @@ def build_constructed(path):
         s.sensor_readings("Z2-P", s.pressure(normal_flow, seed=10), "pressure", "bar"),
         s.sensor_readings("Z3-IN", night_flow, "flow", "L/s"),
         *_faulty_sensors(),
+        *_zone_pressures(),
     ]
     meters = s.meters_frame([("Z1-IN", "Z1", "inlet", "flow"), ("Z1-P", "Z1", "sensor", "pressure"),
                              ("Z2-IN", "Z2", "inlet", "flow"), ("Z2-P", "Z2", "sensor", "pressure"),
-                             ("Z3-IN", "Z3", "inlet", "flow")])
+                             ("Z3-IN", "Z3", "inlet", "flow"), ("Z5-PA", "Z5", "sensor", "pressure"),
+                             ("Z5-PB", "Z5", "sensor", "pressure"), ("Z6-PA", "Z6", "sensor", "pressure"),
+                             ("Z6-PB", "Z6", "sensor", "pressure")])
     with s.store_with(path, *frames, meters=meters):
         pass
     return path

@@ -15,6 +15,7 @@ from tests.detection.conftest import (
     SPIKES,
     STUCK,
     TOILET_FROM,
+    ZONE_DROP_FROM,
 )
 
 NORMAL = ("H-NORMAL", "H-INTERVAL", "Z2-IN", "Z2-P")
@@ -97,6 +98,18 @@ def test_pressure_out_of_band(constructed_events):
     assert len(low) == 1
     assert low.iloc[0]["start"] == LOW_PRESSURE[0] and low.iloc[0]["end"] < LOW_PRESSURE[1]
     assert "below its usual band" in low.iloc[0]["explanation"]
+
+
+def test_a_zone_whose_pressure_sensors_fall_together_is_a_pressure_drop_not_a_drift(constructed_events):
+    drop = of(constructed_events, "ZONE:Z5", "pressure_out_of_band", "zone_pressure_drop")
+    assert len(drop) == 1
+    event = drop.iloc[0]
+    assert event["start"] <= ZONE_DROP_FROM < event["raised_at"] <= ZONE_DROP_FROM + pd.Timedelta(hours=24)
+    assert "Pressure at Z5-PA, Z5-PB has stayed below" in event["explanation"] and "0.104 bar at Z5-PA" in event["explanation"]
+    assert constructed_events[constructed_events["meter_id"].isin(["Z5-PA", "Z5-PB"])
+                              & (constructed_events["detector"] == "sensor_drift")].empty
+    assert of(constructed_events, "ZONE:Z6", "pressure_out_of_band").empty  # one sensor alone is an instrument
+    assert len(of(constructed_events, "Z6-PA", "sensor_drift")) == 1
 
 
 def test_sensor_faults(constructed_events):
