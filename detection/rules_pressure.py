@@ -31,8 +31,7 @@ def zone_pressure_drop(pressures: pd.DataFrame, series: pd.DataFrame, window: Wi
         zone = zone_of.get(meter_id)
         found = daily_offset(group.set_index("ts")["value"].sort_index(), window, sigmas) if pd.notna(zone) else None
         if found is not None:
-            beyond, offset, deviation, spread = found
-            deviation = pd.Series(deviation, index=offset.index)
+            beyond, _, deviation, spread = found
             falls.setdefault(zone, {})[meter_id] = (beyond & (deviation < 0), deviation, spread)
     rows = []
     for zone, sensors in sorted(falls.items()):

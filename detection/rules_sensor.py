@@ -165,7 +165,7 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
     zone_of = {m: _zone(series, m) for m in drifts}
     rows = []
     for meter_id, (drifting, offset, deviation, spread) in drifts.items():
-        level = np.abs(deviation)
+        level = np.abs(deviation.to_numpy())
         others = [m for m in drifts if m != meter_id and zone_of[m] is not None and zone_of[m] == zone_of[meter_id]]
         alone = drifting.to_numpy() & ~flags[others].reindex(drifting.index, fill_value=False).any(axis=1).to_numpy()
         for first, last in merge_runs(runs(alone, min_length=12), gap=6):
@@ -196,8 +196,8 @@ def daily_offset(values: pd.Series, window: Window, sigmas: float):
     if not np.isfinite(spread) or spread <= 0:
         return None
     scanned = (offset.index >= window.start) & (offset.index < window.end)
-    deviation = (offset - float(training_offsets.mean())).to_numpy()
-    drifting = (np.nan_to_num(np.abs(deviation)) > sigmas * spread) & scanned
+    deviation = offset - float(training_offsets.mean())
+    drifting = (np.nan_to_num(np.abs(deviation.to_numpy())) > sigmas * spread) & scanned
     return pd.Series(drifting, index=offset.index), offset, deviation, spread
 
 
