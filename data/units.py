@@ -92,6 +92,16 @@ WEATHER_QUANTITIES = frozenset({"air_temperature", "rainfall", "humidity", "wind
 CONSUMPTION_QUANTITIES = tuple(q for q, spec in QUANTITIES.items() if spec.is_consumption)
 #: Quantities that count litres (a register, or litres since the last reading): a consumption meter's own.
 VOLUME_QUANTITIES = ("volume", "interval_volume")
+#: Categories of meters that are not customers' (a zone inlet, a network sensor, a weather station).
+NON_CUSTOMER_CATEGORIES = ("inlet", "sensor", "weather", "")
+
+
+def is_consumption_meter(quantity: str | None, category: str | None) -> bool:
+    """Whether a meter's litres are consumption to watch as a customer's: a register or interval volumes
+    always; a flow meter when its category names a customer (a household or business meter that reports its
+    flow rate, which the store integrates to litres)."""
+    return quantity in VOLUME_QUANTITIES or (
+        quantity == "flow" and isinstance(category, str) and category not in NON_CUSTOMER_CATEGORIES)
 
 #: Display units for volumes, as users pick them.
 VOLUME_DISPLAY = {"L": 1.0, "m3": 1000.0, "gal": US_GALLON_L}

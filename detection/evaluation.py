@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data.units import VOLUME_QUANTITIES
+from detection.features import consumption_meters
 from detection.scan import RULES
 
 #: Label kinds that are not anomalies to detect; events overlapping them are still not false alarms.
@@ -50,7 +50,7 @@ def _confirmed_by(events: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
 
 def match(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
     """Pairs (event index, label index) where the event detects the label."""
-    customers = set(series.loc[series["quantity"].isin(VOLUME_QUANTITIES), "meter_id"])
+    customers = set(series.loc[consumption_meters(series), "meter_id"])
     metered = set(series["meter_id"])
     pairs = []
     for index, label in labels.iterrows():
@@ -133,7 +133,7 @@ def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_d
     from detection.scan import DETECTORS, scan_range
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     series = catalogue(cur)
-    customers = series[series["quantity"].isin(VOLUME_QUANTITIES)]["meter_id"].tolist()
+    customers = series.loc[consumption_meters(series), "meter_id"].tolist()
     step = max(round(1 / forest_share), 1) if forest_share > 0 else 0
     forest_ids = sorted(set(series["meter_id"]) - set(customers)) + (customers[::step] if step else [])
     others = tuple(d for d in DETECTORS if d != "isolation_forest")

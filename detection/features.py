@@ -4,9 +4,10 @@ Reads go through rollups (`meter_hourly` for consumption meters) or the raw
 readings of a window for the few network sensors, never whole tables. Series
 are told apart by their quantity, not by ids: meters of ``volume`` (a register)
 or ``interval_volume`` (litres since the last reading, as smart meters export them)
-are customers' (or any consumption) meters; ``flow``, ``pressure`` and ``level`` are network
-series. Categories may be missing (imported files): ``inlet`` only adds the
-zone-level reading of a flow meter.
+are customers' (or any consumption) meters, and so is a ``flow`` meter whose category names a
+customer (a household meter reporting its flow rate: its hourly litres are read as a register's);
+other ``flow``, ``pressure`` and ``level`` series are network series. Categories may be missing
+(imported files): ``inlet`` only adds the zone-level reading of a flow meter.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
-from data.units import VOLUME_QUANTITIES
+from data.units import VOLUME_QUANTITIES, is_consumption_meter
 
 NETWORK_QUANTITIES = ("flow", "pressure", "level")
 DETECTED_QUANTITIES = VOLUME_QUANTITIES + NETWORK_QUANTITIES
@@ -57,6 +58,12 @@ def catalogue(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str] | None = 
     return cur.execute(
         f"""SELECT meter_id, zone_id, category, quantity, interval_s, last_ts, tz FROM meters
             WHERE {' AND '.join(clauses)} ORDER BY meter_id""", params).df()
+
+
+def consumption_meters(series: pd.DataFrame) -> pd.Series:
+    """Which rows of a `catalogue` frame are consumption meters, watched through their hourly litres."""
+    return pd.Series([is_consumption_meter(q, c) for q, c in zip(series["quantity"], series["category"])],
+                     index=series.index, dtype=bool)
 
 
 def hourly_volumes(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], window: Window) -> pd.DataFrame:

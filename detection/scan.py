@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from data.queries.scope import Scope
-from data.units import VOLUME_QUANTITIES
 from detection import events as ev
 from detection import features as ft
 from detection.rules_flow import burst, continuous_flow, night_flow_rise
@@ -45,10 +44,10 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
     if unknown:
         raise ValueError(f"unknown detectors: {', '.join(sorted(unknown))}; known: {', '.join(DETECTORS)}")
     zones = {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
-    units = {m: UNITS.get(q, "") + ("/h" if q in VOLUME_QUANTITIES else "")
-             for m, q in zip(series["meter_id"], series["quantity"])}
-    consumption_ids = list(series.loc[series["quantity"].isin(VOLUME_QUANTITIES), "meter_id"])
-    network = series[series["quantity"].isin(ft.NETWORK_QUANTITIES)]
+    consumption = ft.consumption_meters(series)
+    units = {m: "L/h" if c else UNITS.get(q, "") for m, q, c in zip(series["meter_id"], series["quantity"], consumption)}
+    consumption_ids = list(series.loc[consumption, "meter_id"])
+    network = series[~consumption & series["quantity"].isin(ft.NETWORK_QUANTITIES)]
     volumes = ft.hourly_volumes(cur, consumption_ids, window)
     raw = ft.readings(cur, network, window)
     by_quantity = raw.merge(network[["meter_id", "quantity"]], on="meter_id")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
 from data.queries.zone_status import ZoneStatus as RuledZoneStatus
-from data.units import VOLUME_QUANTITIES
+from data.units import is_consumption_meter
 
 ALERT_COLUMNS = ["alert_id", "event_id", "meter_id", "zone_id", "category", "kind", "detector", "severity",
                  "state", "opened_at", "updated_at", "event_start", "last_event_end", "score", "explanation",
@@ -174,8 +174,8 @@ def alert_series(cur: duckdb.DuckDBPyConnection, meter_id: str, zone_id: str | N
                 [zone_id, lo, hi]).df()
             return AlertSeries(frame, f"zone {zone_id} consumption", "L/h")
         meter_id = inlet
-    quantity, _category = _meter_quantity(cur, meter_id)
-    if quantity in VOLUME_QUANTITIES:
+    quantity, category = _meter_quantity(cur, meter_id)
+    if is_consumption_meter(quantity, category):
         frame = cur.execute(
             """SELECT hour, volume_l AS value, NULL AS low, NULL AS high FROM meter_hourly
                WHERE meter_id = ? AND hour BETWEEN ? AND ? ORDER BY hour""", [meter_id, lo, hi]).df()

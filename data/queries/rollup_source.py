@@ -9,9 +9,7 @@ Both give rows of (zone_id, category, bucket, volume_l, estimated_l).
 from __future__ import annotations
 
 from data.queries.scope import Scope, meter_filter
-
-#: Categories of meters that are not customers: their volumes are not consumption.
-NON_CUSTOMER = ("inlet", "sensor", "weather", "")
+from data.units import NON_CUSTOMER_CATEGORIES as NON_CUSTOMER
 
 
 def zone_volumes_sql(grain: str, scope: Scope) -> tuple[str, list]:

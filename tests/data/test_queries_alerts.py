@@ -97,6 +97,16 @@ def test_an_interval_volume_meter_is_charted_from_its_rollups_like_a_register():
     assert series.unit == "L/h" and series.frame["value"].sum() == 60.0
 
 
+def test_a_household_flow_meter_is_charted_from_its_rollups_and_an_inlet_from_its_flows():
+    cur = alert_db()
+    cur.execute("UPDATE meters SET quantity = 'flow' WHERE meter_id = 'Z1-R-0001'")
+    cur.executemany("INSERT INTO meter_hourly VALUES ('Z1-R-0001', ?, 10.0, 0)", [[T0 + timedelta(hours=h)] for h in range(6)])
+    series = alert_series(cur, "Z1-R-0001", "Z1", T0, T0 + timedelta(hours=5))
+    assert series.unit == "L/h" and series.frame["value"].sum() == 60.0
+    cur.execute("UPDATE meters SET category = 'inlet' WHERE meter_id = 'Z1-R-0001'")
+    assert alert_series(cur, "Z1-R-0001", "Z1", T0, T0 + timedelta(hours=5)).unit == "L/s"
+
+
 def test_zone_rules_raise_a_zone_above_its_alerts_and_say_why_but_never_lower_it():
     alerts = [AlertZone("Z1", "Colle", "normal", 0, None), AlertZone("Z2", "Centro", "critical", 1, None),
               AlertZone("Z3", "Borgo", "warning", 1, None), AlertZone("Z4", "Zona", "normal", 0, None)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.units import QUANTITIES, conversion, litres_to, resolve_quantity, to_canonical
+from data.units import QUANTITIES, conversion, is_consumption_meter, litres_to, resolve_quantity, to_canonical
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,11 @@ def test_litres_to_an_unknown_display_unit_is_an_error():
 ])
 def test_other_spellings_of_a_unit_convert_as_it_does(quantity, unit, as_written):
     assert conversion(quantity, unit) == conversion(quantity, as_written) is not None
+
+
+@pytest.mark.parametrize(("quantity", "category", "expected"), [
+    ("volume", None, True), ("interval_volume", "inlet", True), ("flow", "residential", True),
+    ("flow", "commercial", True), ("flow", "inlet", False), ("flow", "sensor", False), ("flow", None, False),
+    ("flow", "", False), ("pressure", "residential", False), ("air_temperature", "weather", False)])
+def test_which_meters_are_watched_as_consumption(quantity, category, expected):
+    assert is_consumption_meter(quantity, category) is expected

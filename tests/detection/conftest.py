@@ -74,6 +74,8 @@ def build_constructed(path):
         s.register_readings("H-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
         s.interval_readings("H-INTERVAL", s.household_hourly(seed=21)),
         s.interval_readings("H-INTERVAL-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
+        s.flow_readings("H-FLOW", s.household_hourly(seed=22)),
+        s.flow_readings("H-FLOW-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM)),
         daily_toilet[daily_toilet["ts"].dt.hour == 0],
         silent,
         gap,
@@ -85,7 +87,8 @@ def build_constructed(path):
         *_faulty_sensors(),
         *_zone_pressures(),
     ]
-    meters = s.meters_frame([("Z1-IN", "Z1", "inlet", "flow"), ("Z1-P", "Z1", "sensor", "pressure"),
+    meters = s.meters_frame([("H-FLOW", None, "residential", "flow"), ("H-FLOW-TOILET", None, "residential", "flow"),
+                             ("Z1-IN", "Z1", "inlet", "flow"), ("Z1-P", "Z1", "sensor", "pressure"),
                              ("Z2-IN", "Z2", "inlet", "flow"), ("Z2-P", "Z2", "sensor", "pressure"),
                              ("Z3-IN", "Z3", "inlet", "flow"), ("Z5-PA", "Z5", "sensor", "pressure"),
                              ("Z5-PB", "Z5", "sensor", "pressure"), ("Z6-PA", "Z6", "sensor", "pressure"),

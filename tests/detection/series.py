@@ -55,6 +55,15 @@ def interval_readings(meter_id: str, litres_per_hour: pd.Series, per_hour: int =
     return pd.DataFrame({"meter_id": meter_id, "ts": stamps, "quantity": "interval_volume", "value": litres, "unit": "L"})
 
 
+def flow_readings(meter_id: str, litres_per_hour: pd.Series, per_hour: int = 12) -> pd.DataFrame:
+    """Flow rates (L/min) every ``60 / per_hour`` minutes, as a meter reporting its flow does: the mean flow of
+    each interval, stamped at its middle, so that integrating the rates gives back each hour's litres."""
+    step = pd.Timedelta(hours=1) / per_hour
+    stamps = pd.DatetimeIndex([hour + step * (k + 0.5) for hour in litres_per_hour.index for k in range(per_hour)])
+    l_min = np.repeat(litres_per_hour.to_numpy() / 60, per_hour)
+    return pd.DataFrame({"meter_id": meter_id, "ts": stamps, "quantity": "flow", "value": l_min, "unit": "L/min"})
+
+
 def inlet_flow(days: int = DAYS, seed: int = 2, step_l_s: float = 0.0, step_from: pd.Timestamp | None = None,
                step_hours: float = 6.0) -> pd.Series:
     """A zone inflow every 15 min (L/s): low at night, peaks morning and evening, noise; optional burst."""

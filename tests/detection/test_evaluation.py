@@ -24,7 +24,8 @@ def _event(meter_id: str, start: pd.Timestamp, raised_after: pd.Timedelta) -> di
 
 
 def test_a_leak_from_the_warm_up_is_neither_scored_nor_a_false_alarm():
-    series = pd.DataFrame({"meter_id": ["A", "B", "C"], "zone_id": "Z1", "quantity": "volume"})
+    series = pd.DataFrame({"meter_id": ["A", "B", "C"], "zone_id": "Z1", "category": "residential",
+                           "quantity": "volume"})
     events = frame([_event("A", SPAN_START + 2 * H, 4 * H),
                     _event("B", SPAN_START + 10 * H, 5 * H),
                     _event("C", SPAN_START + 30 * H, 4 * H)])

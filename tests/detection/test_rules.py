@@ -18,7 +18,7 @@ from tests.detection.conftest import (
     ZONE_DROP_FROM,
 )
 
-NORMAL = ("H-NORMAL", "H-INTERVAL", "Z2-IN", "Z2-P")
+NORMAL = ("H-NORMAL", "H-INTERVAL", "H-FLOW", "Z2-IN", "Z2-P")
 
 
 def of(events: pd.DataFrame, meter_id: str, kind: str, detector: str | None = None) -> pd.DataFrame:
@@ -68,6 +68,18 @@ def test_a_meter_reporting_interval_volumes_is_watched_like_a_register(construct
     event = from_intervals.iloc[0]
     assert (event["start"], event["raised_at"]) == (from_register["start"], from_register["raised_at"])
     assert "below 90 L/h" in event["explanation"]
+
+
+def test_a_household_meter_reporting_its_flow_rate_is_watched_like_a_register(constructed_events):
+    from_register = of(constructed_events, "H-TOILET", "continuous_flow").iloc[0]
+    from_flow = constructed_events[constructed_events["meter_id"] == "H-FLOW-TOILET"]
+    sustained = of(from_flow, "H-FLOW-TOILET", "continuous_flow")
+    assert list(sustained["detector"]) == ["continuous_flow"]
+    event = sustained.iloc[0]
+    assert event["start"] == from_register["start"] == TOILET_FROM
+    assert event["raised_at"] - from_register["raised_at"] <= pd.Timedelta(minutes=15)  # the reading closing the hour
+    assert "below 90 L/h" in event["explanation"]
+    assert not set(from_flow["detector"]) & {"burst", "night_flow_rise", "sensor_spike", "sensor_stuck", "sensor_drift"}
 
 
 def test_a_meter_read_once_a_day_raises_no_earlier_than_the_read_that_told_it(constructed_events):
