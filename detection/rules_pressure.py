@@ -14,31 +14,28 @@ import numpy as np
 import pandas as pd
 
 from detection.events import event, merge_runs, runs, squash
-from detection.features import Window
-from detection.rules_sensor import daily_offset
+from detection.rules_sensor import DailyOffset
 
 #: Hours the fall must last (on a rolling 24 h median, so a fall of a few hours never counts).
 MIN_HOURS = 12
 
 
-def zone_pressure_drop(pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
-                       sigmas: float = 6.0) -> list[dict]:
-    """Zones where two or more pressure sensors sit below their usual daily profile by more than ``sigmas``
-    times its day-to-day variation, at the same hours, for ``MIN_HOURS`` or more; one event per zone."""
-    zone_of = series.set_index("meter_id")["zone_id"]
-    falls: dict[str, dict[str, tuple]] = {}
-    for meter_id, group in pressures.groupby("meter_id", sort=True):
-        zone = zone_of.get(meter_id)
-        found = daily_offset(group.set_index("ts")["value"].sort_index(), window, sigmas) if pd.notna(zone) else None
-        if found is not None:
-            beyond, _, deviation, spread = found
-            falls.setdefault(zone, {})[meter_id] = (beyond & (deviation < 0), deviation, spread)
+def zone_pressure_drop(offsets: dict[str, DailyOffset], series: pd.DataFrame) -> list[dict]:
+    """Zones where two or more pressure sensors sit below their usual daily profile by more than its limit
+    (``offsets`` from `rules_sensor.daily_offsets`), at the same hours, for ``MIN_HOURS`` or more; one event
+    per zone."""
+    known = series.set_index("meter_id")
+    falls: dict[str, dict[str, DailyOffset]] = {}
+    for meter_id, found in offsets.items():
+        zone = known.at[meter_id, "zone_id"]
+        if known.at[meter_id, "quantity"] == "pressure" and pd.notna(zone):
+            falls.setdefault(zone, {})[meter_id] = found._replace(beyond=found.beyond & (found.deviation < 0))
     rows = []
     for zone, sensors in sorted(falls.items()):
         if len(sensors) < 2:
             continue
-        falling = pd.DataFrame({m: f[0] for m, f in sensors.items()}).fillna(False).astype(bool)
-        deviation = pd.DataFrame({m: f[1] for m, f in sensors.items()}).reindex(falling.index)
+        falling = pd.DataFrame({m: f.beyond for m, f in sensors.items()}).fillna(False).astype(bool)
+        deviation = pd.DataFrame({m: f.deviation for m, f in sensors.items()}).reindex(falling.index)
         shared = (falling.sum(axis=1) >= 2).to_numpy()
         hours = falling.index
         for first, last in merge_runs(runs(shared, min_length=MIN_HOURS), gap=6):
@@ -46,12 +43,12 @@ def zone_pressure_drop(pressures: pd.DataFrame, series: pd.DataFrame, window: Wi
             names = [m for m in part.columns if part[m].any()]
             worst = {m: float(-np.nanmin(deviation[m].iloc[first:last + 1])) for m in names}
             deepest = max(worst, key=worst.get)
-            spread = sensors[deepest][2]
+            spread, limit = sensors[deepest].spread, sensors[deepest].limit
             rows.append(event(
                 detector="zone_pressure_drop", meter_id=f"ZONE:{zone}", zone_id=zone, kind="pressure_out_of_band",
                 start=hours[first] - pd.Timedelta(hours=23), end=hours[last],
                 raised_at=hours[first + MIN_HOURS - 1] + pd.Timedelta(hours=1),
-                score=squash(worst[deepest] / (sigmas * spread)), severity="warning",
+                score=squash(worst[deepest] / limit), severity="warning",
                 explanation=(f"Pressure at {', '.join(names)} has stayed below its usual daily profile for "
                              f"{last - first + 1} h, by up to {worst[deepest]:.3f} bar at {deepest} (day-to-day "
                              f"variation {spread:.3f} bar): the whole zone, not one instrument. A leak drawing on the "

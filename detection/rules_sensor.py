@@ -6,6 +6,8 @@ and explains the numbers it compared. Readings come in as (meter_id, ts, value).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,8 @@ from detection.events import event, merge_runs, runs, squash
 from detection.features import Window
 from detection.rules_flow import _typical_by_slot, _usual_interval, recent_same_quarter
 
+#: A day-long offset beyond this many spreads of its training is news (a drift, or a zone's fall).
+OFFSET_SIGMAS = 6.0
 UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L", "interval_volume": "L"}
 
 
@@ -148,25 +152,41 @@ def _jumps(values: pd.Series, window: Window, sigmas: float):
     return deviation, limit, spread, np.flatnonzero(spiky)
 
 
-def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, sigmas: float = 6.0) -> list[dict]:
+class DailyOffset(NamedTuple):
+    """A series' offset from its usual daily profile, per hour (read by `sensor_drift` and `zone_pressure_drop`)."""
+
+    beyond: pd.Series       # hours of the scanned window where the offset is beyond the limit
+    offset: pd.Series       # rolling 24 h median of the reading minus its usual value at that time of day
+    deviation: pd.Series    # the offset minus the training's usual offset
+    spread: float           # the training offsets' standard deviation (day-to-day variation)
+    limit: float            # OFFSET_SIGMAS x spread
+
+
+def daily_offsets(readings: pd.DataFrame, window: Window, sigmas: float = OFFSET_SIGMAS) -> dict[str, DailyOffset]:
+    """The daily offset of every series of ``readings`` with 14 days of training, computed once for the
+    rules that compare them: a scan's pressure sensors would otherwise be worked out twice."""
+    offsets = {}
+    for meter_id, group in readings.groupby("meter_id", sort=True):
+        found = daily_offset(group.set_index("ts")["value"].sort_index(), window, sigmas)
+        if found is not None:
+            offsets[meter_id] = found
+    return offsets
+
+
+def sensor_drift(offsets: dict[str, DailyOffset], series: pd.DataFrame) -> list[dict]:
     """A day-long offset from the usual daily profile (rolling 24 h median, so events of a few hours do not count)
-    that the other sensors of its zone do not share.
+    that the other sensors of its zone do not share; ``offsets`` from `daily_offsets`.
 
     A sensor drifts alone: when every series of a zone moves at once (a works holiday,
     a valve setting, a booster change) the water moved, not the instruments.
     """
     quantity = series.set_index("meter_id")["quantity"]
-    drifts = {}
-    for meter_id, group in readings.groupby("meter_id", sort=True):
-        found = daily_offset(group.set_index("ts")["value"].sort_index(), window, sigmas)
-        if found is not None:
-            drifts[meter_id] = found
-    flags = pd.DataFrame({m: d[0] for m, d in drifts.items()}).fillna(False).astype(bool)
-    zone_of = {m: _zone(series, m) for m in drifts}
+    flags = pd.DataFrame({m: d.beyond for m, d in offsets.items()}).fillna(False).astype(bool)
+    zone_of = {m: _zone(series, m) for m in offsets}
     rows = []
-    for meter_id, (drifting, offset, deviation, spread) in drifts.items():
+    for meter_id, (drifting, offset, deviation, spread, limit) in offsets.items():
         level = np.abs(deviation.to_numpy())
-        others = [m for m in drifts if m != meter_id and zone_of[m] is not None and zone_of[m] == zone_of[meter_id]]
+        others = [m for m in offsets if m != meter_id and zone_of[m] is not None and zone_of[m] == zone_of[meter_id]]
         alone = drifting.to_numpy() & ~flags[others].reindex(drifting.index, fill_value=False).any(axis=1).to_numpy()
         for first, last in merge_runs(runs(alone, min_length=12), gap=6):
             unit = UNITS.get(quantity.get(meter_id), "")
@@ -174,7 +194,7 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
             rows.append(event(
                 detector="sensor_drift", meter_id=meter_id, zone_id=zone_of[meter_id], kind="sensor_drift",
                 start=offset.index[first] - pd.Timedelta(hours=23), end=offset.index[last],
-                raised_at=offset.index[first + 11] + pd.Timedelta(hours=1), score=squash(worst / (sigmas * spread)),
+                raised_at=offset.index[first + 11] + pd.Timedelta(hours=1), score=squash(worst / limit),
                 severity="warning",
                 explanation=(f"Readings have moved {worst:.2f} {unit} away from the usual daily profile "
                              f"(day-to-day variation {spread:.3f} {unit}) and stayed there for "
@@ -182,10 +202,8 @@ def sensor_drift(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
     return rows
 
 
-def daily_offset(values: pd.Series, window: Window, sigmas: float):
-    """Per hour: (flags where the offset is beyond ``sigmas`` spreads, the offset from the usual daily profile
-    (rolling 24 h median), its deviation from the training's usual offset, the spread); None without 14 days
-    of training."""
+def daily_offset(values: pd.Series, window: Window, sigmas: float = OFFSET_SIGMAS) -> DailyOffset | None:
+    """One series' `DailyOffset`; None without 14 days of training."""
     hourly = values.resample("h").mean()
     if hourly[hourly.index < window.start].count() < 14 * 24:
         return None
@@ -197,8 +215,8 @@ def daily_offset(values: pd.Series, window: Window, sigmas: float):
         return None
     scanned = (offset.index >= window.start) & (offset.index < window.end)
     deviation = offset - float(training_offsets.mean())
-    drifting = (np.nan_to_num(np.abs(deviation.to_numpy())) > sigmas * spread) & scanned
-    return pd.Series(drifting, index=offset.index), offset, deviation, spread
+    beyond = (np.nan_to_num(np.abs(deviation.to_numpy())) > sigmas * spread) & scanned
+    return DailyOffset(pd.Series(beyond, index=offset.index), offset, deviation, spread, sigmas * spread)
 
 
 def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,

@@ -22,6 +22,7 @@ from detection.rules_flow import burst, continuous_flow, night_flow_rise
 from detection.rules_pressure import zone_pressure_drop
 from detection.rules_sensor import (
     UNITS,
+    daily_offsets,
     pressure_out_of_band,
     sensor_drift,
     sensor_spike,
@@ -62,14 +63,16 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
         rows += night_flow_rise(flows, series, window, tariff)
     if "pressure_band" in chosen:
         rows += pressure_out_of_band(pressures, series, window)
-    if "zone_pressure_drop" in chosen:
-        rows += zone_pressure_drop(pressures, series, window)
+    if chosen & {"zone_pressure_drop", "sensor_drift"}:
+        offsets = daily_offsets(raw, window)
+        if "zone_pressure_drop" in chosen:
+            rows += zone_pressure_drop(offsets, series)
+        if "sensor_drift" in chosen:
+            rows += sensor_drift(offsets, series)
     if "sensor_stuck" in chosen:
         rows += sensor_stuck(raw, series, window)
     if "sensor_spike" in chosen:
         rows += sensor_spike(raw, series, window)
-    if "sensor_drift" in chosen:
-        rows += sensor_drift(raw, series, window)
     if "silent_meter" in chosen:
         times = pd.concat([ft.reading_times(cur, consumption_ids, window), raw[["meter_id", "ts"]]], ignore_index=True)
         rows += silent_meter(times, series, window, now=now)

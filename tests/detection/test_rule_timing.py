@@ -12,7 +12,7 @@ import pandas as pd
 
 from detection.features import Window
 from detection.rules_flow import burst, continuous_flow
-from detection.rules_sensor import sensor_drift, sensor_spike
+from detection.rules_sensor import daily_offsets, sensor_drift, sensor_spike
 from tests.detection import series as s
 
 DAY = pd.Timedelta(days=1)
@@ -87,7 +87,7 @@ def test_a_sensor_that_moves_alone_drifts_but_a_zone_that_moves_together_does_no
                           _readings("B-1", _level(3, moved, 0.5)), _readings("B-2", _level(4, None, 0.0))])
     catalogue = _catalogue([("A-1", "A", "level"), ("A-2", "A", "level"), ("B-1", "B", "level"),
                             ("B-2", "B", "level")])
-    found = sensor_drift(readings, catalogue, Window(SCAN_START, SCAN_START + 7 * DAY))
+    found = sensor_drift(daily_offsets(readings, Window(SCAN_START, SCAN_START + 7 * DAY)), catalogue)
     assert [e["meter_id"] for e in found] == ["B-1"]
     assert "no other sensor of the zone moved with it" in found[0]["explanation"]
 
