@@ -198,7 +198,10 @@ def sensor_drift(offsets: dict[str, DailyOffset], series: pd.DataFrame) -> list[
                 severity="warning",
                 explanation=(f"Readings have moved {worst:.2f} {unit} away from the usual daily profile "
                              f"(day-to-day variation {spread:.3f} {unit}) and stayed there for "
-                             f"{last - first + 1} h; no other sensor of the zone moved with it")))
+                             f"{last - first + 1} h; " + (
+                                 "no other sensor of the zone moved with it" if others else
+                                 "no other sensor in its zone to compare with, so a change in the water (a leak, "
+                                 "a valve) is as likely as the instrument"))))
     return rows
 
 

@@ -131,6 +131,7 @@ def test_sensor_faults(constructed_events):
     assert len(spikes) == 1 and spikes.iloc[0]["explanation"].startswith(f"{len(SPIKES)} readings jumped")
     drift = of(constructed_events, "L-DRIFT", "sensor_drift")
     assert len(drift) == 1 and "0.90 m" in drift.iloc[0]["explanation"]
+    assert "no other sensor in its zone to compare with" in drift.iloc[0]["explanation"]  # it has no zone
 
 
 def test_a_silent_meter(constructed_events):
