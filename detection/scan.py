@@ -108,16 +108,17 @@ def _hourly_values(volumes: pd.DataFrame, raw: pd.DataFrame, window: ft.Window) 
 
 
 def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:
-    """Join events of one detector, asset and kind that continue each other (chunk edges); the earliest start's
-    id wins, and the event was raised when the first of them was (a later window may find an earlier start)."""
+    """Join events of one asset and kind that continue each other, as `events_store` saves them: a leak cut by a
+    chunk edge, or raised by one rule in a chunk and another in the next (sustained flow, then a steady trickle).
+    The earliest start's id, detector and explanation win, and the event was raised when the first of them was
+    (a later window may find an earlier start)."""
     if events.empty:
         return events
-    events = events.sort_values(["detector", "meter_id", "kind", "start"], kind="stable")
+    events = events.sort_values(["meter_id", "kind", "start"], kind="stable")
     joined: list[dict] = []
     for row in events.to_dict("records"):
         last = joined[-1] if joined else None
-        if last and (last["detector"], last["meter_id"], last["kind"]) == (row["detector"], row["meter_id"],
-                                                                           row["kind"]) \
+        if last and (last["meter_id"], last["kind"]) == (row["meter_id"], row["kind"]) \
                 and row["start"] <= last["end"] + gap:
             last["end"] = max(last["end"], row["end"])
             last["raised_at"] = min(last["raised_at"], row["raised_at"])

@@ -159,3 +159,23 @@ def test_an_event_joined_across_scan_windows_keeps_the_time_it_was_first_raised(
     assert joined["start"].iat[0] == day - 16 * HOUR
     assert joined["end"].iat[0] == day + 5 * HOUR
     assert joined["raised_at"].iat[0] == day - 11 * HOUR
+
+
+def test_one_leak_raised_by_two_rules_in_two_scan_windows_is_one_event():
+    from detection.events import event, frame
+    from detection.scan import join_continuing
+
+    day = SCAN_START + 7 * DAY
+    common = dict(meter_id="H", zone_id=None, kind="continuous_flow", score=0.7, lost_volume_l=100.0)
+    sustained = event(detector="continuous_flow", start=day - 10 * HOUR, end=day, raised_at=day - 6 * HOUR,
+                      explanation="flow has not dropped below 60 L/h", **common)
+    trickle = event(detector="steady_trickle", start=day + HOUR / 2, end=day + 20 * HOUR, raised_at=day + 9 * HOUR,
+                    explanation="a steady flow of about 60 L/h", **common)
+    stuck = event(detector="sensor_stuck", start=day, end=day + 3 * HOUR, raised_at=day + 3 * HOUR,
+                  explanation="stuck", **{**common, "kind": "sensor_stuck"})
+    joined = join_continuing(frame([trickle, stuck, sustained]))
+    leak = joined[joined["kind"] == "continuous_flow"]
+    assert len(joined) == 2 and len(leak) == 1
+    assert list(leak[["detector", "start", "end", "raised_at"]].iloc[0]) == \
+        ["continuous_flow", day - 10 * HOUR, day + 20 * HOUR, day - 6 * HOUR]
+    assert leak["lost_volume_l"].iat[0] == 200.0 and "below 60 L/h" in leak["explanation"].iat[0]
