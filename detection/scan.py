@@ -34,6 +34,8 @@ from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore
 RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_pressure_drop",
          "sensor_stuck", "sensor_spike", "sensor_drift", "silent_meter")
 DETECTORS = RULES + ("zscore", "isolation_forest")
+#: `scan_range` judges history a week at a time, each week against the weeks before it.
+CHUNK_DAYS = 7.0
 
 
 def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: ft.Window,
@@ -133,7 +135,7 @@ def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours
 
 def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | None, start: object, end: object, *,
                scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), detectors: Iterable[str] = DETECTORS,
-               chunk_days: float = 7.0, training_days: int = 28, internal: bool = False,
+               chunk_days: float = CHUNK_DAYS, training_days: int = 28, internal: bool = False,
                progress=None) -> pd.DataFrame:
     """Events between ``start`` and ``end`` of ``assets``: meter ids, a zone id (a string), or None for all in scope."""
     meter_ids, zone_id = (None, assets) if isinstance(assets, str) else (list(assets) if assets else None, None)

@@ -8,7 +8,9 @@ labels and writes the table into docs/DETECTION.md.
 
 from __future__ import annotations
 
+import math
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,13 +44,17 @@ def _time(text: str, name: str) -> pd.Timestamp:
 @click.option("--end", required=True, help="Time to stop before (UTC).")
 @click.option("--out", default="-", show_default=True, help="CSV file to write, or - for stdout.")
 @click.option("--detector", "detectors", multiple=True, help="Only these detectors (repeatable; default all).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress bar on stderr (a week of data per step).")
 @settings_options
 def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None, start: str, end: str, out: str,
-                   detectors: tuple[str, ...]) -> None:
+                   detectors: tuple[str, ...], progress: bool) -> None:
     """Find leaks and anomalies of --meter IDs or a --zone between --start and --end; write events as CSV."""
+    from tqdm import tqdm
+
     from data.store import Store
     from detection.events import Tariff
-    from detection.scan import DETECTORS, scan_range
+    from detection.scan import CHUNK_DAYS, DETECTORS, scan_range
 
     if bool(meters) == bool(zone):
         raise click.UsageError("give --meter ID (one or more) or --zone ID")
@@ -56,11 +62,14 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         raise click.ClickException(f"no store at {settings.db} (give --db FILE)")
     lo, hi = _time(start, "--start"), _time(end, "--end")
     tariff = Tariff(settings.tariff_per_m3, settings.currency)
+    weeks = max(math.ceil((hi - lo) / pd.Timedelta(days=CHUNK_DAYS)), 1)
     try:
-        with Store(settings.db, read_only=True) as store:
+        with Store(settings.db, read_only=True) as store, \
+                tqdm(total=weeks, unit=" week", desc="detect", file=sys.stderr, disable=not progress) as bar:
             events = scan_range(store.cursor(), list(meters) or zone, lo, hi,
                                 tariff=tariff, detectors=detectors or DETECTORS,
-                                training_days=settings.detection_training_days, internal=True)
+                                training_days=settings.detection_training_days, internal=True,
+                                progress=lambda _: bar.update(1))
     except duckdb.Error as err:
         raise click.ClickException(f"cannot read the store {settings.db}: {err}") from None
     except ValueError as err:
@@ -70,7 +79,7 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         click.echo(table.to_csv(index=False), nl=False)
     else:
         table.to_csv(out, index=False)
-        click.echo(f"Wrote {len(table):,} events to {out}", err=True)
+        click.echo(f"Wrote {len(table):,} event{'' if len(table) == 1 else 's'} to {out}", err=True)
 
 
 @click.command("evaluate-detection")

@@ -80,9 +80,10 @@ def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
     inflow.to_csv(path, index=False)
     code, _, err = run("import", str(path), "--format", "bwdf-inflow", "--db", db, "--no-progress")
     assert code == 0, err
-    code, _, err = run("detect", "--db", db, "--meter", "DMA_H", "--start", "2022-06-04", "--end", "2022-06-11",
+    code, _, err = run("detect", "--db", db, "--meter", "DMA_H", "--start", "2022-05-28", "--end", "2022-06-11",
                        "--out", str(out))
     assert code == 0, err
+    assert "detect: 100%" in err and "2/2" in err  # the progress bar, a week a step
     events = pd.read_csv(out, parse_dates=["start", "end", "raised_at"])
     burst = events[events["kind"] == "burst"]
     assert len(burst) == 1, events.to_string()
