@@ -19,6 +19,7 @@ import pandas as pd
 
 from detection.features import consumption_meters
 from detection.scan import RULES
+from detection.statistical import confirmed
 
 #: Label kinds that are not anomalies to detect; events overlapping them are still not false alarms.
 CONTEXT_KINDS = ("gateway_outage", "meter_swap")
@@ -29,23 +30,11 @@ GROUPS = ("isolation forest", "rules", "z-score", "combination")
 
 
 def group_events(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Events of each detector group. The combination is every rule event plus statistical events
-    that the other statistical detector confirms (an overlapping event on the same series)."""
-    forest = events[events["detector"] == "isolation_forest"]
-    zscore = events[events["detector"] == "zscore"]
-    rules = events[events["detector"].isin(RULE_DETECTORS)]
-    confirmed = [_confirmed_by(frame, other) for frame, other in ((forest, zscore), (zscore, forest))]
-    return {"isolation forest": forest, "rules": rules, "z-score": zscore,
-            "combination": pd.concat([rules, *confirmed], ignore_index=True)}
-
-
-def _confirmed_by(events: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
-    """Those of ``events`` that an event of ``others`` overlaps on the same series."""
-    if events.empty:
-        return events
-    pairs = events.reset_index().merge(others[["meter_id", "start", "end"]], on="meter_id", suffixes=("", "_other"))
-    overlapping = pairs[(pairs["start_other"] <= pairs["end"]) & (pairs["end_other"] >= pairs["start"])]
-    return events.loc[sorted(set(overlapping["index"]))]
+    """Events of each detector group; the combination is `statistical.confirmed`."""
+    return {"isolation forest": events[events["detector"] == "isolation_forest"],
+            "rules": events[events["detector"].isin(RULE_DETECTORS)],
+            "z-score": events[events["detector"] == "zscore"],
+            "combination": confirmed(events)}
 
 
 def match(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:

@@ -1,9 +1,11 @@
 """`python -m dashapp detect` and `evaluate-detection`: events of chosen series as CSV, and the detectors' scores.
 
 `detect` reads any store (imported or simulated) read-only and runs every
-detector over the chosen meters or zone; `evaluate-detection` simulates the
-demo city into a scratch store, scores the detectors against its ground-truth
-labels and writes the table into docs/DETECTION.md.
+detector over the chosen meters or zone, writing what the evaluation scores as
+the combination (rule events, and statistical events the other statistical
+detector confirms); `evaluate-detection` simulates the demo city into a scratch
+store, scores the detectors against its ground-truth labels and writes the table
+into docs/DETECTION.md.
 """
 
 from __future__ import annotations
@@ -43,18 +45,23 @@ def _time(text: str, name: str) -> pd.Timestamp:
 @click.option("--start", required=True, help="First time scanned (UTC), e.g. 2025-07-01.")
 @click.option("--end", required=True, help="Time to stop before (UTC).")
 @click.option("--out", default="-", show_default=True, help="CSV file to write, or - for stdout.")
-@click.option("--detector", "detectors", multiple=True, help="Only these detectors (repeatable; default all).")
+@click.option("--detector", "detectors", multiple=True,
+              help="Only these detectors, every event they raise (repeatable; default all, see --unconfirmed).")
+@click.option("--unconfirmed", is_flag=True,
+              help="Also write z-score and isolation-forest events the other of the two does not confirm "
+                   "(each alone raises an order of magnitude more false alarms than the rules).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on stderr (a week of data per step).")
 @settings_options
 def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None, start: str, end: str, out: str,
-                   detectors: tuple[str, ...], progress: bool) -> None:
+                   detectors: tuple[str, ...], unconfirmed: bool, progress: bool) -> None:
     """Find leaks and anomalies of --meter IDs or a --zone between --start and --end; write events as CSV."""
     from tqdm import tqdm
 
     from data.store import Store
     from detection.events import Tariff
     from detection.scan import CHUNK_DAYS, DETECTORS, scan_range
+    from detection.statistical import confirmed
 
     if bool(meters) == bool(zone):
         raise click.UsageError("give --meter ID (one or more) or --zone ID")
@@ -74,6 +81,8 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         raise click.ClickException(f"cannot read the store {settings.db}: {err}") from None
     except ValueError as err:
         raise click.ClickException(str(err)) from None
+    if not (detectors or unconfirmed):
+        events = confirmed(events)
     table = events[CSV_COLUMNS].rename(columns={"cost": f"cost_{settings.currency}"})
     if out == "-":
         click.echo(table.to_csv(index=False), nl=False)

