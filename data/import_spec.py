@@ -72,6 +72,17 @@ class ImportSpec:
     chunk_rows: int = 100_000
     batch_rows: int = 100_000
 
+    def zone_for(self, meter_id: str) -> str | None:
+        """The zone of a meter this file introduces: ``zone``, in which ``{meter_id}`` stands for the meter's
+        own id (``--zone '{meter_id}'``: a file of DMA inflows, each DMA its own zone)."""
+        if not self.zone:
+            return None
+        try:
+            return self.zone.format(meter_id=meter_id)
+        except (KeyError, IndexError, ValueError):
+            raise ImportSpecError(f"zone {self.zone!r}: write a zone id, or '{{meter_id}}' in it for each "
+                                  "meter's own id") from None
+
     def with_options(self, **options: object) -> ImportSpec:
         """This spec with the given options set; None leaves a field as it is."""
         return dataclasses.replace(self, **{k: v for k, v in options.items() if v is not None})

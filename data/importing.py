@@ -84,6 +84,7 @@ def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool
     if spec.needs_station and not spec.station:
         raise ImportSpecError("this format needs a weather station id (--station ID)")
     tz = check_time_zone(spec.tz or store.options.default_tz)
+    spec.zone_for("")   # a bad zone template is refused before anything is read
     table = TableFile(path, spec.separator)
     mapped: dict[str, tuple[str, str, str]] = {}
     chunk_rows = spec.chunk_rows
@@ -93,7 +94,7 @@ def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool
         chunk_rows = max(1, spec.chunk_rows // len(mapped))
     report = ImportReport(str(path), spec.layout)
     importer = _ChunkImporter(store, spec, tz, report, f"import:{Path(path).name}")
-    if spec.zone:
+    if spec.zone and spec.zone_for("") == spec.zone:
         importer.register_zone(spec.zone)
     bar = tqdm(total=table.total_rows, unit=" rows", desc=Path(path).name, file=sys.stderr,
                disable=not progress, smoothing=0.1)
@@ -195,6 +196,8 @@ class _ChunkImporter:
         self.known.update(m for (m,) in stored)
         fresh = rows[rows["meter_id"].isin(set(unseen) - self.known)]
         if not fresh.empty:
+            for zone in sorted({self.spec.zone_for(m) for m in fresh["meter_id"].unique()} - {None}):
+                self.register_zone(zone)
             self.report.meters_registered += self.store.register_meters(
                 _describe_meters(fresh, self.spec, self.tz), registered_by="import")
         self.known.update(unseen)
@@ -211,7 +214,7 @@ def _describe_meters(rows: pd.DataFrame, spec: ImportSpec, tz: str) -> pd.DataFr
     return pd.DataFrame(
         {
             "meter_id": first["meter_id"].to_numpy(dtype=object),
-            "zone_id": spec.zone,
+            "zone_id": [spec.zone_for(m) for m in first["meter_id"]],
             "category": category,
             "quantity": first["quantity"].to_numpy(dtype=object),
             "unit": first["orig_unit"].to_numpy(dtype=object),

@@ -160,6 +160,20 @@ def test_new_meters_get_the_zone_tz_and_category_and_existing_meters_keep_theirs
     assert zones == [("Z1", "Europe/Rome"), ("Z2", "UTC")]
 
 
+def test_a_zone_template_makes_each_new_meter_its_own_zone(store, tmp_path):
+    text = "when,DMA_X_l_per_s,DMA_Y_l_per_s\n2022-01-10 08:00,3.5,4\n"
+    spec = ImportSpec(layout="wide", tz="Europe/Rome", zone="dma-{meter_id}", category="inlet",
+                      mappings=(parse_mapping(r"DMA_(?P<d>\w)_l_per_s=DMA_{d}:flow:L/s", regex=True),))
+    import_file(store, write(tmp_path, "dmas.csv", text), spec)
+    meters = store.cursor().execute("SELECT meter_id, zone_id, category FROM meters ORDER BY meter_id").fetchall()
+    assert meters == [("DMA_X", "dma-DMA_X", "inlet"), ("DMA_Y", "dma-DMA_Y", "inlet")]
+    zones = store.cursor().execute("SELECT zone_id, tz FROM zones ORDER BY zone_id").fetchall()
+    assert zones == [("dma-DMA_X", "Europe/Rome"), ("dma-DMA_Y", "Europe/Rome")]
+    with pytest.raises(ImportSpecError, match="meter_id"):
+        import_file(store, write(tmp_path, "again.csv", text), ImportSpec(layout="wide", zone="{dma}",
+                                                                          mappings=spec.mappings))
+
+
 def test_importing_the_same_file_twice_stores_nothing_new(store, tmp_path):
     path = write(tmp_path, "twice.csv", "meter_id,ts,quantity,value,unit\nm1,2021-01-01T00:00Z,volume,1,L\n"
                                         "m1,2021-01-01T01:00Z,volume,3,L\n")
