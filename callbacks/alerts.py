@@ -17,6 +17,7 @@ from alerts.lifecycle import AlertStateError, acknowledge, mark_not_a_leak, reso
 from alerts.writes import alert_transaction
 from callbacks import alerts_ids as ids
 from dashapp import runtime
+from dashapp.display import zone_label
 from dashapp.figures.alerts import alert_chart, alert_timeline, zone_schematic
 from dashapp.figures.theme import empty_figure
 from data.queries.alerts import (
@@ -95,7 +96,7 @@ def fill_filters(_tick: int | None, _changed: int | None):
         kinds = alert_kinds(cur, _scope())
     finally:
         cur.close()
-    return ([{"label": f"{name} ({zone_id})", "value": zone_id} for zone_id, name in zones],
+    return ([{"label": zone_label(name, zone_id), "value": zone_id} for zone_id, name in zones],
             [{"label": _words(k).capitalize(), "value": k} for k in kinds])
 
 
@@ -141,7 +142,7 @@ def refresh_zones(_tick, _changed):
 
 def _zone_reasons(statuses: list) -> list:
     """One line per zone whose status its alerts do not explain (the Overview's zone rules set it)."""
-    return [html.P([html.Strong(f"{z.name} ({z.zone_id}) · {z.status.capitalize()}"),
+    return [html.P([html.Strong(f"{zone_label(z.name, z.zone_id)} · {z.status.capitalize()}"),
                     f" by the zone rules, not an alert: {z.reason}"], className="mb-1") for z in statuses if z.reason]
 
 

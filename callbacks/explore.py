@@ -28,7 +28,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks import explore_ids as ids
 from dashapp import runtime
-from dashapp.display import TIME_ZONES, volume_factor
+from dashapp.display import TIME_ZONES, volume_factor, zone_label
 from dashapp.figures.explore import consumption_figure, heatmap_figure
 from dashapp.figures.plain import message_figure
 from data.queries.clock import data_now
@@ -102,7 +102,7 @@ def resolve_view(initial: dict | None):
         except ValueError as error:
             problems.append(str(error))
     return (
-        [{"label": f"{name} ({z})", "value": z} for z, name in choices["zones"]], zone,
+        [{"label": zone_label(name, z), "value": z} for z, name in choices["zones"]], zone,
         [{"label": c.capitalize(), "value": c} for c in choices["categories"]], category,
         [{"label": f"{m} ({z or '–'}, {c})", "value": m} for m, z, c in choices["meters"]], meter,
         [{"label": t, "value": t} for t in tz_options], tz,

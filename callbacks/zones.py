@@ -9,7 +9,7 @@ from dash import Input, Output, callback
 
 from callbacks import zones_ids as ids
 from dashapp import runtime
-from dashapp.display import volume_factor
+from dashapp.display import volume_factor, zone_label
 from dashapp.figures.plain import message_figure
 from dashapp.figures.zones import flow_pressure_figure, night_flow_figure, water_balance_figure
 from dashapp.zone_cards import zone_status_cards, zone_status_detail
@@ -33,7 +33,7 @@ def zone_choices(zone_from_url: str | None):
         zones = zone_list(cur)
     finally:
         cur.close()
-    options = [{"label": f"{z.name} ({z.zone_id})", "value": z.zone_id} for z in zones]
+    options = [{"label": zone_label(z.name, z.zone_id), "value": z.zone_id} for z in zones]
     known = {z.zone_id for z in zones}
     value = zone_from_url if zone_from_url in known else (zones[0].zone_id if zones else None)
     return options, value
@@ -74,7 +74,7 @@ def _zone_window(cur, zone_id: str | None, days: str | int | None):
     zone = zones.get(zone_id)
     if zone is None:
         return None, ("No zones in the store yet." if not zones else f"Zone {zone_id!r} is not in the store."), days, None
-    return zone, f"{zone.name} ({zone.zone_id})", days, data_now(cur)
+    return zone, zone_label(zone.name, zone.zone_id), days, data_now(cur)
 
 
 @callback(

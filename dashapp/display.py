@@ -48,3 +48,8 @@ def elapsed_text(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} days"
+
+
+def zone_label(name: str | None, zone_id: str) -> str:
+    """A zone as users read it: "Colle (Z1)", or the id alone when the zone has no other name (an import's)."""
+    return f"{name} ({zone_id})" if name and name != zone_id else zone_id

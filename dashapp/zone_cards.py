@@ -8,6 +8,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.display import zone_label
 from data.queries.zone_status import ZoneStatus
 
 BADGE_COLOURS = {"Normal": "success", "Warning": "warning", "Critical": "danger"}
@@ -44,7 +45,7 @@ def zone_status_cards(statuses: list[ZoneStatus], selected: str | None = None,
 
 
 def _title(status: ZoneStatus, link: bool) -> html.Strong | dcc.Link:
-    title = html.Strong(f"{status.name} ({status.zone_id})")
+    title = html.Strong(zone_label(status.name, status.zone_id))
     return dcc.Link(title, href=f"/zones?zone={status.zone_id}", className="stretched-link") if link else title
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashapp.display import zone_label
 from dashapp.figures.theme import COLOURS, base_figure, empty_figure
 from data.queries.alerts import AlertSeries, ZoneStatus
 
@@ -41,7 +42,7 @@ def zone_schematic(zones: list[ZoneStatus], height: int = 260) -> go.Figure:
         count = f"{zone.open_alerts} active alert{'s' if zone.open_alerts != 1 else ''}" if zone.open_alerts \
             else "no active alerts"
         texts.append(f"<b>{zone.name}</b><br>{zone.zone_id} · {zone.status.capitalize()}<br>{count}")
-        hovers.append(f"{zone.name} ({zone.zone_id}): {zone.status}, {count}"
+        hovers.append(f"{zone_label(zone.name, zone.zone_id)}: {zone.status}, {count}"
                       + (f", supply {zone.supply.replace('_', ' ')}" if zone.supply else "")
                       + (f"<br>{zone.reason}" if zone.reason else ""))
     figure.add_trace(go.Scatter(x=xs, y=ys, mode="text", text=texts, hovertext=hovers, hoverinfo="text",

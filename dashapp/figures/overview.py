@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashapp.figures.theme import SERIES, empty_figure, template_json
+from dashapp.figures.theme import COLOURS, SERIES, empty_figure, template_json
 
 QUANTITIES = ("flow", "pressure")
 MAX_POINTS_PER_TRACE = 5_000
@@ -62,7 +62,12 @@ def live_figure(points: pd.DataFrame, zone_names: dict[str, str], flow_unit: str
         yaxis=dict(domain=[0.56, 1.0], title=dict(text=flow_unit)),
         yaxis2=dict(domain=[0.0, 0.44], title=dict(text="bar")),
         annotations=[dict(title, text=f"Zone inflow ({flow_unit})", y=1.0, yanchor="bottom"),
-                     dict(title, text="Lowest zone pressure (bar)", y=0.44, yanchor="bottom")],
+                     dict(title, text="Lowest zone pressure (bar)", y=0.44, yanchor="bottom"),
+                     *[dict(text=text, xref="paper", yref="paper", x=0.5, y=middle, showarrow=False,
+                            font=dict(color=COLOURS["baseline"]))
+                       for quantity, middle, text in (("flow", 0.78, "No zone inlet flow in this window"),
+                                                      ("pressure", 0.22, "No pressure sensor reporting"))
+                       if quantity not in {q for q, _ in keys}]],
     )
     return dict(data=traces, layout=layout), keys
 

@@ -46,6 +46,11 @@ def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
             "hovertemplate": "%{y:.2f} " + (flow_unit if flow else "bar") + mean_over,
         })
     low, _high = pressure_band
+    absent = [{"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": middle, "showarrow": False,
+               "font": {"color": COLOURS["baseline"]}}
+              for quantity, middle, text in (("flow", 0.78, f"No inlet flow meter in {zone_label}"),
+                                             ("pressure", 0.22, f"No pressure sensor in {zone_label}"))
+              if quantity not in set(frame["quantity"])]
     return figure(
         data, height=480, hovermode="x unified", uirevision=zone_label,
         xaxis={"anchor": "y2", "title": {"text": f"local time ({tz})"}},
@@ -54,7 +59,7 @@ def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
         shapes=[{"type": "line", "xref": "x domain", "yref": "y2", "x0": 0, "x1": 1, "y0": low, "y1": low,
                  "line": {"color": COLOURS["critical"], "dash": "dash", "width": 1}}],
         annotations=[{"text": f"service minimum {low:g} bar", "xref": "x domain", "yref": "y2", "x": 1, "y": low,
-                      "xanchor": "right", "yanchor": "top", "showarrow": False, "font": {"size": 11}}],
+                      "xanchor": "right", "yanchor": "top", "showarrow": False, "font": {"size": 11}}, *absent],
     )
 
 

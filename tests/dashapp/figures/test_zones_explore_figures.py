@@ -31,6 +31,14 @@ def test_flow_in_litres_per_minute_and_pressure_in_bar_on_local_time():
     assert figure["layout"]["shapes"][0]["y0"] == 1.5
 
 
+def test_a_zone_without_pressure_sensors_says_so_in_the_pressure_panel():
+    only_flow = _flow_pressure(3).query("quantity == 'flow'")
+    notes = [a["text"] for a in flow_pressure_figure(only_flow, "L/s", "UTC", (1.5, 7.5), "DMA_A")["layout"]["annotations"]]
+    assert "No pressure sensor in DMA_A" in notes and not any("No inlet" in note for note in notes)
+    both = flow_pressure_figure(_flow_pressure(3), "L/s", "UTC", (1.5, 7.5), "Z")["layout"]["annotations"]
+    assert not any(a["text"].startswith("No ") for a in both)
+
+
 def test_long_series_are_drawn_with_webgl():
     figure = flow_pressure_figure(_flow_pressure(WEBGL_THRESHOLD + 1), "L/s", "UTC", (1.5, 7.5), "Z")
     assert {trace["type"] for trace in figure["data"]} == {"scattergl"}
