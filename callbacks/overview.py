@@ -43,6 +43,8 @@ def _inflow(inflow: CityInflow) -> list | str:
 def _today(today: TodayConsumption, yesterday: TodayConsumption | None = None) -> list:
     """Today so far against typical; in the day's first hour, yesterday's whole day instead."""
     shown, span = (yesterday, "yesterday, whole day") if yesterday is not None else (today, f"{today.hours} h")
+    if shown.volume_l is None:
+        return [html.Span("–"), _note(f"{span}; no customer meter readings")]
     value = f"{shown.volume_l / 1000:,.1f} m³"
     if shown.change is None:
         return [value, _note(f"{span}; no previous weeks to compare")]

@@ -35,13 +35,13 @@ class CityInflow:
 class TodayConsumption:
     day: str                      # the local calendar day, ISO
     hours: int                    # local hours elapsed and compared
-    volume_l: float
+    volume_l: float | None        # None: no customer meter has readings in those hours (a store of inlets only)
     typical_l: float | None       # mean of the same hours on the previous same weekdays
     weeks: int                    # how many previous weekdays had data
 
     @property
     def change(self) -> float | None:
-        if not self.typical_l:
+        if not self.typical_l or self.volume_l is None:
             return None
         return self.volume_l / self.typical_l - 1.0
 
@@ -101,10 +101,10 @@ def consumption_today(cur: duckdb.DuckDBPyConnection, now: datetime, tz: str,
             WHERE {where} AND m.category NOT IN ('inlet', 'sensor', 'weather') AND ({ranges})""",
         flat + params + flat,
     ).fetchone()
-    today, previous = row[0] or 0.0, [v for v in row[1:] if v is not None]
+    today, previous = row[0], [v for v in row[1:] if v is not None]
     typical = sum(previous) / len(previous) if previous else None
     return TodayConsumption(midnight.date().isoformat(), int(elapsed / pd.Timedelta(hours=1)),
-                            float(today), typical, len(previous))
+                            None if today is None else float(today), typical, len(previous))
 
 
 def open_alert_count(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> int | None:

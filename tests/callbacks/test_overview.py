@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import plotly.graph_objects as go
+from dash import html
 import pytest
 
 from callbacks import overview_ids as ids
@@ -112,3 +113,13 @@ def test_in_the_days_first_hour_the_card_shows_yesterdays_whole_day():
     assert value == "460.0 m³" and "▲ 15% vs typical 400.0 m³ (yesterday, whole day, 4 wk)" in str(note)
     value, note = _today(TodayConsumption("2025-07-10", 5, 90_000.0, 100_000.0, 2))
     assert value == "90.0 m³" and "▼ 10% vs typical 100.0 m³ (5 h, 2 wk)" in str(note)
+
+
+def test_a_store_without_customer_meters_shows_no_consumption_rather_than_zero():
+    from callbacks.overview import _today
+    from data.queries.overview import TodayConsumption
+
+    value, note = _today(TodayConsumption("2025-07-10", 5, None, None, 0))
+    assert str(value) == str(html.Span("–")) and "5 h; no customer meter readings" in str(note)
+    value, _ = _today(TodayConsumption("2025-07-10", 5, 0.0, None, 0))
+    assert value == "0.0 m³"  # customers who used nothing are a reading, not an absence

@@ -65,6 +65,11 @@ def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):
     assert today.change == pytest.approx(12 * 30.0 / (12 * 15.0) - 1)
 
 
+def test_consumption_today_without_customer_readings_is_none_not_zero(city):
+    today = consumption_today(city.cursor(), NOW, "Europe/Rome")
+    assert (today.volume_l, today.typical_l, today.change) == (None, None, None)
+
+
 def test_live_series_takes_the_lowest_pressure_of_a_zone(city):
     ts = AT - timedelta(minutes=15)
     ingest(city, [reading("A-P", ts, 3.2, "pressure", "bar"), reading("A-P2", ts, 2.1, "pressure", "bar"),
