@@ -84,7 +84,7 @@ def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool
     if spec.needs_station and not spec.station:
         raise ImportSpecError("this format needs a weather station id (--station ID)")
     tz = check_time_zone(spec.tz or store.options.default_tz)
-    spec.zone_for("")   # a bad zone template is refused before anything is read
+    one_zone = spec.zone_for("")   # a bad zone template is refused before anything is read
     table = TableFile(path, spec.separator)
     mapped: dict[str, tuple[str, str, str]] = {}
     chunk_rows = spec.chunk_rows
@@ -94,8 +94,8 @@ def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool
         chunk_rows = max(1, spec.chunk_rows // len(mapped))
     report = ImportReport(str(path), spec.layout)
     importer = _ChunkImporter(store, spec, tz, report, f"import:{Path(path).name}")
-    if spec.zone and spec.zone_for("") == spec.zone:
-        importer.register_zone(spec.zone)
+    if one_zone and one_zone == spec.zone:   # no template: the zone exists even if no meter is new
+        importer.register_zone(one_zone)
     bar = tqdm(total=table.total_rows, unit=" rows", desc=Path(path).name, file=sys.stderr,
                disable=not progress, smoothing=0.1)
     state = FallBackState()

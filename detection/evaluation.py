@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from detection.features import consumption_meters
-from detection.scan import RULES
+from detection.scan import CHUNK_DAYS, RULES
 from detection.statistical import confirmed
 
 #: Label kinds that are not anomalies to detect; events overlapping them are still not false alarms.
@@ -110,7 +110,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_days: float = 7.0,
+def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_days: float = CHUNK_DAYS,
              progress=None) -> tuple[Scores, dict]:
     """Scan every series of the store between ``start`` and ``end`` and score against its labels.
 

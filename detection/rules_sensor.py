@@ -20,9 +20,9 @@ OFFSET_SIGMAS = 6.0
 UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L", "interval_volume": "L"}
 
 
-def _zone(series: pd.DataFrame, meter_id: str) -> str | None:
-    zone = series.set_index("meter_id").at[meter_id, "zone_id"]
-    return None if pd.isna(zone) else zone
+def _zones(series: pd.DataFrame) -> dict[str, str | None]:
+    """Each series' zone (None without one), looked up once per rule call."""
+    return {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
 
 
 def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
@@ -32,6 +32,7 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
 
     A fixed ``band`` (bar) overrides the learned limits where given.
     """
+    zone_of = _zones(series)
     rows = []
     for meter_id, group in pressures.groupby("meter_id", sort=True):
         values = group.set_index("ts")["value"].sort_index()
@@ -55,7 +56,7 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
             worst = float(part.min()) if part.min() < low else float(part.max())
             side, limit = ("below", low) if worst < low else ("above", high)
             rows.append(event(
-                detector="pressure_band", meter_id=meter_id, zone_id=_zone(series, meter_id),
+                detector="pressure_band", meter_id=meter_id, zone_id=zone_of[meter_id],
                 kind="pressure_out_of_band", start=values.index[first], end=values.index[last],
                 raised_at=values.index[first + 1], score=squash(abs(worst - limit) / margin + 0.5),
                 explanation=(f"Pressure {side} its usual band {low:.2f}-{high:.2f} bar for {last - first + 1} "
@@ -65,6 +66,7 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
 
 def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, min_hours: float = 3.0) -> list[dict]:
     """The same value repeated for hours by a sensor whose training never repeated half as long."""
+    zone_of = _zones(series)
     rows = []
     quantity = series.set_index("meter_id")["quantity"]
     for meter_id, group in readings.groupby("meter_id", sort=True):
@@ -83,7 +85,7 @@ def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, m
             start = values.index[first - 1]
             unit = UNITS.get(quantity.get(meter_id), "")
             rows.append(event(
-                detector="sensor_stuck", meter_id=meter_id, zone_id=_zone(series, meter_id), kind="sensor_stuck",
+                detector="sensor_stuck", meter_id=meter_id, zone_id=zone_of[meter_id], kind="sensor_stuck",
                 start=start, end=values.index[last], raised_at=values.index[first + needed - 1],
                 score=squash((last - first + 1) / needed), severity="warning",
                 explanation=(f"Reading stuck at {values.iloc[first]:.3f} {unit} for {last - first + 2} readings "
@@ -107,7 +109,7 @@ def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
         jumps = _jumps(values, window, sigmas)
         if jumps is not None:
             found[meter_id] = (values, *jumps)
-    zone_of = {m: _zone(series, m) for m in found}
+    zone_of = _zones(series)
     rows = []
     for meter_id, (values, deviation, limit, spread, positions) in found.items():
         shared = set()
@@ -182,7 +184,7 @@ def sensor_drift(offsets: dict[str, DailyOffset], series: pd.DataFrame) -> list[
     """
     quantity = series.set_index("meter_id")["quantity"]
     flags = pd.DataFrame({m: d.beyond for m, d in offsets.items()}).fillna(False).astype(bool)
-    zone_of = {m: _zone(series, m) for m in offsets}
+    zone_of = _zones(series)
     rows = []
     for meter_id, (drifting, offset, deviation, spread, limit) in offsets.items():
         level = np.abs(deviation.to_numpy())
