@@ -3,8 +3,9 @@
 A file is either *long* (one reading per row) or *wide* (a timestamp column and
 one column per meter and quantity). Formats with their own layout are presets:
 rows of data in `PRESETS`, not code, so a new published data set is one entry.
-Meter templates in mappings are filled from the regex groups, ``{column}`` and
-``{station}``: ``DMA_(?P<id>[A-J])_l_per_s`` with meter ``DMA_{id}``.
+Meter templates in mappings are filled from the regex groups (named, or numbered from
+1 as in the regex), ``{column}`` and ``{station}``: ``DMA_(?P<id>[A-J])_l_per_s`` with
+meter ``DMA_{id}``.
 """
 
 from __future__ import annotations
@@ -39,16 +40,18 @@ class ColumnMap:
             found = re.fullmatch(self.column, name)
             if found is None:
                 return None
-            groups, named = found.groups(), found.groupdict()
+            groups, named = (found.group(0), *found.groups()), found.groupdict()
         elif name != self.column:
             return None
         else:
-            groups, named = (), {}
+            groups, named = (name,), {}
         values = {"column": name, "station": station or "", **named}
         try:
             return tuple(t.format(*groups, **values) for t in (self.meter, self.quantity, self.unit))
         except (IndexError, KeyError) as err:
-            raise ImportSpecError(f"mapping {self.column!r}: template field {err} is not a regex group") from None
+            raise ImportSpecError(
+                f"mapping {self.column!r}: a template field is not a regex group ({err}); groups are "
+                f"numbered from 1 as in the regex, or named, and {{0}} is the whole column") from None
 
 
 @dataclass(frozen=True)

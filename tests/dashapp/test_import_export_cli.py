@@ -64,7 +64,7 @@ def test_wide_file_with_mappings_and_autodetected_presets(db, tmp_path):
     wide = tmp_path / "scada.csv"
     wide.write_text("Time,P1_bar,Q_in\n2022-01-01 00:00,3.2,12\n2022-01-01 01:00,,13\n")
     code, out, err = run("import", str(wide), "--db", db, "--no-progress", "--tz", "UTC",
-                         "--map", "P1_bar=P1:pressure:bar", "--map-regex", r"Q_(\w+)=flow-{0}:flow:L/s")
+                         "--map", "P1_bar=P1:pressure:bar", "--map-regex", r"Q_(\w+)=flow-{1}:flow:L/s")
     assert code == 0, err
     assert "(wide)" in out and re.search(r"empty cells\s+1\b", out)
 

@@ -138,7 +138,7 @@ def test_wide_file_with_column_and_regex_mappings(store, tmp_path):
 def test_wide_fall_back_hour_across_chunk_boundaries(store, tmp_path):
     text = "time,a,b\n" + "".join(f"2021-10-31 {t},{i},{i}\n" for i, t in enumerate(["01:00", "02:00", "02:00", "03:00"]))
     spec = ImportSpec(layout="wide", tz="Europe/Rome", chunk_rows=1,
-                      mappings=(parse_mapping("(a|b)=m-{0}:flow:L/s", regex=True),))
+                      mappings=(parse_mapping("(a|b)=m-{1}:flow:L/s", regex=True),))
     report = import_file(store, write(tmp_path, "wide_dst.csv", text), spec)
     assert report.stored == 8
     stored = readings(store)
@@ -225,6 +225,13 @@ def test_mapping_syntax():
     for bad in ("no-equals", "col=meter:flow", "(=x:flow:L/s"):
         with pytest.raises(ImportSpecError):
             parse_mapping(bad, regex=True)
+
+
+def test_regex_groups_are_numbered_from_one_as_in_the_regex():
+    mapping = parse_mapping(r"(n|p)(\d+)_m={1}{2}-{0}:pressure:m", regex=True)
+    assert mapping.match("n31_m", None) == ("n31-n31_m", "pressure", "m")
+    with pytest.raises(ImportSpecError, match="numbered from 1"):
+        parse_mapping(r"n(\d+)=P{2}:pressure:m", regex=True).match("n31", None)
 
 
 def test_weather_preset_needs_a_station(store, tmp_path):
