@@ -165,6 +165,7 @@ class Runtime:
                                            tariff=Tariff(s.tariff_per_m3, s.currency),
                                            training_days=s.detection_training_days, detectors=detectors,
                                            catch_up=timedelta(hours=s.detection_catch_up_h),
+                                           confirm={"zscore", "forest"} <= set(wanted),
                                            on_saved=self._wake_alerts)
             self.detection.start()
         if s.alert_service:

@@ -6,7 +6,9 @@ replayed store lives in the past), runs `scan_recent`, and saves the events
 through its own cursor into `detected_events` (a table nobody else writes, so
 it never conflicts with the ingest writer). ``on_saved`` is called after a
 tick that saved events: the alert cycle, which reads them from the store, runs
-then rather than at the end of its own interval.
+then rather than at the end of its own interval. With ``confirm``, a z-score or
+isolation-forest event is saved only when the other of the two confirms it, as
+`detect` writes by default (`statistical.confirmed`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from data.store import Store
 from detection.events import Tariff
 from detection.events_store import save_events
 from detection.scan import DETECTORS, scan_recent
+from detection.statistical import confirmed
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +40,11 @@ class DetectionLoop(threading.Thread):
     def __init__(self, store: Store, every: timedelta = timedelta(minutes=1),
                  lookback: timedelta = timedelta(hours=6), tariff: Tariff = Tariff(), training_days: int = 28,
                  on_saved: Callable[[], None] | None = None, detectors: Iterable[str] = DETECTORS,
-                 catch_up: timedelta | None = None):
+                 catch_up: timedelta | None = None, confirm: bool = False):
         super().__init__(name="waterline-detection", daemon=True)
         self.store, self.every, self.lookback, self.catch_up = store, every, lookback, catch_up
         self.tariff, self.training_days, self.on_saved = tariff, training_days, on_saved
-        self.detectors = tuple(detectors)
+        self.detectors, self.confirm = tuple(detectors), confirm
         self._stopping = threading.Event()
 
     def tick(self, wall_clock: datetime | None = None, lookback: timedelta | None = None) -> pd.DataFrame:
@@ -52,6 +55,8 @@ class DetectionLoop(threading.Thread):
             events = scan_recent(cur, now, lookback or self.lookback, tariff=self.tariff,
                                  training_days=self.training_days,
                                  detectors=self.detectors)
+            if self.confirm:
+                events = confirmed(events)
             save_events(cur, events, detected_at=now)
         finally:
             cur.close()

@@ -69,3 +69,13 @@ def test_cycles_can_be_switched_off(tmp_path):
                               "detection_service": False, "alert_service": False}, environ={})
     with Runtime.open(settings, ingest=True) as runtime:
         assert runtime.detection is None and runtime.alerts is None
+
+
+def test_the_live_detector_setting_all_saves_confirmed_statistical_events_only(tmp_path):
+    for setting, confirm in (("rules", False), ("rules+zscore", False), ("all", True)):
+        settings = load_settings({"db": str(tmp_path / f"{setting}.duckdb"), "embedded_broker_port": free_port(),
+                                  "alert_service": False, "detection_live_detectors": setting,
+                                  "detection_interval_s": 3600}, environ={})
+        with Runtime.open(settings, ingest=True) as runtime:
+            assert runtime.detection is not None and runtime.detection.confirm is confirm
+            assert ("zscore" in runtime.detection.detectors) is (setting != "rules")

@@ -11,7 +11,7 @@ import pytest
 from detection.events import EVENT_COLUMNS, event, event_id, frame
 from detection.events_store import load_events, save_events
 from detection.scan import scan_range, scan_recent
-from tests.detection.conftest import SCAN_END, SCAN_START, SILENT, TOILET_FROM
+from tests.detection.conftest import BURST_FROM, SCAN_END, SCAN_START, SILENT, TOILET_FROM
 
 
 @pytest.fixture
@@ -91,6 +91,25 @@ def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
     assert "H-SILENT" in set(events["meter_id"])
     assert sorted(stored["event_id"]) == sorted(events["event_id"]) == sorted(again["event_id"])
     assert len(saved) == 2 and (stored["detected_at"] == pd.Timestamp(wall)).all()
+
+
+def test_a_loop_set_to_confirm_saves_the_statistical_events_the_other_detector_confirms(writable_store):
+    from datetime import timedelta
+
+    from detection.streaming import DetectionLoop
+
+    statistical, day = ("zscore", "isolation_forest"), timedelta(hours=24)
+    wall = (BURST_FROM + pd.Timedelta(hours=8)).to_pydatetime()
+    kept = DetectionLoop(writable_store, detectors=statistical, lookback=day, confirm=True).tick(wall_clock=wall)
+    stored = load_events(writable_store.cursor())
+    everything = scan_recent(writable_store.cursor(), wall, day, detectors=statistical)
+
+    def pairs(events):
+        return set(zip(events["meter_id"], events["detector"]))
+
+    assert sorted(stored["event_id"]) == sorted(kept["event_id"])
+    assert {("Z1-IN", "zscore"), ("Z1-IN", "isolation_forest")} <= pairs(kept)
+    assert ("P-LOW", "zscore") in pairs(everything) - pairs(kept)
 
 
 def test_streaming_ticks_hours_apart_give_the_running_toilet_one_id(constructed_db):
