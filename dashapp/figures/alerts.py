@@ -14,6 +14,9 @@ from data.queries.alerts import AlertSeries, ZoneStatus
 
 SEVERITY_COLOURS = {"critical": COLOURS["critical"], "warning": COLOURS["warning"], "info": "#38bdf8"}
 STATUS_COLOURS = {"critical": COLOURS["critical"], "warning": COLOURS["warning"], "normal": COLOURS["normal"]}
+#: Opaque pale fills with dark text: a zone box reads the same on the light and the dark theme.
+STATUS_FILLS = {"critical": "#fecaca", "warning": "#fde68a", "normal": "#bbf7d0"}
+BOX_TEXT = "#1e293b"
 STATE_OPACITY = {"open": 1.0, "acknowledged": 0.6, "resolved": 0.3, "not_a_leak": 0.3}
 
 
@@ -36,7 +39,7 @@ def zone_schematic(zones: list[ZoneStatus], height: int = 260) -> go.Figure:
         colour = STATUS_COLOURS[zone.status]
         figure.add_shape(type="line", x0=x, x1=x, y0=0.7, y1=y + 0.3, line=dict(color=COLOURS["flow"], width=2))
         figure.add_shape(type="rect", x0=x - 0.46, x1=x + 0.46, y0=y - 0.3, y1=y + 0.3,
-                         line=dict(color=colour, width=3), fillcolor=colour, opacity=0.25, layer="below")
+                         line=dict(color=colour, width=3), fillcolor=STATUS_FILLS[zone.status], layer="below")
         xs.append(x)
         ys.append(y)
         count = f"{zone.open_alerts} active alert{'s' if zone.open_alerts != 1 else ''}" if zone.open_alerts \
@@ -46,7 +49,7 @@ def zone_schematic(zones: list[ZoneStatus], height: int = 260) -> go.Figure:
                       + (f", supply {zone.supply.replace('_', ' ')}" if zone.supply else "")
                       + (f"<br>{zone.reason}" if zone.reason else ""))
     figure.add_trace(go.Scatter(x=xs, y=ys, mode="text", text=texts, hovertext=hovers, hoverinfo="text",
-                                customdata=[z.zone_id for z in zones], textfont=dict(size=13)))
+                                customdata=[z.zone_id for z in zones], textfont=dict(size=12, color=BOX_TEXT)))
     return figure
 
 
