@@ -11,6 +11,7 @@ from dashapp import runtime
 from dashapp.display import elapsed_text, flow_factor
 from dashapp.figures.overview import extension, live_figure
 from dashapp.zone_cards import zone_status_cards
+from data.metrics import RECENT_WINDOW_S
 from data.queries.clock import anchored_now, data_now, newest_reading_at
 from data.queries.overview import (
     CityInflow,
@@ -67,9 +68,12 @@ def _freshness(last_reading_at: datetime | None, now: datetime) -> list | str:
 
 
 def _ingest(metrics) -> list:
-    broker = ("broker connected" if metrics.broker_connected else "broker disconnected") \
-        if metrics.broker else "not listening"
-    return [f"{metrics.readings_per_s:,.0f}/s", _note(f"readings; {broker}")]
+    if not metrics.broker:
+        return [html.Span("–"), _note("not listening")]
+    broker = "broker connected" if metrics.broker_connected else "broker disconnected"
+    window = elapsed_text(RECENT_WINDOW_S)
+    return [f"{metrics.readings_recent:,}",
+            _note(f"readings in the last {window} ({metrics.readings_per_s:,.0f}/s now); {broker}")]
 
 
 def _wall_clock() -> datetime:

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 RATE_WINDOW_S = 10.0
+#: Meters report every 15 minutes or hourly, so a city's readings come in waves: "how many in the last
+#: quarter hour" says whether data is flowing when the rate over ten seconds reads 0.
+RECENT_WINDOW_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class IngestSnapshot:
     batch_errors: int
     messages_per_s: float
     readings_per_s: float
+    readings_recent: int
     batch_p50_ms: float | None
     batch_p95_ms: float | None
     queue_depth: int
@@ -45,7 +49,8 @@ class IngestSnapshot:
 
 
 class IngestMetrics:
-    """Thread-safe counters, rates over the last ten seconds and batch-time percentiles."""
+    """Thread-safe counters, rates over the last ten seconds, readings over the last quarter hour and
+    batch-time percentiles."""
 
     def __init__(self, queue_depth: Callable[[], int] = lambda: 0, broker: str = ""):
         self._lock = threading.Lock()
@@ -61,6 +66,7 @@ class IngestMetrics:
         self.session_restarts = 0
         self._batch_ms: deque[float] = deque(maxlen=2000)
         self._recent: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)])  # (time, messages, readings)
+        self._quarter: deque[tuple[float, int]] = deque([(time.time(), 0)])  # (time, readings)
 
     def messages_received(self, count: int = 1, at: float | None = None) -> None:
         """Called by the listener's receiving thread (the only writer of these fields): no lock."""
@@ -85,6 +91,9 @@ class IngestMetrics:
         self._recent.append((now, self.messages, self.readings))
         while len(self._recent) > 2 and self._recent[1][0] < now - RATE_WINDOW_S:
             self._recent.popleft()
+        self._quarter.append((now, self.readings))
+        while len(self._quarter) > 1 and self._quarter[1][0] <= now - RECENT_WINDOW_S:
+            self._quarter.popleft()
 
     def batch_failed(self, error: str) -> None:
         with self._lock:
@@ -126,6 +135,7 @@ class IngestMetrics:
                 batch_errors=self.batch_errors,
                 messages_per_s=(self.messages - oldest[1]) / span if span > 0.5 else 0.0,
                 readings_per_s=(self.readings - oldest[2]) / span if span > 0.5 else 0.0,
+                readings_recent=self.readings - self._quarter[0][1],
                 batch_p50_ms=float(np.percentile(times, 50)) if times is not None else None,
                 batch_p95_ms=float(np.percentile(times, 95)) if times is not None else None,
                 queue_depth=self._queue_depth(),

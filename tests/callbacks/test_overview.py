@@ -123,3 +123,16 @@ def test_a_store_without_customer_meters_shows_no_consumption_rather_than_zero()
     assert str(value) == str(html.Span("–")) and "5 h; no customer meter readings" in str(note)
     value, _ = _today(TodayConsumption("2025-07-10", 5, 0.0, None, 0))
     assert value == "0.0 m³"  # customers who used nothing are a reading, not an absence
+
+
+def test_ingest_card_counts_the_last_quarter_hour_between_waves_of_readings():
+    from callbacks.overview import _ingest
+    from data.metrics import IngestMetrics
+
+    metrics = IngestMetrics(broker="127.0.0.1:1883")
+    metrics.connection_changed(True)
+    metrics.readings_decoded(1200)
+    metrics.batch_committed(20.0, 1200, 0, 0)
+    value, note = _ingest(metrics.snapshot())
+    assert value == "1,200"
+    assert "readings in the last 15 min" in str(note) and "broker connected" in str(note)
