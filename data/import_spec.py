@@ -4,7 +4,8 @@ A file is either *long* (one reading per row) or *wide* (a timestamp column and
 one column per meter and quantity). Formats with their own layout are presets:
 rows of data in `PRESETS`, not code, so a new published data set is one entry.
 Meter templates in mappings are filled from the regex groups (named, or numbered from
-1 as in the regex), ``{column}`` and ``{station}``: ``DMA_(?P<id>[A-J])_l_per_s`` with
+1 as in the regex), ``{column}``, ``{station}`` and ``{file}`` (the file's name without its
+extensions, for data sets that keep one series per file): ``DMA_(?P<id>[A-J])_l_per_s`` with
 meter ``DMA_{id}``.
 """
 
@@ -34,7 +35,7 @@ class ColumnMap:
     unit: str
     regex: bool = False
 
-    def match(self, name: str, station: str | None) -> tuple[str, str, str] | None:
+    def match(self, name: str, station: str | None, file: str = "") -> tuple[str, str, str] | None:
         """(meter_id, quantity, unit) for a column this mapping covers, else None."""
         if self.regex:
             found = re.fullmatch(self.column, name)
@@ -45,7 +46,7 @@ class ColumnMap:
             return None
         else:
             groups, named = (name,), {}
-        values = {"column": name, "station": station or "", **named}
+        values = {"column": name, "station": station or "", "file": file, **named}
         try:
             return tuple(t.format(*groups, **values) for t in (self.meter, self.quantity, self.unit))
         except (IndexError, KeyError) as err:
@@ -165,14 +166,15 @@ def detect_layout(header: list[str], spec: ImportSpec) -> str:
     )
 
 
-def wide_columns(header: list[str], spec: ImportSpec) -> dict[str, tuple[str, str, str]]:
-    """Each mapped value column of a wide header -> (meter_id, quantity, unit); first mapping wins."""
+def wide_columns(header: list[str], spec: ImportSpec, file: str = "") -> dict[str, tuple[str, str, str]]:
+    """Each mapped value column of a wide header -> (meter_id, quantity, unit); first mapping wins.
+    ``file`` is the file's name without its extensions, for ``{file}`` in templates."""
     if not spec.mappings:
         raise ImportSpecError("a wide file needs --map or --map-regex to say which column is which meter")
     mapped: dict[str, tuple[str, str, str]] = {}
     for column in header:
         for mapping in spec.mappings:
-            target = mapping.match(column, spec.station)
+            target = mapping.match(column, spec.station, file)
             if target is not None:
                 mapped[column] = target
                 break

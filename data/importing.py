@@ -78,6 +78,14 @@ def resolve_spec(path: str | Path, format_name: str | None = None, **options: ob
     return format_name, base.with_options(**options, mappings=mappings)
 
 
+DATA_EXTENSIONS = re.compile(r"(\.(csv|tsv|txt|parquet))?(\.(gz|bz2|xz))?$", re.IGNORECASE)
+
+
+def file_stem(path: str | Path) -> str:
+    """A file's name without its extensions: ``Node_1`` for ``Pressures/Node_1.csv.gz``."""
+    return DATA_EXTENSIONS.sub("", Path(path).name)
+
+
 def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool = False) -> ImportReport:
     """Import one file; bad rows are quarantined and counted, never fatal."""
     started = time.perf_counter()
@@ -90,7 +98,7 @@ def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool
     chunk_rows = spec.chunk_rows
     if spec.layout == "wide":
         spec = spec.with_options(ts_column=spec.ts_column or _time_column(table.header))
-        mapped = wide_columns([c for c in table.header if c != spec.ts_column], spec)
+        mapped = wide_columns([c for c in table.header if c != spec.ts_column], spec, file_stem(path))
         chunk_rows = max(1, spec.chunk_rows // len(mapped))
     report = ImportReport(str(path), spec.layout)
     importer = _ChunkImporter(store, spec, tz, report, f"import:{Path(path).name}")

@@ -1,9 +1,10 @@
-"""`python -m dashapp import FILE`: load a history file into the store and say what happened.
+"""`python -m dashapp import FILE...`: load history files into the store and say what happened.
 
 The work is `data.importing.import_file`; this command turns flags into an
-`ImportSpec`, opens the store, and prints a summary a user can act on. Bad rows
-do not fail the command (they are quarantined and listed); only a file that
-cannot be read at all does.
+`ImportSpec`, opens the store, and prints a summary a user can act on for each
+file. Bad rows do not fail the command (they are quarantined and listed); a file
+that cannot be read at all is reported, the others are still imported, and the
+command then fails naming it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "format_name", type=click.Choice(list(PRESETS)), default=None,
               help="Layout or preset; detected from the header when omitted.")
 @click.option("--tz", default=None, help="Time zone of timestamps without offset (default: preset's, else settings).")
@@ -41,30 +42,51 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=METER:QUANTITY:UNIT",
               help="Read a wide column as one meter's quantity (repeatable).")
 @click.option("--map-regex", "regex_maps", multiple=True, metavar="REGEX=METER_TEMPLATE:QUANTITY:UNIT",
-              help="Read every column the regex matches; the template uses its groups, e.g. DMA_{id}.")
+              help="Read every column the regex matches; the template uses its groups, e.g. DMA_{id}, "
+                   "and {file}, the file's name without extensions.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 @settings_options
-def import_command(settings: Settings, file: str, format_name: str | None, tz: str | None, zone: str | None,
-                   category: str | None, station: str | None, ts_column: str | None, ts_format: str | None,
-                   decimal: str | None, maps: tuple[str, ...], regex_maps: tuple[str, ...], progress: bool) -> None:
-    """Import FILE (CSV, CSV.GZ or Parquet; long, wide or a preset format)."""
+def import_command(settings: Settings, files: tuple[str, ...], format_name: str | None, tz: str | None,
+                   zone: str | None, category: str | None, station: str | None, ts_column: str | None,
+                   ts_format: str | None, decimal: str | None, maps: tuple[str, ...], regex_maps: tuple[str, ...],
+                   progress: bool) -> None:
+    """Import FILES (CSV, CSV.GZ or Parquet; long, wide or a preset format), each with the same options."""
     try:
         mappings = tuple(parse_mapping(m) for m in maps) + tuple(parse_mapping(m, regex=True) for m in regex_maps)
-        if mappings and format_name is None:
-            format_name = "wide"
-        format_name, spec = resolve_spec(file, format_name, tz=tz, zone=zone, category=category,
-                                         station=station, ts_column=ts_column, ts_format=ts_format,
-                                         mappings=mappings)
-        spec = spec.with_options(decimal=decimal)
+    except ImportSpecError as err:
+        raise click.ClickException(str(err)) from None
+    if mappings and format_name is None:
+        format_name = "wide"
+    options = dict(tz=tz, zone=zone, category=category, station=station, ts_column=ts_column,
+                   ts_format=ts_format, mappings=mappings)
+    failed = []
+    try:
         with Store(settings.db, StoreOptions(settings.unknown_meters, settings.default_tz)) as store:
-            report = import_file(store, file, spec, progress=progress)
+            for file in files:
+                try:
+                    click.echo(import_one(store, file, format_name, decimal, options, progress))
+                except click.ClickException as err:
+                    if len(files) == 1:
+                        raise
+                    click.echo(f"Error: {err.format_message()}", err=True)
+                    failed.append(file)
     except duckdb.IOException as err:
         raise click.ClickException(f"cannot open the store {settings.db}: {err}") from None
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}")
+
+
+def import_one(store: Store, file: str, format_name: str | None, decimal: str | None, options: dict,
+               progress: bool) -> str:
+    """Import one file; its summary, or a ClickException saying why it could not be read."""
+    try:
+        name, spec = resolve_spec(file, format_name, **options)
+        report = import_file(store, file, spec.with_options(decimal=decimal), progress=progress)
     except READ_ERRORS as err:
         raise click.ClickException(f"cannot import {file}: {err}") from None
     if report.rows_read == 0:
         raise click.ClickException(f"nothing to import: {file} has no data rows")
-    click.echo(format_summary(report, format_name))
+    return format_summary(report, name)
 
 
 def format_summary(report: ImportReport, format_name: str) -> str:

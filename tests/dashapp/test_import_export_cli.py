@@ -75,6 +75,27 @@ def test_wide_file_with_mappings_and_autodetected_presets(db, tmp_path):
     assert "(daiad)" in out and re.search(r"readings stored\s+2\b", out)
 
 
+def test_one_series_per_file_in_one_command_and_a_bad_file_does_not_stop_the_others(db, tmp_path):
+    """Data sets such as LeakDB keep each sensor in its own file, named after it: {file} names the meter."""
+    folder = tmp_path / "Pressures"
+    folder.mkdir()
+    for node, base in (("Node_1", 52.1), ("Node_7", 48.3)):
+        (folder / f"{node}.csv").write_text("Timestamp,Value\n" + "".join(
+            f"2024-01-01 00:{m:02d},{base + m / 100}\n" for m in range(0, 60, 30)))
+    broken = folder / "Node_9.csv"
+    broken.write_text("Timestamp;Reading\n2024-01-01 00:00;50\n")
+    files = [str(p) for p in sorted(folder.glob("*.csv"))]
+    code, out, err = run("import", *files, "--db", db, "--no-progress", "--tz", "UTC", "--zone", "hanoi",
+                         "--map", "Value=P-{file}:pressure:m")
+    assert code == 1
+    assert len(re.findall(r"readings stored\s+2\b", out)) == 2
+    assert "Node_9.csv" in err and "1 of 3 files not imported" in err
+    from data.store import Store
+    with Store(db) as store:
+        stored = store.cursor().execute("SELECT meter_id, count(*) FROM readings GROUP BY 1 ORDER BY 1").fetchall()
+    assert stored == [("P-Node_1", 2), ("P-Node_7", 2)]
+
+
 def test_a_decimal_comma_is_explained_and_read_with_decimal(db, tmp_path):
     long = tmp_path / "registers.csv"
     long.write_text("meter_id;ts;quantity;value;unit\nm1;2024-03-01 00:00;volume;1234,5;m3\n"

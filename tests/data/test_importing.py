@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from data.import_spec import ImportSpec, ImportSpecError, detect_layout, parse_mapping, preset
-from data.importing import import_file, resolve_spec
+from data.importing import file_stem, import_file, resolve_spec
 from data.store import Store, StoreOptions
 
 
@@ -232,6 +232,12 @@ def test_regex_groups_are_numbered_from_one_as_in_the_regex():
     assert mapping.match("n31_m", None) == ("n31-n31_m", "pressure", "m")
     with pytest.raises(ImportSpecError, match="numbered from 1"):
         parse_mapping(r"n(\d+)=P{2}:pressure:m", regex=True).match("n31", None)
+
+
+def test_file_stem_drops_only_data_extensions():
+    assert file_stem("Pressures/Node_1.csv.gz") == "Node_1"
+    assert file_stem("scada.2019.CSV") == "scada.2019"
+    assert file_stem("inflow.parquet") == "inflow"
 
 
 def test_weather_preset_needs_a_station(store, tmp_path):
