@@ -22,6 +22,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from bench.scratch_store import MONTH, imported_store
+
 INFLOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bwdf2024" / \
     "dma_inflow_2021-01-01_2022-07-24.csv"
 TZ = "Europe/Rome"
@@ -57,18 +59,13 @@ def add_bursts(inflow: pd.DataFrame, shares: list[float], hours: float, seed: in
 def scan(inflow: pd.DataFrame, folder: Path, name: str) -> tuple[pd.DataFrame, float]:
     """Import the wide file into a fresh store and run every rule over the scanned span; (events, meter-months)."""
     from data.import_spec import PRESETS
-    from data.importing import import_file
-    from data.store import Store
     from detection.scan import RULES, scan_range
 
-    csv, db = folder / f"{name}.csv", folder / f"{name}.duckdb"
-    inflow.to_csv(csv, index=False)
-    with Store(str(db)) as store:
-        import_file(store, csv, PRESETS["bwdf-inflow"], progress=False)
+    db = imported_store(inflow, folder, name, PRESETS["bwdf-inflow"])
     meters = [c.removesuffix("_l_per_s") for c in inflow.columns if c.startswith("DMA_")]
     with duckdb.connect(str(db), read_only=True) as conn:
         events = scan_range(conn.cursor(), meters, *SCAN, detectors=RULES, internal=True)
-    months = len(meters) * (pd.Timestamp(SCAN[1]) - pd.Timestamp(SCAN[0])) / pd.Timedelta(days=30.44)
+    months = len(meters) * (pd.Timestamp(SCAN[1]) - pd.Timestamp(SCAN[0])) / MONTH
     return events, months
 
 

@@ -21,6 +21,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from bench.scratch_store import MONTH, imported_store
+
 DAIAD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "daiad" / "swm_trialA_extended.csv.gz"
 TZ = "Europe/Athens"
 LEAKS = {"running_toilet": (30.0, 120.0), "dripping_tap": (2.0, 10.0)}
@@ -53,20 +55,15 @@ def add_leaks(raw: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
 def scan(raw: pd.DataFrame, folder: Path, name: str) -> tuple[pd.DataFrame, float]:
     """Import the rows into a fresh store and run the customer-leak rules; (events, meter-months scanned)."""
     from data.import_spec import PRESETS
-    from data.importing import import_file
-    from data.store import Store
     from detection.scan import scan_range
 
-    csv, db = folder / f"{name}.csv", folder / f"{name}.duckdb"
-    raw.to_csv(csv, sep=";", index=False)
-    with Store(str(db)) as store:
-        import_file(store, csv, PRESETS["daiad"].with_options(tz=TZ, zone="daiad"), progress=False)
+    db = imported_store(raw, folder, name, PRESETS["daiad"].with_options(tz=TZ, zone="daiad"), sep=";")
     with duckdb.connect(str(db), read_only=True) as conn:
         first, last = conn.execute("SELECT min(ts), max(ts) FROM readings").fetchone()
         start = pd.Timestamp(first).floor("D") + TRAINING
         events = scan_range(conn.cursor(), "daiad", start, pd.Timestamp(last).ceil("D"),
                             detectors=CUSTOMER_DETECTORS, internal=True)
-    months = raw["V1"].nunique() * (pd.Timestamp(last).ceil("D") - start) / pd.Timedelta(days=30.44)
+    months = raw["V1"].nunique() * (pd.Timestamp(last).ceil("D") - start) / MONTH
     return events[events["kind"] == "continuous_flow"], months
 
 
