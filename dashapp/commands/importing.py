@@ -32,7 +32,8 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
 @click.option("--tz", default=None, help="Time zone of timestamps without offset (default: preset's, else settings).")
 @click.option("--zone", default=None,
               help="Zone of the meters this file introduces; '{meter_id}' in it stands for each meter's id "
-                   "(--zone '{meter_id}': every meter its own zone, as a file of DMA inflows needs).")
+                   "(--zone '{meter_id}': every meter its own zone, as a file of DMA inflows needs), "
+                   "'{file}' for the file's name without extensions (one file per district).")
 @click.option("--category", default=None, help="Category of new meters (residential, inlet, ...).")
 @click.option("--station", default=None, help="Weather station id (bwdf-weather).")
 @click.option("--ts-column", default=None, help="Timestamp column of a wide file.")

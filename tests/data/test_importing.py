@@ -5,6 +5,7 @@ The real data sets (BWDF 2024, DAIAD) are checked in test_importing_real.py.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -172,6 +173,22 @@ def test_a_zone_template_makes_each_new_meter_its_own_zone(store, tmp_path):
     with pytest.raises(ImportSpecError, match="meter_id"):
         import_file(store, write(tmp_path, "again.csv", text), ImportSpec(layout="wide", zone="{dma}",
                                                                           mappings=spec.mappings))
+
+
+def test_a_zone_named_after_the_file_holds_every_sensor_of_that_file(store, tmp_path):
+    text = "ts,inflow,p_high,p_low\n2022-01-10 08:00,3.5,4.1,3.2\n"
+    spec = ImportSpec(layout="wide", tz="UTC", zone="dma-{file}",
+                      mappings=(parse_mapping("inflow={file}-IN:flow:L/s"),
+                                parse_mapping(r"p_(\w+)={file}-P-{1}:pressure:bar", regex=True)))
+    for name in ("north.csv", "south.csv.gz"):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+        import_file(store, path, spec)
+    meters = store.cursor().execute("SELECT meter_id, zone_id FROM meters ORDER BY meter_id").fetchall()
+    assert meters == [("north-IN", "dma-north"), ("north-P-high", "dma-north"), ("north-P-low", "dma-north"),
+                      ("south-IN", "dma-south"), ("south-P-high", "dma-south"), ("south-P-low", "dma-south")]
+    with pytest.raises(ImportSpecError, match="file"):
+        import_file(store, tmp_path / "north.csv", ImportSpec(layout="wide", zone="{district}", mappings=spec.mappings))
 
 
 def test_importing_the_same_file_twice_stores_nothing_new(store, tmp_path):
