@@ -17,6 +17,9 @@ from detection.rules_trickle import steady_trickle
 SUSTAINED_SPAN_H = 4
 SUSTAINED_FACTOR = 4.0
 MIN_TRAINING_HOURS = 7 * 24
+#: A night-flow rise smaller than this share of the usual minimum night flow is not raised however
+#: steady the nights: about what a district meter's error and small changes of night use make.
+NIGHT_RISE_FLOOR = 0.05
 
 
 def _same_hour_baseline(floor: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -227,7 +230,7 @@ def _pressure_drops(pressures: pd.DataFrame, series: pd.DataFrame, window: Windo
 def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, tariff: Tariff = Tariff(),
                     nights: int = 14) -> list[dict]:
     """A zone's (or any flow series') minimum night flow above its recent nights' median by 3 spreads and
-    20 %, two nights running (the event starts with the first of them)."""
+    ``NIGHT_RISE_FLOOR``, two nights running (the event starts with the first of them)."""
     rows = []
     info = series.set_index("meter_id")
     for meter_id, group in flows.groupby("meter_id", sort=True):
@@ -251,7 +254,7 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 continue
             base = float(earlier.median())
             spread = float(1.4826 * np.median(np.abs(earlier - base)))
-            threshold = base + max(3 * spread, 0.2 * base, 1e-6)
+            threshold = base + max(3 * spread, NIGHT_RISE_FLOOR * base, 1e-6)
             baselines[i], thresholds[i] = base, threshold
             flagged[i] = minima.iloc[i] > threshold and i > 0 and minima.iloc[i - 1] > threshold
         for first, last in runs(flagged):

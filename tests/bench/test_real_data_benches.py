@@ -27,6 +27,18 @@ def test_bursts_are_steps_of_a_share_of_the_dmas_mean_flow_for_their_hours():
     assert ((bursts["start_local"] - bursts["start"])[summer] == pd.Timedelta(hours=2)).all()  # Rome, CEST
 
 
+def test_a_growing_leak_rises_evenly_to_its_size_then_holds():
+    stamps = pd.date_range("2021-01-01", "2021-09-30", freq="h")
+    inflow = pd.DataFrame({"timestamp_local": stamps.strftime("%Y-%m-%d %H:%M"), "DMA_A_l_per_s": 10.0})
+    with_leaks, leaks = add_bursts(inflow, [0.2], hours=48, seed=1, ramp_hours=24)
+    added = (with_leaks["DMA_A_l_per_s"] - inflow["DMA_A_l_per_s"]).to_numpy()
+    for leak in leaks.itertuples():
+        hours = ((stamps - leak.start_local) / pd.Timedelta(hours=1)).to_numpy()
+        held = (hours >= 0) & (hours < 48)
+        assert added[held] == pytest.approx(leak.size_l_s * np.minimum(hours[held] / 24, 1.0))
+    assert added[held][hours[held] >= 24] == pytest.approx(2.0)
+
+
 def test_a_household_leak_adds_its_litres_per_hour_to_the_register_from_its_start():
     stamps = pd.date_range("2017-03-01 00:03", "2017-05-15", freq="h")
     raw = pd.concat([pd.DataFrame({"V1": meter, "V2": stamps.strftime("%d/%m/%Y %H:%M:%S"),

@@ -68,6 +68,9 @@ def build_constructed(path):
     daily_toilet = s.register_readings("H-DAILY-TOILET", s.household_hourly(seed=3, leak_l_h=90.0, leak_from=TOILET_FROM))
     normal_flow = s.inlet_flow(seed=7)
     night_flow = s.inlet_flow(seed=8, step_l_s=0.3, step_from=NIGHT_LEAK_FROM, step_hours=24 * 10)
+    leaky_flow = s.inlet_flow(seed=12, background_l_s=2.0)
+    new_leak_flow = s.inlet_flow(seed=11, background_l_s=2.0, step_l_s=0.3, step_from=NIGHT_LEAK_FROM,
+                                 step_hours=24 * 10)
     frames = [
         s.register_readings("H-NORMAL", s.household_hourly(seed=1)),
         s.register_readings("H-DRIP", s.household_hourly(seed=2, leak_l_h=6.0, leak_from=DRIP_FROM)),
@@ -84,6 +87,8 @@ def build_constructed(path):
         s.sensor_readings("Z2-IN", normal_flow, "flow", "L/s"),
         s.sensor_readings("Z2-P", s.pressure(normal_flow, seed=10), "pressure", "bar"),
         s.sensor_readings("Z3-IN", night_flow, "flow", "L/s"),
+        s.sensor_readings("Z7-IN", new_leak_flow, "flow", "L/s"),
+        s.sensor_readings("Z8-IN", leaky_flow, "flow", "L/s"),
         *_faulty_sensors(),
         *_zone_pressures(),
     ]
@@ -92,7 +97,8 @@ def build_constructed(path):
                              ("Z2-IN", "Z2", "inlet", "flow"), ("Z2-P", "Z2", "sensor", "pressure"),
                              ("Z3-IN", "Z3", "inlet", "flow"), ("Z5-PA", "Z5", "sensor", "pressure"),
                              ("Z5-PB", "Z5", "sensor", "pressure"), ("Z6-PA", "Z6", "sensor", "pressure"),
-                             ("Z6-PB", "Z6", "sensor", "pressure")])
+                             ("Z6-PB", "Z6", "sensor", "pressure"), ("Z7-IN", "Z7", "inlet", "flow"),
+                             ("Z8-IN", "Z8", "inlet", "flow")])
     with s.store_with(path, *frames, meters=meters):
         pass
     return path

@@ -65,13 +65,16 @@ def flow_readings(meter_id: str, litres_per_hour: pd.Series, per_hour: int = 12)
 
 
 def inlet_flow(days: int = DAYS, seed: int = 2, step_l_s: float = 0.0, step_from: pd.Timestamp | None = None,
-               step_hours: float = 6.0) -> pd.Series:
-    """A zone inflow every 15 min (L/s): low at night, peaks morning and evening, noise; optional burst."""
+               step_hours: float = 6.0, background_l_s: float = 0.0) -> pd.Series:
+    """A zone inflow every 15 min (L/s): low at night, peaks morning and evening, noise; optional burst.
+
+    ``background_l_s`` is flow that never stops (the leakage a district already has), so that night
+    flow is most of the flow, as in many real districts."""
     rng = np.random.default_rng(seed)
     stamps = pd.date_range(START, periods=days * 96, freq="15min")
     hour = stamps.hour + stamps.minute / 60
     profile = 0.4 + 1.2 * np.exp(-((hour - 7.5) ** 2) / 3) + 1.0 * np.exp(-((hour - 20) ** 2) / 4)
-    flow = np.asarray(profile + rng.normal(0, 0.05, len(stamps)))
+    flow = np.asarray(background_l_s + profile + rng.normal(0, 0.05, len(stamps)))
     if step_from is not None:
         flow[(stamps >= step_from) & (stamps < step_from + pd.Timedelta(hours=step_hours))] += step_l_s
     return pd.Series(flow, index=stamps)

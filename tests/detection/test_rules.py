@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -18,7 +20,7 @@ from tests.detection.conftest import (
     ZONE_DROP_FROM,
 )
 
-NORMAL = ("H-NORMAL", "H-INTERVAL", "H-FLOW", "Z2-IN", "Z2-P")
+NORMAL = ("H-NORMAL", "H-INTERVAL", "H-FLOW", "Z2-IN", "Z2-P", "Z8-IN", "ZONE:Z8")
 
 
 def of(events: pd.DataFrame, meter_id: str, kind: str, detector: str | None = None) -> pd.DataFrame:
@@ -103,6 +105,16 @@ def test_a_zone_night_flow_rise(constructed_events):
     assert len(rise) == 1
     assert rise.iloc[0]["zone_id"] == "Z3" and rise.iloc[0]["start"] >= NIGHT_LEAK_FROM
     assert "up 0.30" in rise.iloc[0]["explanation"]
+
+
+def test_a_new_leak_in_a_district_whose_nights_are_mostly_old_leakage(constructed_events):
+    """0.3 L/s more on a night floor of 2.4 L/s: an eighth of the night flow, many times the nights' spread."""
+    rise = of(constructed_events, "ZONE:Z7", "night_flow_rise")
+    assert len(rise) == 1
+    event = rise.iloc[0]
+    assert NIGHT_LEAK_FROM <= event["start"] and event["raised_at"] <= NIGHT_LEAK_FROM + pd.Timedelta(days=2)
+    rise_l_s = float(re.search(r"up ([0-9.]+) L/s", event["explanation"]).group(1))
+    assert rise_l_s == pytest.approx(0.3, abs=0.03)
 
 
 def test_pressure_out_of_band(constructed_events):
