@@ -76,24 +76,25 @@ class ImportSpec:
     chunk_rows: int = 100_000
     batch_rows: int = 100_000
 
-    def zone_for(self, meter_id: str, file: str = "") -> str | None:
+    def zone_for(self, meter_id: str) -> str | None:
         """The zone of a meter this file introduces: ``zone``, in which ``{meter_id}`` stands for the meter's
-        own id (``--zone '{meter_id}'``: a file of DMA inflows, each DMA its own zone) and ``{file}`` for
-        the file's name without extensions (``--zone '{file}'``: one file per district)."""
-        if not self.zone:
-            return None
-        try:
-            return self.zone.format(meter_id=meter_id, file=file)
-        except (KeyError, IndexError, ValueError):
-            raise ImportSpecError(f"zone {self.zone!r}: write a zone id, or '{{meter_id}}' in it for each "
-                                  "meter's own id, or '{file}' for the file's name") from None
+        own id (``--zone '{meter_id}'``: a file of DMA inflows, each DMA its own zone)."""
+        return self._zone_filled(meter_id=meter_id) if self.zone else None
 
     def for_file(self, stem: str) -> ImportSpec:
-        """This spec with ``{file}`` in its zone replaced by ``stem`` (``{meter_id}`` left for each meter)."""
+        """This spec with ``{file}`` in its zone replaced by the file's name without extensions
+        (``--zone '{file}'``: one file per district); ``{meter_id}`` is left for each meter."""
         if not self.zone or "{file}" not in self.zone:
             return self
         escaped = stem.replace("{", "{{").replace("}", "}}")
-        return dataclasses.replace(self, zone=self.zone.format(meter_id="{meter_id}", file=escaped))
+        return dataclasses.replace(self, zone=self._zone_filled(meter_id="{meter_id}", file=escaped))
+
+    def _zone_filled(self, **fields: str) -> str:
+        try:
+            return self.zone.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            raise ImportSpecError(f"zone {self.zone!r}: write a zone id, or '{{meter_id}}' in it for each "
+                                  "meter's own id, or '{file}' for the file's name") from None
 
     def with_options(self, **options: object) -> ImportSpec:
         """This spec with the given options set; None leaves a field as it is."""

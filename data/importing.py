@@ -92,9 +92,8 @@ def import_file(store: Store, path: str | Path, spec: ImportSpec, progress: bool
     if spec.needs_station and not spec.station:
         raise ImportSpecError("this format needs a weather station id (--station ID)")
     tz = check_time_zone(spec.tz or store.options.default_tz)
-    spec.zone_for("")   # a bad zone template is refused before anything is read
     spec = spec.for_file(file_stem(path))
-    one_zone = spec.zone_for("")
+    one_zone = spec.zone_for("")   # a bad zone template is refused before anything is read
     table = TableFile(path, spec.separator)
     mapped: dict[str, tuple[str, str, str]] = {}
     chunk_rows = spec.chunk_rows
