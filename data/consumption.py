@@ -4,7 +4,8 @@ volume per interval, the way a utility's billing engineer would want it.
 Each reading closes an interval (previous reading, this reading]. Registers are
 read through resets, rollovers at the register size (inferred as the next power
 of ten when unknown), meter swaps and small backward steps; flow is integrated by
-the trapezoid rule; an interval longer than the meter's usual gap is flagged
+the trapezoid rule, forward flow only (a bidirectional meter reading below zero
+counts no consumption for that part, flagged backflow); an interval longer than the meter's usual gap is flagged
 estimated, and a step no meter of its kind could pass is flagged, not counted.
 Consumption is never negative.
 
@@ -162,7 +163,8 @@ def derive_intervals(window: pd.DataFrame) -> pd.DataFrame:
     flags |= np.where(counted & first & ~is_anchor, int(Flag.FIRST), 0)
 
     flow = quantity["flow"]
-    volume = np.where(flow & ~first, (value + prev_value) / 2 * np.nan_to_num(dt_s), volume)
+    volume = np.where(flow & ~first, forward_volume(prev_value, value, np.nan_to_num(dt_s)), volume)
+    flags |= np.where(flow & ~first & (np.minimum(value, prev_value) < 0), int(Flag.BACKFLOW), 0)
 
     jump = (counted | flow) & ~first & (volume > cap_l)
     flags |= np.where(jump, int(Flag.IMPLAUSIBLE_JUMP), 0)
@@ -181,6 +183,16 @@ def derive_intervals(window: pd.DataFrame) -> pd.DataFrame:
             "flags": flags[keep].astype("int32"),
         }
     )
+
+
+def forward_volume(start_l_s: np.ndarray, end_l_s: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Litres that flowed forward while a rate moved in a straight line from ``start_l_s`` to ``end_l_s``:
+    the trapezoid when both are at or above zero, the triangle above zero when the flow turned, else none."""
+    high, low = np.maximum(start_l_s, end_l_s), np.minimum(start_l_s, end_l_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        turned = np.where(high > 0, high * high / (2 * (high - low)), 0.0)
+    mean_forward = np.where(low >= 0, (start_l_s + end_l_s) / 2, np.where(high > 0, turned, 0.0))
+    return mean_forward * seconds
 
 
 def _register_volumes(

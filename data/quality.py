@@ -22,7 +22,7 @@ class Flag(IntFlag):
     RESET = 32               # register went back to (near) zero
     ROLLOVER = 64            # register wrapped at its register size
     IMPLAUSIBLE_JUMP = 128   # step too large for the meter: flagged, not counted
-    BACKFLOW = 256           # register stepped back a little: held, not counted
+    BACKFLOW = 256           # water ran backwards (a register stepped back, a flow below zero): not counted
     FIRST = 512              # first reading of a meter: its interval is assumed
 
 

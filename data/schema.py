@@ -141,12 +141,13 @@ CREATE TABLE IF NOT EXISTS ingest_stats (
 );
 """
 
-#: Default largest plausible flow through a meter, by customer category (L/s).
+#: Default largest plausible flow through a meter, by category (L/s).
 MAX_FLOW_BY_CATEGORY = {
     "residential": 2.0,
     "commercial": 20.0,
     "municipal": 20.0,
     "industrial": 100.0,
     "inlet": 2000.0,
+    "sensor": 2000.0,  # a flow sensor on a main
 }
 DEFAULT_MAX_FLOW_L_S = 20.0

@@ -60,7 +60,7 @@ QUANTITIES: dict[str, Quantity] = {
                 "gpm": (US_GALLON_L / 60, 0.0),
                 "US gpm": (US_GALLON_L / 60, 0.0),
             },
-            0.0,
+            -1e5,  # bidirectional meters and pipe flows read below zero against their marked direction
             1e5,
             is_consumption=True,
         ),

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
@@ -97,6 +98,27 @@ def readings(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: Windo
            WHERE r.ts >= ? AND r.ts < ? ORDER BY r.meter_id, r.ts""",
         [list(series["meter_id"]), list(series["quantity"]), window.training_start.to_pydatetime(),
          window.end.to_pydatetime()]).df()
+
+
+def in_usual_direction(flows: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, frozenset[str]]:
+    """Flow readings (meter_id, ts, value) with each series turned so that its usual direction reads above
+    zero, and the ids of the series turned.
+
+    A pipe or boundary meter installed against the way the water usually goes (or a model's link
+    drawn the other way) reads below zero, and more water through it reads lower: the flow rules
+    look for rises, so such a series is read with its sign turned. "Usual" is the median of the
+    training weeks (of the whole series when there are none).
+    """
+    if flows.empty:
+        return flows, frozenset()
+    training = flows["ts"] < window.start
+    usual = flows[training].groupby("meter_id")["value"].median()
+    usual = usual.reindex(flows["meter_id"].unique()).fillna(flows.groupby("meter_id")["value"].median())
+    turned = frozenset(usual.index[usual < 0])
+    if not turned:
+        return flows, turned
+    sign = np.where(flows["meter_id"].isin(turned), -1.0, 1.0)
+    return flows.assign(value=flows["value"].to_numpy() * sign), turned
 
 
 def reading_times(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], window: Window) -> pd.DataFrame:

@@ -142,7 +142,7 @@ def _typical_by_slot(values: pd.Series, training_end: pd.Timestamp) -> tuple[pd.
 
 
 def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
-          tariff: Tariff = Tariff(), sigmas: float = 6.0) -> list[dict]:
+          tariff: Tariff = Tariff(), sigmas: float = 6.0, turned: frozenset[str] = frozenset()) -> list[dict]:
     """A sudden step up in a flow series, held for two readings; the explanation says if pressure fell too.
 
     A step counts when the flow is above the same quarter hour's usual by more
@@ -151,7 +151,8 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
     and above that quarter hour of the day before by half that (a new schedule is news
     on its first day, not until the weeks of training learn it).
 
-    ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue.
+    ``flows`` and ``pressures`` are readings (meter_id, ts, value); ``series`` the catalogue;
+    ``turned`` the flow series read with their sign turned (`features.in_usual_direction`).
     """
     rows = []
     pressure_drop = _pressure_drops(pressures, series, window)
@@ -185,8 +186,13 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
                 severity="critical", tariff=tariff, lost_volume_l=lost,
                 explanation=(f"Flow stepped up to {values.iloc[first]:.2f} L/s, {excess[first]:.2f} L/s above the "
                              f"usual {typical.iloc[first]:.2f} L/s at this hour (alarm above {threshold:.2f} L/s), "
-                             f"for {last - first + 1} readings{pressure_note}")))
+                             f"for {last - first + 1} readings{pressure_note}{_turned_note(meter_id, turned)}")))
     return rows
+
+
+def _turned_note(meter_id: str, turned: frozenset[str]) -> str:
+    return ("; the meter reads this flow below zero (against its marked direction): figures are its readings "
+            "with the sign turned") if meter_id in turned else ""
 
 
 LONGEST_USUAL_PEAK = pd.Timedelta(hours=4)
@@ -228,7 +234,7 @@ def _pressure_drops(pressures: pd.DataFrame, series: pd.DataFrame, window: Windo
 
 
 def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, tariff: Tariff = Tariff(),
-                    nights: int = 14) -> list[dict]:
+                    nights: int = 14, turned: frozenset[str] = frozenset()) -> list[dict]:
     """A zone's (or any flow series') minimum night flow above its recent nights' median by 3 spreads and
     ``NIGHT_RISE_FLOOR``, two nights running (the event starts with the first of them)."""
     rows = []
@@ -254,7 +260,7 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 continue
             base = float(earlier.median())
             spread = float(1.4826 * np.median(np.abs(earlier - base)))
-            threshold = base + max(3 * spread, NIGHT_RISE_FLOOR * base, 1e-6)
+            threshold = base + max(3 * spread, NIGHT_RISE_FLOOR * abs(base), 1e-6)
             baselines[i], thresholds[i] = base, threshold
             flagged[i] = minima.iloc[i] > threshold and i > 0 and minima.iloc[i - 1] > threshold
         for first, last in runs(flagged):
@@ -269,5 +275,5 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 tariff=tariff, lost_volume_l=rise * duration_s,
                 explanation=(f"Minimum night flow {minima.iloc[first]:.3f} L/s, up {rise:.3f} L/s on the median "
                              f"{base:.3f} L/s of the previous {nights} nights (alarm above {thresholds[first]:.3f} "
-                             f"L/s), for {last - first + 2} nights running")))
+                             f"L/s), for {last - first + 2} nights running{_turned_note(meter_id, turned)}")))
     return rows

@@ -54,15 +54,15 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
     volumes = ft.hourly_volumes(cur, consumption_ids, window)
     raw = ft.readings(cur, network, window)
     by_quantity = raw.merge(network[["meter_id", "quantity"]], on="meter_id")
-    flows = by_quantity[by_quantity["quantity"] == "flow"]
+    flows, turned = ft.in_usual_direction(by_quantity[by_quantity["quantity"] == "flow"], window)
     pressures = by_quantity[by_quantity["quantity"] == "pressure"]
     rows: list[dict] = []
     if "continuous_flow" in chosen:
         rows += continuous_flow(volumes, window, zones, tariff)
     if "burst" in chosen:
-        rows += burst(flows, pressures, series, window, tariff)
+        rows += burst(flows, pressures, series, window, tariff, turned=turned)
     if "night_flow_rise" in chosen:
-        rows += night_flow_rise(flows, series, window, tariff)
+        rows += night_flow_rise(flows, series, window, tariff, turned=turned)
     if "pressure_band" in chosen:
         rows += pressure_out_of_band(pressures, series, window)
     if chosen & {"zone_pressure_drop", "sensor_drift"}:

@@ -213,6 +213,25 @@ def test_flow_is_integrated_by_the_trapezoid_rule():
     assert volumes(out) == [0, 1800, 3600, 1800]
 
 
+def test_reverse_flow_counts_no_consumption_and_is_flagged_backflow():
+    out = derive_intervals(window([1.0, 1.0, -1.0, -1.0, 1.0], quantity="flow"))
+    assert volumes(out) == [0, 3600, 900, 0, 900]
+    assert [has(f, Flag.BACKFLOW) for f in out["flags"]] == [False, False, True, True, True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-50, 50, allow_nan=False), min_size=2, max_size=30))
+def test_flow_consumption_is_the_forward_part_of_the_line_through_the_readings(rates):
+    out = derive_intervals(window(rates, quantity="flow", step_h=0.25, max_flow_l_s=100.0))
+    expected = []
+    for a, b in zip(rates[:-1], rates[1:]):
+        crossing = [a / (a - b)] if a * b < 0 else []
+        t = np.array([0.0, *crossing, 1.0])
+        expected.append(np.trapezoid(np.clip(a + (b - a) * t, 0, None), t * 900))
+    assert (out["volume_l"] >= 0).all()
+    assert out["volume_l"].iloc[1:].to_numpy() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
 def test_flow_above_the_meter_maximum_is_flagged_not_counted():
     out = derive_intervals(window([1.0, 1.0, 50.0, 1.0], quantity="flow", max_flow_l_s=20.0))
     assert volumes(out)[:2] == [0, 3600]

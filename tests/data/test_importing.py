@@ -191,6 +191,19 @@ def test_a_zone_named_after_the_file_holds_every_sensor_of_that_file(store, tmp_
         import_file(store, tmp_path / "north.csv", ImportSpec(layout="wide", zone="{district}", mappings=spec.mappings))
 
 
+def test_pipe_flows_keep_their_sign_and_count_forward_flow_as_consumption(store, tmp_path):
+    """A model's link flows, one file per link, in m3/h: below zero where the water runs against the link."""
+    for name, sign in (("Link_1", 1), ("Link_2", -1)):
+        rows = "".join(f"2017-01-01 0{h}:00:00,{sign * 90.0}\n" for h in range(4))
+        write(tmp_path, f"{name}.csv", "Timestamp,Value\n" + rows)
+    spec = ImportSpec(layout="wide", tz="UTC", category="sensor", mappings=(parse_mapping("Value=F-{file}:flow:m3/h"),))
+    reports = [import_file(store, tmp_path / f"{name}.csv", spec) for name in ("Link_1", "Link_2")]
+    assert [(r.stored, r.bad_rows, r.implausible_intervals) for r in reports] == [(4, 0, 0), (4, 0, 0)]
+    assert readings(store).groupby("meter_id")["value"].first().to_dict() == {"F-Link_1": 25.0, "F-Link_2": -25.0}
+    litres = dict(store.cursor().execute("SELECT meter_id, sum(volume_l) FROM consumption GROUP BY ALL").fetchall())
+    assert litres == {"F-Link_1": pytest.approx(3 * 90_000), "F-Link_2": 0.0}
+
+
 def test_importing_the_same_file_twice_stores_nothing_new(store, tmp_path):
     path = write(tmp_path, "twice.csv", "meter_id,ts,quantity,value,unit\nm1,2021-01-01T00:00Z,volume,1,L\n"
                                         "m1,2021-01-01T01:00Z,volume,3,L\n")

@@ -161,8 +161,8 @@ def test_nan_and_infinity_in_json_are_refused(literal):
     [
         ("volume", -1, "L", "volume -1 L outside the plausible range 0..1e+13 L"),
         ("interval_volume", -0.5, "m3", "interval_volume -500 L outside the plausible range 0..1e+10 L"),
-        ("flow", 200_000, "L/s", "flow 200000 L/s outside the plausible range 0..100000 L/s"),
-        ("flow", -3, "L/min", "flow -0.05 L/s outside the plausible range 0..100000 L/s"),
+        ("flow", 200_000, "L/s", "flow 200000 L/s outside the plausible range -100000..100000 L/s"),
+        ("flow", -3_600_000, "m3/h", "flow -1e+06 L/s outside the plausible range -100000..100000 L/s"),
         ("pressure", 1500, "psi", "pressure 103.421 bar outside the plausible range -1..100 bar"),
         ("pressure", -2, "bar", "pressure -2 bar outside the plausible range -1..100 bar"),
         ("level", 101, "%", "level 101 % outside the plausible range 0..100 %"),
@@ -175,6 +175,12 @@ def test_nan_and_infinity_in_json_are_refused(literal):
 )
 def test_out_of_range_values_are_refused_in_canonical_units(quantity, value, unit, reason):
     assert reasons(json.dumps(good(quantity=quantity, value=value, unit=unit))) == [reason]
+
+
+def test_flow_against_the_meters_marked_direction_is_kept_with_its_sign():
+    rows, rejections = through(json.dumps(good(quantity="flow", value=-3, unit="L/min")))
+    assert rejections == []
+    assert rows["value"].iat[0] == pytest.approx(-0.05)
 
 
 @pytest.mark.parametrize("ts", ["2024-06-01T11:00:00", "2024-06-01 11:00:00", "2024-06-01"])

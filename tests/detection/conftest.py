@@ -71,6 +71,8 @@ def build_constructed(path):
     leaky_flow = s.inlet_flow(seed=12, background_l_s=2.0)
     new_leak_flow = s.inlet_flow(seed=11, background_l_s=2.0, step_l_s=0.3, step_from=NIGHT_LEAK_FROM,
                                  step_hours=24 * 10)
+    reversed_burst = -s.inlet_flow(seed=41, step_l_s=2.0, step_from=BURST_FROM)
+    reversed_night = -s.inlet_flow(seed=42, step_l_s=0.3, step_from=NIGHT_LEAK_FROM, step_hours=24 * 10)
     frames = [
         s.register_readings("H-NORMAL", s.household_hourly(seed=1)),
         s.register_readings("H-DRIP", s.household_hourly(seed=2, leak_l_h=6.0, leak_from=DRIP_FROM)),
@@ -89,6 +91,9 @@ def build_constructed(path):
         s.sensor_readings("Z3-IN", night_flow, "flow", "L/s"),
         s.sensor_readings("Z7-IN", new_leak_flow, "flow", "L/s"),
         s.sensor_readings("Z8-IN", leaky_flow, "flow", "L/s"),
+        s.sensor_readings("Z9-LINK", reversed_burst, "flow", "L/s"),
+        s.sensor_readings("Z10-IN", reversed_night, "flow", "L/s"),
+        s.sensor_readings("Z11-LINK", -s.inlet_flow(seed=43), "flow", "L/s"),
         *_faulty_sensors(),
         *_zone_pressures(),
     ]
@@ -98,7 +103,8 @@ def build_constructed(path):
                              ("Z3-IN", "Z3", "inlet", "flow"), ("Z5-PA", "Z5", "sensor", "pressure"),
                              ("Z5-PB", "Z5", "sensor", "pressure"), ("Z6-PA", "Z6", "sensor", "pressure"),
                              ("Z6-PB", "Z6", "sensor", "pressure"), ("Z7-IN", "Z7", "inlet", "flow"),
-                             ("Z8-IN", "Z8", "inlet", "flow")])
+                             ("Z8-IN", "Z8", "inlet", "flow"), ("Z9-LINK", "Z9", "sensor", "flow"),
+                             ("Z10-IN", "Z10", "inlet", "flow"), ("Z11-LINK", "Z11", "sensor", "flow")])
     with s.store_with(path, *frames, meters=meters):
         pass
     return path

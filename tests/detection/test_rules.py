@@ -20,7 +20,7 @@ from tests.detection.conftest import (
     ZONE_DROP_FROM,
 )
 
-NORMAL = ("H-NORMAL", "H-INTERVAL", "H-FLOW", "Z2-IN", "Z2-P", "Z8-IN", "ZONE:Z8")
+NORMAL = ("H-NORMAL", "H-INTERVAL", "H-FLOW", "Z2-IN", "Z2-P", "Z8-IN", "ZONE:Z8", "Z11-LINK")
 
 
 def of(events: pd.DataFrame, meter_id: str, kind: str, detector: str | None = None) -> pd.DataFrame:
@@ -115,6 +115,24 @@ def test_a_new_leak_in_a_district_whose_nights_are_mostly_old_leakage(constructe
     assert NIGHT_LEAK_FROM <= event["start"] and event["raised_at"] <= NIGHT_LEAK_FROM + pd.Timedelta(days=2)
     rise_l_s = float(re.search(r"up ([0-9.]+) L/s", event["explanation"]).group(1))
     assert rise_l_s == pytest.approx(0.3, abs=0.03)
+
+
+def test_a_burst_on_a_pipe_whose_meter_reads_its_flow_below_zero(constructed_events):
+    """The link's meter is installed against the water's way: 2 L/s more through it reads 2 L/s lower."""
+    burst = of(constructed_events, "Z9-LINK", "burst")
+    assert len(burst) == 1
+    event = burst.iloc[0]
+    assert event["start"] == BURST_FROM and event["raised_at"] - BURST_FROM < pd.Timedelta(minutes=30)
+    assert event["lost_volume_l"] == pytest.approx(2.0 * 6 * 3600, rel=0.1)
+    assert "sign turned" in event["explanation"]
+
+
+def test_a_night_flow_rise_on_an_inlet_that_reads_below_zero(constructed_events):
+    rise = of(constructed_events, "ZONE:Z10", "night_flow_rise")
+    assert len(rise) == 1
+    assert rise.iloc[0]["start"] >= NIGHT_LEAK_FROM
+    rise_l_s = float(re.search(r"up ([0-9.]+) L/s", rise.iloc[0]["explanation"]).group(1))
+    assert rise_l_s == pytest.approx(0.3, abs=0.05)
 
 
 def test_pressure_out_of_band(constructed_events):
