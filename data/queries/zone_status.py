@@ -195,7 +195,7 @@ def _night_flow_findings(nights: list[dict], limits: StatusLimits) -> list[tuple
     typical = float(statistics.median(n["night_flow_l_s"] for n in complete[-1 - limits.typical_nights:-1]))
     flow = float(last["night_flow_l_s"])
     rise = flow - typical
-    share = rise / typical if typical > 0 else float("inf") if rise > 0 else 0.0
+    share = rise / abs(typical) if typical else float("inf") if rise > 0 else 0.0
     text = (f"Minimum night flow {flow:.2f} L/s on the night to {last['night']:%d %b} "
             f"({pd.Timestamp(last['at_local']):%H:%M} local), {share:+.0%} against the zone's typical {typical:.2f} L/s.")
     if rise >= limits.night_flow_min_rise_l_s and share >= limits.night_flow_critical_rise:

@@ -21,7 +21,7 @@ QUARTER = timedelta(minutes=15)
 
 
 def build_small_city(store: Store, days: int = 6, last_night_flow_l_s: float | None = None,
-                     last_hour_pressure_bar: float | None = None) -> datetime:
+                     last_hour_pressure_bar: float | None = None, inlet_flow_l_s: float = 0.05) -> datetime:
     """Fill ``store``; returns the time of the last reading (naive UTC)."""
     store.register_zones(pd.DataFrame([
         {"zone_id": "ZA", "name": "Alto", "kind": "dma", "tz": "Europe/Rome"},
@@ -43,7 +43,7 @@ def build_small_city(store: Store, days: int = 6, last_night_flow_l_s: float | N
     steps = int((end - START) / QUARTER)
     for i in range(steps + 1):
         ts = START + i * QUARTER
-        flow = 0.05
+        flow = inlet_flow_l_s
         if last_night_flow_l_s is not None and last_night - timedelta(hours=2) <= ts <= last_night + timedelta(hours=5):
             flow = last_night_flow_l_s
         readings.append(reading("ZA-INLET", ts, flow, quantity="flow", unit="L/s"))

@@ -60,6 +60,16 @@ def test_a_night_flow_well_above_typical_is_critical():
     assert "+140% against the zone's typical 0.05 L/s" in status.reasons[0]
 
 
+def test_a_night_flow_change_is_weighed_against_the_size_of_an_inlet_that_reads_below_zero():
+    """An inlet installed against the water's way: 0.1 L/s less through it is a fifth of its night flow, not a
+    rise from nothing."""
+    with Store(":memory:") as store:
+        end = build_small_city(store, inlet_flow_l_s=-0.5, last_night_flow_l_s=-0.4)
+        status = _status(store, end)
+    assert status.status == "Normal"
+    assert any("+20% against the zone's typical -0.50 L/s" in r for r in status.reasons)
+
+
 def test_open_alerts_count_and_their_worst_severity_sets_the_status():
     with Store(":memory:") as store:
         end = build_small_city(store)
