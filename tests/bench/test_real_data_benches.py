@@ -52,3 +52,19 @@ def test_a_household_leak_adds_its_litres_per_hour_to_the_register_from_its_star
         added = (leaky.loc[rows, "V3"] - raw.loc[rows, "V3"]).to_numpy()
         assert np.abs(added - leak.l_per_h * hours).max() <= 0.5
         assert (added[hours == 0] == 0).all() and leak.start_local >= stamps[0] + pd.Timedelta(days=35)
+
+
+def test_a_scada_shaped_export_loads_whole_through_the_import_command(tmp_path, capsys):
+    """Semicolons, decimal commas, m3/h flows, metres of head, L/h demands: every cell is a stored reading."""
+    import duckdb
+
+    from bench.scada_year import main
+
+    main(["--days", "30", "--pressures", "2", "--customers", "2", "--keep", str(tmp_path)])
+    with duckdb.connect(str(tmp_path / "scada.duckdb"), read_only=True) as store:
+        kinds = dict(store.execute("SELECT quantity, count(*) FROM readings GROUP BY ALL").fetchall())
+        bad = store.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        pump = store.execute("SELECT avg(value) FROM readings WHERE meter_id = 'PUMP_1'").fetchone()[0]
+    assert kinds == {"flow": 30 * 288 * (3 + 2), "pressure": 30 * 288 * 2} and bad == 0
+    assert 20 < pump < 60  # about 100-190 m3/h, stored in L/s
+    assert "| detect |" in capsys.readouterr().out
