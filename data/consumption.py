@@ -4,9 +4,10 @@ volume per interval, the way a utility's billing engineer would want it.
 Each reading closes an interval (previous reading, this reading]. Registers are
 read through resets, rollovers at the register size (inferred as the next power
 of ten when unknown), meter swaps and small backward steps; flow is integrated by
-the trapezoid rule, forward flow only (a bidirectional meter reading below zero
-counts no consumption for that part, flagged backflow); an interval longer than the meter's usual gap is flagged
-estimated, and a step no meter of its kind could pass is flagged, not counted.
+the trapezoid rule, forward flow only (what a bidirectional meter reads below zero
+counts nothing and is flagged backflow); an interval longer than the meter's usual
+gap is flagged estimated, and a step no meter of its kind could pass is flagged,
+not counted.
 Consumption is never negative.
 
 Everything here is pure and vectorised over many meters at once: a frame sorted
