@@ -39,7 +39,7 @@ def write_files(folder: Path, days: int, pressures: int, customers: int, seed: i
     weekend = np.asarray(stamps.day_of_week >= 5)
     demand = (0.5 + peaks * np.where(weekend, 0.9, 1.0)) * (1 + 0.1 * np.sin(2 * np.pi * np.arange(len(stamps))
                                                                               / (288 * 365)))
-    leak_from = START + pd.Timedelta(days=days * 0.45 // 1, hours=14, minutes=35)
+    leak_from = START + pd.Timedelta(days=int(days * 0.45), hours=14, minutes=35)
     leak = np.where(stamps >= leak_from, LEAK_M3_H, 0.0)
     scada = {"Timestamp": stamps.strftime("%Y-%m-%d %H:%M")}
     for name, share in (("PUMP_1", 1.0), ("p227", 0.35), ("p235", 0.25)):
@@ -55,16 +55,17 @@ def write_files(folder: Path, days: int, pressures: int, customers: int, seed: i
     return leak_from
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak resident MB and stderr of one product command."""
-    began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - began
-    err = child.stderr.read() if child.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{err}")
-    return seconds, usage.ru_maxrss / 1024, err
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of one product command (its stderr shown if it fails)."""
+    with tempfile.TemporaryFile("w+") as errors:   # a file, not a pipe: a chatty child cannot fill it and stall
+        began = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - began
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed:\n{errors.read()}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         print("| step | seconds | peak MB |\n|---|---:|---:|")
         for name, command in steps.items():
-            seconds, peak_mb, _ = timed(command)
+            seconds, peak_mb = timed(command)
             print(f"| {name} | {seconds:.1f} | {peak_mb:,.0f} |")
         events = pd.read_csv(folder / "events.csv", parse_dates=["start", "raised_at"])
         print("\nevents by kind:", events.groupby("kind").size().to_dict() if len(events) else "none")
