@@ -14,8 +14,6 @@ import duckdb
 STATES = ("open", "acknowledged", "resolved", "not_a_leak")
 ACTIVE_STATES = ("open", "acknowledged")
 SEVERITIES = ("info", "warning", "critical")
-KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", "zscore_anomaly",
-         "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike", "silent_meter")
 
 DDL = """
 CREATE TABLE IF NOT EXISTS alerts (

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {name} | {seconds:.1f} | {peak_mb:,.0f} |")
         events = pd.read_csv(folder / "events.csv", parse_dates=["start", "raised_at"])
         print("\nevents by kind:", events.groupby("kind").size().to_dict() if len(events) else "none")
-        network = events[~events["meter_id"].str.startswith("AMR-") & (events["start"] >= leak_from)]
+        network = events[~events["meter_id"].str.startswith("AMR-") & (events["raised_at"] >= leak_from)]
         print(f"events on the network from the leak on: {len(network)}")
         for row in network.itertuples():
             print(f"  {row.meter_id} {row.kind} raised {row.raised_at} ({(row.raised_at - leak_from) / pd.Timedelta(hours=1):.1f} h)")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", "zscore_anomaly",
-         "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike", "silent_meter")
+KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", "local_pressure_drop",
+         "zscore_anomaly", "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike", "silent_meter")
 EVENT_COLUMNS = ["event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity",
                  "explanation", "lost_volume_l", "cost"]
 INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at"]
@@ -92,11 +92,11 @@ def runs(flags: np.ndarray, min_length: int = 1) -> list[tuple[int, int]]:
 
 
 def merge_runs(pairs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
-    """Join runs separated by at most ``gap`` positions."""
+    """Join runs (sorted by their first position; they may overlap) separated by at most ``gap`` positions."""
     merged: list[tuple[int, int]] = []
     for first, last in pairs:
         if merged and first - merged[-1][1] - 1 <= gap:
-            merged[-1] = (merged[-1][0], last)
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
         else:
             merged.append((first, last))
     return merged

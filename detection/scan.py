@@ -20,6 +20,7 @@ from detection import events as ev
 from detection import features as ft
 from detection.rules_flow import burst, continuous_flow, night_flow_rise
 from detection.rules_pressure import zone_pressure_drop
+from detection.rules_pressure_peers import local_pressure_drop
 from detection.rules_sensor import (
     UNITS,
     daily_offsets,
@@ -32,7 +33,7 @@ from detection.rules_sensor import (
 from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore_anomaly
 
 RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_pressure_drop",
-         "sensor_stuck", "sensor_spike", "sensor_drift", "silent_meter")
+         "local_pressure_drop", "sensor_stuck", "sensor_spike", "sensor_drift", "silent_meter")
 DETECTORS = RULES + ("zscore", "isolation_forest")
 #: `scan_range` judges history a week at a time, each week against the weeks before it.
 CHUNK_DAYS = 7.0
@@ -65,6 +66,8 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
         rows += night_flow_rise(flows, series, window, tariff, turned=turned)
     if "pressure_band" in chosen:
         rows += pressure_out_of_band(pressures, series, window)
+    if "local_pressure_drop" in chosen:
+        rows += local_pressure_drop(pressures, series, window)
     if chosen & {"zone_pressure_drop", "sensor_drift"}:
         offsets = daily_offsets(raw, window)
         if "zone_pressure_drop" in chosen:

@@ -22,6 +22,10 @@ STUCK = (s.START + 32 * DAY, s.START + 32 * DAY + pd.Timedelta(hours=6))
 SPIKES = [s.START + 32 * DAY + pd.Timedelta(hours=h) for h in (1, 2.5, 3, 4.25, 5)]
 DRIFT_FROM = s.START + 30 * DAY
 ZONE_DROP_FROM = s.START + 30 * DAY + pd.Timedelta(hours=9)
+HOT_FROM = s.START + 29 * DAY
+PEER_LEAK_FROM = s.START + 30 * DAY + pd.Timedelta(hours=3)
+#: Pressure sensors of one zone, nearest the inlet first: (head bar, friction bar per (L/s)^2).
+PEER_SENSORS = {"PA": (4.6, 0.08), "PB": (4.2, 0.12), "PC": (3.8, 0.15), "PD": (3.4, 0.2), "PE": (3.0, 0.25)}
 
 
 def _zone_pressures() -> list[pd.DataFrame]:
@@ -32,6 +36,22 @@ def _zone_pressures() -> list[pd.DataFrame]:
         for k, (name, drop) in enumerate(drops.items()):
             values = s.pressure(flow, seed=33 + k + (0 if zone == "Z5" else 2))
             values[values.index >= ZONE_DROP_FROM] -= drop
+            frames.append(s.sensor_readings(f"{zone}-{name}", values, "pressure", "bar"))
+    return frames
+
+
+def _peer_pressures() -> list[pd.DataFrame]:
+    """Five pressure sensors in each of Z12, Z13 and Z14, through a hot week that draws 15 % more water. Z12: a
+    leak near PA (PB a little further) from ``PEER_LEAK_FROM``; Z13: nothing else; Z14: PA reads lower alone."""
+    falls = {"Z12": {"PA": 0.05, "PB": 0.02, "PC": 0.005}, "Z13": {}, "Z14": {"PA": 0.05}}
+    frames = []
+    for z, (zone, fall) in enumerate(falls.items()):
+        flow = s.inlet_flow(seed=51 + z)
+        flow[flow.index >= HOT_FROM] *= 1.15
+        rng = np.random.default_rng(61 + z)
+        for name, (head, friction) in PEER_SENSORS.items():
+            values = head - friction * flow ** 2 + rng.normal(0, 0.01, len(flow))
+            values[values.index >= PEER_LEAK_FROM] -= fall.get(name, 0.0)
             frames.append(s.sensor_readings(f"{zone}-{name}", values, "pressure", "bar"))
     return frames
 
@@ -96,6 +116,7 @@ def build_constructed(path):
         s.sensor_readings("Z11-LINK", -s.inlet_flow(seed=43), "flow", "L/s"),
         *_faulty_sensors(),
         *_zone_pressures(),
+        *_peer_pressures(),
     ]
     meters = s.meters_frame([("H-FLOW", None, "residential", "flow"), ("H-FLOW-TOILET", None, "residential", "flow"),
                              ("Z1-IN", "Z1", "inlet", "flow"), ("Z1-P", "Z1", "sensor", "pressure"),
@@ -104,7 +125,9 @@ def build_constructed(path):
                              ("Z5-PB", "Z5", "sensor", "pressure"), ("Z6-PA", "Z6", "sensor", "pressure"),
                              ("Z6-PB", "Z6", "sensor", "pressure"), ("Z7-IN", "Z7", "inlet", "flow"),
                              ("Z8-IN", "Z8", "inlet", "flow"), ("Z9-LINK", "Z9", "sensor", "flow"),
-                             ("Z10-IN", "Z10", "inlet", "flow"), ("Z11-LINK", "Z11", "sensor", "flow")])
+                             ("Z10-IN", "Z10", "inlet", "flow"), ("Z11-LINK", "Z11", "sensor", "flow"),
+                             *[(f"{z}-{p}", z, "sensor", "pressure") for z in ("Z12", "Z13", "Z14")
+                               for p in PEER_SENSORS]])
     with s.store_with(path, *frames, meters=meters):
         pass
     return path

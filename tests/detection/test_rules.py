@@ -13,6 +13,8 @@ from tests.detection.conftest import (
     GAP,
     LOW_PRESSURE,
     NIGHT_LEAK_FROM,
+    PEER_LEAK_FROM,
+    SCAN_END,
     SILENT,
     SPIKES,
     STUCK,
@@ -152,6 +154,30 @@ def test_a_zone_whose_pressure_sensors_fall_together_is_a_pressure_drop_not_a_dr
                               & (constructed_events["detector"] == "sensor_drift")].empty
     assert of(constructed_events, "ZONE:Z6", "pressure_out_of_band").empty  # one sensor alone is an instrument
     assert len(of(constructed_events, "Z6-PA", "sensor_drift")) == 1
+
+
+def test_a_leak_between_pressure_sensors_is_placed_at_the_one_that_falls_furthest(constructed_events):
+    local = constructed_events[constructed_events["kind"] == "local_pressure_drop"]
+    leak = local[local["zone_id"] == "Z12"]
+    assert list(leak["meter_id"]) == ["Z12-PA"]
+    event = leak.iloc[0]
+    assert abs(event["start"] - PEER_LEAK_FROM) <= pd.Timedelta(hours=1)
+    assert event["raised_at"] - PEER_LEAK_FROM <= pd.Timedelta(hours=8) and event["end"] == SCAN_END
+    assert event["severity"] == "warning" and "Z12-PB read low too" in event["explanation"]
+    fell = float(re.search(r"read ([0-9.]+) bar below what 4 other", event["explanation"]).group(1))
+    assert 0.02 < fell < 0.05  # the others fell a little too, so PA stands out by less than its own 0.05 bar
+
+
+def test_a_hot_week_moves_every_pressure_sensor_and_is_no_local_drop(constructed_events):
+    local = constructed_events[constructed_events["kind"] == "local_pressure_drop"]
+    assert local[local["zone_id"] == "Z13"].empty
+
+
+def test_one_pressure_sensor_falling_alone_may_be_its_instrument(constructed_events):
+    alone = of(constructed_events, "Z14-PA", "local_pressure_drop")
+    assert len(alone) == 1
+    assert alone.iloc[0]["severity"] == "info"
+    assert "No other sensor reads low with it" in alone.iloc[0]["explanation"]
 
 
 def test_sensor_faults(constructed_events):

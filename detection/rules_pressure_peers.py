@@ -1,0 +1,185 @@
+"""A pressure sensor reading lower than its zone's other sensors say it should: water leaving near it.
+
+Every pressure sensor of a zone moves with the zone's demand (more flow, more
+friction, lower pressure everywhere), so each sensor's hourly pressure is well
+predicted from any other's by a straight line fitted over the training weeks: the
+pair regression of LILA, a leak localisation method of the BattLeDIM competition.
+Demand cycles, weekends and seasons move every sensor and cancel out; a leak draws
+extra water through the pipes near it, and the sensors there fall below what the
+others predict, the nearest the furthest. That finds leaks far smaller than the
+day-to-day spread of any one sensor, which `zone_pressure_drop` needs to exceed.
+
+It needs four or more pressure sensors in a zone (sensors with no zone are read
+as one network), so that each is predicted by three or more and a drifting or
+stuck reference is outvoted. When no second sensor reads low with the first, the
+fall may be its instrument (`sensor_drift`), and the event says so at a lower
+severity.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from detection.events import event, merge_runs, runs, squash
+from detection.features import HOUR, Window
+
+#: Each sensor is predicted by the median of three or more others, so that one faulty reference is outvoted.
+MIN_SENSORS = 4
+MIN_HOURS = 6
+MIN_TRAINING_HOURS = 7 * 24
+#: The limit is at least this many times a sensor's usual error...
+SIGMAS = 4.0
+#: ...and this much deeper than the spells of MIN_HOURS its training held on one day in five or more (a
+#: weekend's, a daily valve operation's): those recur and are normal; one that came once (a leak since repaired)
+#: is not.
+MARGIN = 1.5
+RECURRING = 0.8
+#: Below this (2 cm of head) a fall is within the resolution of the sensors.
+FLOOR_BAR = 0.002
+#: Hours above the limit that do not end a spell still running when training ends.
+ONGOING_GAP = 12
+
+
+@dataclass(frozen=True)
+class PeerResiduals:
+    """Each sensor's hourly reading against what the zone's other sensors predict."""
+
+    deviation: pd.DataFrame   # hours x sensors: the residual minus its usual value in training
+    spread: pd.Series         # the training residuals' robust standard deviation
+    limit: pd.Series          # how far below its prediction a sensor must read to count
+    references: pd.Series     # how many other sensors predict it
+
+
+def hourly_means(readings: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Hourly mean of each series of ``readings`` (meter_id, ts, value), every hour of the window and its training."""
+    hours = window.hours()
+    if readings.empty:
+        return pd.DataFrame(index=hours, dtype="float64")
+    return readings.assign(hour=readings["ts"].dt.floor("h")).pivot_table(
+        index="hour", columns="meter_id", values="value", aggfunc="mean").reindex(hours)
+
+
+def peer_residuals(hourly: pd.DataFrame, training: np.ndarray) -> PeerResiduals | None:
+    """Fit every sensor of ``hourly`` on every other over the ``training`` hours; None if fewer than
+    ``MIN_SENSORS`` can be predicted."""
+    values = hourly.to_numpy(dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = values - np.nanmean(np.where(training[:, None], values, np.nan), axis=0)
+    found = {}
+    for i, name in enumerate(hourly.columns):
+        predicted = _predict(values, i, training)
+        judged = _judged(values[:, i] - predicted[0], training, hourly.index) if predicted else None
+        if judged:
+            found[name] = (*judged, predicted[1])
+    if len(found) < MIN_SENSORS:
+        return None
+    deviation, spread, limit, references = zip(*found.values())
+    return PeerResiduals(deviation=pd.DataFrame(dict(zip(found, deviation)), index=hourly.index),
+                         spread=pd.Series(spread, index=list(found)), limit=pd.Series(limit, index=list(found)),
+                         references=pd.Series(references, index=list(found)))
+
+
+def _judged(residual: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex
+            ) -> tuple[np.ndarray, float, float] | None:
+    """A sensor's residual against its usual training value: (deviation, spread, limit)."""
+    usual = training & ~np.isnan(residual)
+    if usual.sum() < MIN_TRAINING_HOURS:
+        return None
+    deviation, spread = _against(residual, usual)
+    ongoing = _ongoing(deviation < -max(SIGMAS * spread, FLOOR_BAR) / 2, training)
+    if ongoing.any() and (usual & ~ongoing).sum() >= MIN_TRAINING_HOURS:
+        usual &= ~ongoing
+        deviation, spread = _against(residual, usual)
+    held = -pd.Series(np.where(usual, deviation, np.nan), index=hours).rolling(MIN_HOURS).max()
+    daily = held.resample("D").max().dropna()
+    recurring = max(float(daily.quantile(RECURRING)), 0.0) if len(daily) else 0.0
+    return deviation, spread, max(SIGMAS * spread, FLOOR_BAR, MARGIN * recurring)
+
+
+def _against(residual: np.ndarray, usual: np.ndarray) -> tuple[np.ndarray, float]:
+    """The residual minus its median over the ``usual`` hours, and their robust standard deviation."""
+    centre = float(np.median(residual[usual]))
+    return residual - centre, 1.4826 * float(np.median(np.abs(residual[usual] - centre)))
+
+
+def _ongoing(low: np.ndarray, training: np.ndarray) -> np.ndarray:
+    """The low spell still running when training ends: what the scan judges (a leak found in an earlier
+    window), not the sensor's normal. Its hours vary about the limit while that limit is learnt with them, so
+    short breaks do not end it."""
+    ongoing = np.zeros(len(training), dtype=bool)
+    spells = merge_runs(runs(low & training, min_length=MIN_HOURS), gap=ONGOING_GAP)
+    if spells and spells[-1][1] >= int(np.flatnonzero(training)[-1]) - 2:
+        ongoing[spells[-1][0]:spells[-1][1] + 1] = True
+    return ongoing
+
+
+def _predict(values: np.ndarray, i: int, training: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Sensor ``i`` at every hour as the median of its least-squares lines on each other sensor with a week of
+    training beside it (the median: a faulty or unrelated reference is outvoted)."""
+    target = values[:, i]
+    both = (training & ~np.isnan(target))[:, None] & ~np.isnan(values)
+    count = both.sum(axis=0)
+    x = np.where(both, values, 0.0)
+    y = np.where(both, target[:, None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_x, mean_y = x.sum(axis=0) / count, y.sum(axis=0) / count
+        variance = (x * x).sum(axis=0) / count - mean_x ** 2
+        slope = np.where(variance > 1e-12, ((x * y).sum(axis=0) / count - mean_x * mean_y) / variance, 0.0)
+    predictions = mean_y + slope * (values - mean_x)
+    usable = (count >= MIN_TRAINING_HOURS) & (np.arange(values.shape[1]) != i)
+    if usable.sum() < MIN_SENSORS - 1:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(predictions[:, usable], axis=1), int(usable.sum())
+
+
+def local_pressure_drop(pressures: pd.DataFrame, series: pd.DataFrame, window: Window) -> list[dict]:
+    """Zones where a pressure sensor reads below what the zone's other sensors predict, by more than its limit,
+    for ``MIN_HOURS`` or more; one event per zone and spell, on the sensor that fell furthest. ``pressures``
+    are raw readings (meter_id, ts, value) of pressure series."""
+    hourly = hourly_means(pressures, window)
+    hours = hourly.index
+    training = np.asarray(hours < window.start)
+    scanned = np.asarray((hours >= window.start) & (hours < window.end))
+    pressure = series[(series["quantity"] == "pressure") & series["meter_id"].isin(hourly.columns)]
+    rows = []
+    for zone, names in pressure.groupby(pressure["zone_id"].fillna(""), sort=True)["meter_id"]:
+        if len(names) >= MIN_SENSORS and (fit := peer_residuals(hourly[sorted(names)], training)):
+            rows += _spells(fit, zone or None, hours, scanned, window)
+    return rows
+
+
+def _spells(fit: PeerResiduals, zone: str | None, hours: pd.DatetimeIndex, scanned: np.ndarray,
+            window: Window) -> list[dict]:
+    low = (fit.deviation < -fit.limit).to_numpy() & scanned[:, None]
+    lowish = (fit.deviation < -fit.limit / 2).to_numpy() & scanned[:, None]
+    held = {column: merge_runs(runs(low[:, column], min_length=MIN_HOURS), gap=2) for column in range(low.shape[1])}
+    rows = []
+    for first, last in merge_runs(sorted(run for found in held.values() for run in found), gap=2):
+        part = fit.deviation.iloc[first:last + 1]
+        falling = [c for c, found in held.items() if any(first <= a <= last for a, _ in found)]
+        deepest = min(falling, key=lambda c: part.iloc[:, c].mean())
+        name = str(fit.deviation.columns[deepest])
+        raised = min(a for a, _ in held[deepest] if first <= a <= last) + MIN_HOURS - 1
+        also = [str(fit.deviation.columns[c]) for c in np.argsort(part.mean().to_numpy())
+                if c != deepest and lowish[first:last + 1, c].sum() >= MIN_HOURS]
+        fell, worst = -float(part.iloc[:, deepest].mean()), -float(part.iloc[:, deepest].min())
+        cause = (f"{', '.join(also)} read low too, less so: water is leaving the network nearest {name}, or a valve "
+                 f"near it was throttled" if also else
+                 f"No other sensor reads low with it: a leak close to {name}, or the sensor itself drifting")
+        rows.append(event(
+            detector="local_pressure_drop", meter_id=name, zone_id=zone, kind="local_pressure_drop",
+            start=hours[first], end=hours[last] + HOUR, raised_at=hours[raised] + HOUR,
+            score=squash(fell / fit.limit[name]), severity="warning" if also else "info",
+            explanation=(f"Pressure at {name} has read {fell:.3f} bar below what {fit.references[name]} other "
+                         f"pressure sensors of {'zone ' + zone if zone else 'the network'} predict, for "
+                         f"{last - first + 1} h (up to {worst:.3f} bar; it counts from {fit.limit[name]:.3f} bar: "
+                         f"{SIGMAS:g}x its usual error of {fit.spread[name]:.4f} bar or more, and past the "
+                         f"{MIN_HOURS} h spells that recur in its {window.training_days} training days). {cause}")))
+    return rows
