@@ -11,7 +11,7 @@ import pytest
 from detection.events import EVENT_COLUMNS, event, event_id, frame
 from detection.events_store import load_events, save_events
 from detection.scan import scan_range, scan_recent
-from tests.detection.conftest import BURST_FROM, SCAN_END, SCAN_START, SILENT, TOILET_FROM
+from tests.detection.conftest import BURST_FROM, PEER_LEAK_FROM, SCAN_END, SCAN_START, SILENT, TOILET_FROM
 
 
 @pytest.fixture
@@ -76,6 +76,16 @@ def test_a_streaming_scan_raises_the_running_toilet_within_hours(constructed_db)
         recent = scan_recent(conn.cursor(), now.to_pydatetime())
     toilet = recent[(recent["meter_id"] == "H-TOILET") & (recent["detector"] == "continuous_flow")]
     assert len(toilet) == 1 and toilet.iloc[0]["start"] == TOILET_FROM
+
+
+@pytest.mark.parametrize("hours_after, raised", [(5, False), (7, True), (30, True)])
+def test_a_streaming_scan_raises_a_leak_between_pressure_sensors_and_keeps_raising_it(constructed_db, hours_after,
+                                                                                       raised):
+    now = PEER_LEAK_FROM + pd.Timedelta(hours=hours_after)
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        recent = scan_recent(conn.cursor(), now.to_pydatetime())
+    local = recent[(recent["kind"] == "local_pressure_drop") & (recent["zone_id"] == "Z12")]
+    assert list(local["meter_id"]) == ["Z12-PA"] * raised
 
 
 def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
