@@ -100,6 +100,15 @@ def readings(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: Windo
          window.end.to_pydatetime()]).df()
 
 
+def hourly_means(readings: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Hourly mean of each series of ``readings`` (meter_id, ts, value), every hour of the window and its training."""
+    hours = window.hours()
+    if readings.empty:
+        return pd.DataFrame(index=hours, dtype="float64")
+    return readings.assign(hour=readings["ts"].dt.floor("h")).pivot_table(
+        index="hour", columns="meter_id", values="value", aggfunc="mean").reindex(hours)
+
+
 def in_usual_direction(flows: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, frozenset[str]]:
     """Flow readings (meter_id, ts, value) with each series turned so that its usual direction reads above
     zero, and the ids of the series turned.

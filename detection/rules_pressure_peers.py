@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from detection.events import event, merge_runs, runs, squash
-from detection.features import HOUR, Window
+from detection.features import HOUR, Window, hourly_means
 
 #: Each sensor is predicted by the median of three or more others, so that one faulty reference is outvoted.
 MIN_SENSORS = 4
@@ -52,15 +52,6 @@ class PeerResiduals:
     spread: pd.Series         # the training residuals' robust standard deviation
     limit: pd.Series          # how far below its prediction a sensor must read to count
     references: pd.Series     # how many other sensors predict it
-
-
-def hourly_means(readings: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Hourly mean of each series of ``readings`` (meter_id, ts, value), every hour of the window and its training."""
-    hours = window.hours()
-    if readings.empty:
-        return pd.DataFrame(index=hours, dtype="float64")
-    return readings.assign(hour=readings["ts"].dt.floor("h")).pivot_table(
-        index="hour", columns="meter_id", values="value", aggfunc="mean").reindex(hours)
 
 
 def peer_residuals(hourly: pd.DataFrame, training: np.ndarray) -> PeerResiduals | None:

@@ -104,12 +104,7 @@ def _raised_when_known(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, con
 
 
 def _hourly_values(volumes: pd.DataFrame, raw: pd.DataFrame, window: ft.Window) -> pd.DataFrame:
-    hours = window.hours()
-    if raw.empty:
-        return volumes
-    means = raw.assign(hour=raw["ts"].dt.floor("h")).pivot_table(index="hour", columns="meter_id", values="value",
-                                                                 aggfunc="mean")
-    return pd.concat([volumes, means.reindex(hours)], axis=1)
+    return volumes if raw.empty else pd.concat([volumes, ft.hourly_means(raw, window)], axis=1)
 
 
 def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:
