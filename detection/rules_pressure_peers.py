@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from detection.events import event, merge_runs, runs, squash
-from detection.features import HOUR, Window, hourly_means
+from detection.features import HOUR, Window
 
 #: Each sensor is predicted by the median of three or more others, so that one faulty reference is outvoted.
 MIN_SENSORS = 4
@@ -130,11 +130,10 @@ def _predict(values: np.ndarray, i: int, training: np.ndarray) -> tuple[np.ndarr
         return np.nanmedian(predictions[:, usable], axis=1), int(usable.sum())
 
 
-def local_pressure_drop(pressures: pd.DataFrame, series: pd.DataFrame, window: Window) -> list[dict]:
+def local_pressure_drop(hourly: pd.DataFrame, series: pd.DataFrame, window: Window) -> list[dict]:
     """Zones where a pressure sensor reads below what the zone's other sensors predict, by more than its limit,
-    for ``MIN_HOURS`` or more; one event per zone and spell, on the sensor that fell furthest. ``pressures``
-    are raw readings (meter_id, ts, value) of pressure series."""
-    hourly = hourly_means(pressures, window)
+    for ``MIN_HOURS`` or more; one event per zone and spell, on the sensor that fell furthest. ``hourly`` holds
+    the hourly means of network series (`features.hourly_means`); those of pressure series are read."""
     hours = hourly.index
     training = np.asarray(hours < window.start)
     scanned = np.asarray((hours >= window.start) & (hours < window.end))

@@ -66,8 +66,9 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
         rows += night_flow_rise(flows, series, window, tariff, turned=turned)
     if "pressure_band" in chosen:
         rows += pressure_out_of_band(pressures, series, window)
+    means = ft.hourly_means(raw, window) if chosen & {"local_pressure_drop", "zscore", "isolation_forest"} else None
     if "local_pressure_drop" in chosen:
-        rows += local_pressure_drop(pressures, series, window)
+        rows += local_pressure_drop(means, series, window)
     if chosen & {"zone_pressure_drop", "sensor_drift"}:
         offsets = daily_offsets(raw, window)
         if "zone_pressure_drop" in chosen:
@@ -82,7 +83,7 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
         times = pd.concat([ft.reading_times(cur, consumption_ids, window), raw[["meter_id", "ts"]]], ignore_index=True)
         rows += silent_meter(times, series, window, now=now)
     if chosen & {"zscore", "isolation_forest"}:
-        hourly = _hourly_values(volumes, raw, window)
+        hourly = pd.concat([volumes, means], axis=1)
         if "zscore" in chosen:
             rows += zscore_anomaly(hourly, window, units, zones)
         if "isolation_forest" in chosen:
@@ -101,10 +102,6 @@ def _raised_when_known(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, con
     events.loc[read_off_volumes, "raised_at"] = np.where(pd.isna(known), chosen["raised_at"].to_numpy(),
                                                           np.maximum(known, chosen["raised_at"].to_numpy()))
     return events
-
-
-def _hourly_values(volumes: pd.DataFrame, raw: pd.DataFrame, window: ft.Window) -> pd.DataFrame:
-    return volumes if raw.empty else pd.concat([volumes, ft.hourly_means(raw, window)], axis=1)
 
 
 def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:

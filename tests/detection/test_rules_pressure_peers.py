@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.features import Window
+from detection.features import Window, hourly_means
 from detection.rules_pressure_peers import local_pressure_drop
 from tests.detection import series as s
 
@@ -17,8 +17,8 @@ LEAK = {"PA": 0.05, "PB": 0.02}
 
 def zone(spells: list[tuple[pd.Timestamp, pd.Timestamp]] = (), sensors: dict = SENSORS,
          daily: tuple[str, float] | None = None, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Readings every 15 min of one zone's pressure sensors with ``LEAK`` during each spell, and its catalogue;
-    ``daily`` = (sensor, bar) lowers that sensor from 02:00 to 08:00 every day (a valve worked by a timer)."""
+    """Hourly means of one zone's pressure sensors, read every 15 min, with ``LEAK`` during each spell, and its
+    catalogue; ``daily`` = (sensor, bar) lowers that sensor from 02:00 to 08:00 every day (a valve on a timer)."""
     flow = s.inlet_flow(seed=seed)
     rng = np.random.default_rng(seed)
     frames = []
@@ -30,7 +30,7 @@ def zone(spells: list[tuple[pd.Timestamp, pd.Timestamp]] = (), sensors: dict = S
             values[(values.index.hour >= 2) & (values.index.hour < 8)] -= daily[1]
         frames.append(pd.DataFrame({"meter_id": name, "ts": values.index, "value": values.to_numpy()}))
     catalogue = pd.DataFrame({"meter_id": list(sensors), "zone_id": "Z", "quantity": "pressure"})
-    return pd.concat(frames, ignore_index=True), catalogue
+    return hourly_means(pd.concat(frames, ignore_index=True), WINDOW), catalogue
 
 
 def test_a_leak_found_in_an_earlier_window_is_still_raised_in_the_next():
