@@ -25,15 +25,32 @@ def _zones(series: pd.DataFrame) -> dict[str, str | None]:
     return {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
 
 
+class Excursion(NamedTuple):
+    """One sensor's run of readings outside its band."""
+
+    meter_id: str
+    side: str                 # "below" or "above"
+    start: pd.Timestamp
+    end: pd.Timestamp
+    raised_at: pd.Timestamp
+    readings: int
+    worst: float
+    low: float
+    high: float
+    score: float
+
+
 def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: Window,
                          band: tuple[float | None, float | None] = (None, None)) -> list[dict]:
     """Pressure outside its usual band (training 0.5-99.5 % widened by a fifth of the usual range) for 2+ readings,
     and beyond the same quarter hour of the day before by that margin (a daily schedule is news once).
 
+    Sensors of one zone that leave their bands on the same side at the same time are one event on the zone: the
+    water moved (a pump or valve operating, a burst), and one alert says so instead of one per sensor.
     A fixed ``band`` (bar) overrides the learned limits where given.
     """
     zone_of = _zones(series)
-    rows = []
+    found = []
     for meter_id, group in pressures.groupby("meter_id", sort=True):
         values = group.set_index("ts")["value"].sort_index()
         training = values[values.index < window.start]
@@ -48,20 +65,49 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
         highest_lately = recent_same_quarter(values, how="max").to_numpy()
         below = (values.to_numpy() < low) & ~(values.to_numpy() >= lowest_lately - margin)
         above = (values.to_numpy() > high) & ~(values.to_numpy() <= highest_lately + margin)
-        outside = (below | above) & scanned
-        for first, last in merge_runs(runs(outside), gap=1):
+        for first, last in merge_runs(runs((below | above) & scanned), gap=1):
             if last == first:
                 continue
             part = values.iloc[first:last + 1]
             worst = float(part.min()) if part.min() < low else float(part.max())
             side, limit = ("below", low) if worst < low else ("above", high)
-            rows.append(event(
-                detector="pressure_band", meter_id=meter_id, zone_id=zone_of[meter_id],
-                kind="pressure_out_of_band", start=values.index[first], end=values.index[last],
-                raised_at=values.index[first + 1], score=squash(abs(worst - limit) / margin + 0.5),
-                explanation=(f"Pressure {side} its usual band {low:.2f}-{high:.2f} bar for {last - first + 1} "
-                             f"readings, reaching {worst:.2f} bar")))
-    return rows
+            found.append(Excursion(meter_id, side, values.index[first], values.index[last], values.index[first + 1],
+                                   last - first + 1, worst, low, high, squash(abs(worst - limit) / margin + 0.5)))
+    return [_band_event(together, zone_of) for together in _together(found, zone_of)]
+
+
+def _together(found: list[Excursion], zone_of: dict[str, str | None]) -> list[list[Excursion]]:
+    """Excursions grouped by zone and side where they overlap in time; a sensor with no zone stands alone."""
+    groups: list[list[Excursion]] = []
+    latest: dict[tuple[str, str], list[Excursion]] = {}
+    for excursion in sorted(found, key=lambda e: (e.start, e.meter_id)):
+        zone = zone_of[excursion.meter_id]
+        key = (zone, excursion.side)
+        open_group = latest.get(key) if zone is not None else None
+        if open_group and excursion.start <= max(e.end for e in open_group):
+            open_group.append(excursion)
+        else:
+            groups.append([excursion])
+            latest[key] = groups[-1]
+    return groups
+
+
+def _band_event(together: list[Excursion], zone_of: dict[str, str | None]) -> dict:
+    worst = max(together, key=lambda e: e.score)
+    zone = zone_of[worst.meter_id]
+    detail = (f"its usual band {worst.low:.2f}-{worst.high:.2f} bar for {worst.readings} readings, reaching "
+              f"{worst.worst:.2f} bar")
+    sensors = sorted({e.meter_id for e in together})
+    if len(sensors) == 1:
+        meter_id, explanation = worst.meter_id, f"Pressure {worst.side} {detail}"
+    else:
+        meter_id = f"ZONE:{zone}"
+        explanation = (f"Pressure {worst.side} its usual band at {len(sensors)} sensors of zone {zone} together "
+                       f"({', '.join(sensors)}): the water moved, not one instrument (a pump or valve operating, a "
+                       f"burst). Furthest at {worst.meter_id}: {worst.side} {detail}")
+    return event(detector="pressure_band", meter_id=meter_id, zone_id=zone, kind="pressure_out_of_band",
+                 start=min(e.start for e in together), end=max(e.end for e in together),
+                 raised_at=min(e.raised_at for e in together), score=worst.score, explanation=explanation)
 
 
 def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, min_hours: float = 3.0) -> list[dict]:
