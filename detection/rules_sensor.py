@@ -79,16 +79,15 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
 def _together(found: list[Excursion], zone_of: dict[str, str | None]) -> list[list[Excursion]]:
     """Excursions grouped by zone and side where they overlap in time; a sensor with no zone stands alone."""
     groups: list[list[Excursion]] = []
-    latest: dict[tuple[str, str], list[Excursion]] = {}
+    latest: dict[tuple[str, str], tuple[list[Excursion], pd.Timestamp]] = {}
     for excursion in sorted(found, key=lambda e: (e.start, e.meter_id)):
-        zone = zone_of[excursion.meter_id]
-        key = (zone, excursion.side)
-        open_group = latest.get(key) if zone is not None else None
-        if open_group and excursion.start <= max(e.end for e in open_group):
-            open_group.append(excursion)
-        else:
-            groups.append([excursion])
-            latest[key] = groups[-1]
+        key = (zone_of[excursion.meter_id], excursion.side)
+        group, end = latest.get(key, (None, None))
+        if key[0] is None or group is None or excursion.start > end:
+            group, end = [], excursion.end
+            groups.append(group)
+        group.append(excursion)
+        latest[key] = (group, max(end, excursion.end))
     return groups
 
 
