@@ -41,8 +41,7 @@ from bench.scada_year import timed
 START = pd.Timestamp("2024-01-01")
 STEP_S = 900
 TRAINING_DAYS = 28
-LEAK_KINDS = ("local_pressure_drop", "zone_pressure_drop", "pressure_out_of_band", "burst", "night_flow_rise")
-NET3_LAKE_CONTROLS = ("Link 10 OPEN AT TIME", "Link 10 CLOSED AT TIME")
+LEAK_KINDS = ("local_pressure_drop", "pressure_out_of_band", "burst", "night_flow_rise")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,17 +71,20 @@ def load_network(inp: Path | None) -> wntr.network.WaterNetworkModel:
     return wn
 
 
-def area_of_junctions(wn: wntr.network.WaterNetworkModel, areas: int, seed: int) -> dict[str, int]:
+def _junctions_on_map(wn: wntr.network.WaterNetworkModel) -> tuple[list[str], np.ndarray]:
     names = wn.junction_name_list
-    xy = np.array([wn.get_node(n).coordinates for n in names])
+    return names, np.array([wn.get_node(n).coordinates for n in names])
+
+
+def area_of_junctions(wn: wntr.network.WaterNetworkModel, areas: int, seed: int) -> dict[str, int]:
+    names, xy = _junctions_on_map(wn)
     labels = KMeans(n_clusters=areas, n_init=4, random_state=seed).fit_predict(xy)
     return dict(zip(names, labels.tolist()))
 
 
 def sensor_nodes(wn: wntr.network.WaterNetworkModel, count: int, seed: int) -> list[str]:
     """The junction nearest each of ``count`` k-means centres of the junctions' coordinates."""
-    names = wn.junction_name_list
-    xy = np.array([wn.get_node(n).coordinates for n in names])
+    names, xy = _junctions_on_map(wn)
     centres = KMeans(n_clusters=count, n_init=4, random_state=seed).fit(xy).cluster_centers_
     picked = {names[int(np.argmin(((xy - c) ** 2).sum(axis=1)))] for c in centres}
     return sorted(picked)
@@ -116,6 +118,7 @@ def vary_demands(wn: wntr.network.WaterNetworkModel, days: int, areas: dict[str,
     city = 1 + _ar1(rng, days, 0.06)
     area_swing = {a: 1 + _ar1(rng, days, 0.04) for a in set(areas.values())}
     area_weekend = {a: rng.uniform(0.8, 1.05) for a in set(areas.values())}
+    step_of_hour = np.arange(hours) * 3600 // (wn.options.time.pattern_timestep or 3600)
     made: dict[tuple[str, int], str] = {}
     for name in wn.junction_name_list:
         area = areas[name]
@@ -124,8 +127,7 @@ def vary_demands(wn: wntr.network.WaterNetworkModel, days: int, areas: dict[str,
             key = (str(base), area)
             if key not in made:
                 shape = np.asarray(wn.get_pattern(base).multipliers if base in wn.pattern_name_list else [1.0])
-                per_step = 3600 // wn.options.time.pattern_timestep if wn.options.time.pattern_timestep else 1
-                shape = np.resize(shape, hours * per_step)[::per_step] if per_step > 1 else np.resize(shape, hours)
+                shape = shape[step_of_hour % len(shape)]
                 hourly = shape * city[day_of] * area_swing[area][day_of] * np.where(weekend, area_weekend[area], 1.0)
                 hourly = hourly * rng.lognormal(0, 0.05, hours)
                 made[key] = f"V{len(made)}"
@@ -178,13 +180,13 @@ def draw_leaks(wn: wntr.network.WaterNetworkModel, scenarios: int, without: int,
     return [leaks[i] for i in order]
 
 
-def pipe_distance(wn: wntr.network.WaterNetworkModel) -> dict[str, dict[str, float]]:
+def pipe_distance(wn: wntr.network.WaterNetworkModel, sources: list[str]) -> dict[str, dict[str, float]]:
+    """Metres of pipe from each of ``sources`` to every node (pumps and valves count 1 m)."""
     graph = nx.Graph()
     for name in wn.link_name_list:
         link = wn.get_link(name)
-        length = getattr(link, "length", 1.0)
-        graph.add_edge(link.start_node_name, link.end_node_name, weight=float(length))
-    return dict(nx.all_pairs_dijkstra_path_length(graph, weight="weight"))
+        graph.add_edge(link.start_node_name, link.end_node_name, weight=float(getattr(link, "length", 1.0)))
+    return {node: nx.single_source_dijkstra_path_length(graph, node, weight="weight") for node in set(sources)}
 
 
 def leak_signs(events: pd.DataFrame) -> pd.Series:
@@ -271,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
             frames.append(pd.read_csv(out, parse_dates=["start", "raised_at"]).assign(zone=f"S{k:02d}"))
         events = pd.concat(frames, ignore_index=True)
         print(f"detect: {detect_s:.1f} s for {len(leaks)} zones")
-        found, false = score(events, leaks, sensors, pipe_distance(wn))
+        found, false = score(events, leaks, sensors, pipe_distance(wn, [leak.node for leak in leaks if leak]))
         report(found, false, events, len(sensors), len(leaks), args.days - TRAINING_DAYS)
 
 

@@ -35,7 +35,8 @@ def test_a_leak_lowers_the_pressure_nearest_it_most_and_only_from_its_start(net3
     fall = (without - with_leak)
     assert fall[fall.index < leak.start].abs().to_numpy().max() == 0.0
     after = fall[fall.index >= leak.start + pd.Timedelta(hours=1)].mean()
-    nearest = min(sensors, key=lambda s: hl.pipe_distance(net3)[node][s])
+    distance = hl.pipe_distance(net3, [node])[node]
+    nearest = min(sensors, key=lambda s: distance[s])
     assert after.idxmax() == f"n{nearest}" and after.max() > 0.5
 
 
