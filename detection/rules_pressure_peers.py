@@ -1,18 +1,19 @@
 """A pressure sensor reading lower than its zone's other sensors say it should: water leaving near it.
 
-Every pressure sensor of a zone moves with the zone's demand (more flow, more
-friction, lower pressure everywhere), so each sensor's hourly pressure is well
-predicted from any other's by a straight line fitted over the training weeks: the
-pair regression of LILA, a leak localisation method of the BattLeDIM competition.
-Demand cycles, weekends and seasons move every sensor and cancel out; a leak draws
-extra water through the pipes near it, and the sensors there fall below what the
-others predict, the nearest the furthest. That finds leaks far smaller than the
-day-to-day spread of any one sensor, which `zone_pressure_drop` needs to exceed.
+Every pressure sensor of a zone moves with the zone's demand, its pumps and its tanks, so each
+sensor's hourly pressure is well predicted from the others' over the training weeks
+(`detection.peer_model`: the pair regressions of LILA, a leak localisation method of the BattLeDIM
+competition, taken a step further to all the others at once). Demand cycles, weekends, seasons and
+pump switching move the references too and cancel out; a leak draws extra water through the pipes
+near it, and the sensors there fall below what the others predict, the nearest the furthest. That
+finds leaks far smaller than the day-to-day spread of any one sensor, which `zone_pressure_drop`
+needs to exceed.
 
-It needs four or more pressure sensors in a zone (sensors with no zone are read
-as one network), so that each is predicted by three or more and a drifting or
-stuck reference is outvoted. When no second sensor reads low with the first, the
-fall may be its instrument (`sensor_drift`), and the event says so at a lower
+It needs four or more pressure sensors in a zone (sensors with no zone are read as one network), so
+that each is predicted by three or more. A reading beyond its sensor's limit (a drifting or stuck
+instrument, the sensor beside a leak) is left out of the others' predictions and of the fit, so that
+it neither makes healthy sensors look low nor teaches the model its leak. When no second sensor reads low with
+the first, the fall may be its instrument (`sensor_drift`), and the event says so at a lower
 severity.
 """
 
@@ -20,14 +21,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from detection.events import event, merge_runs, runs, squash
 from detection.features import HOUR, Window
+from detection.peer_model import pair_median, ridge
 
-#: Each sensor is predicted by the median of three or more others, so that one faulty reference is outvoted.
+#: Each sensor is predicted by three or more others.
 MIN_SENSORS = 4
 MIN_HOURS = 6
 MIN_TRAINING_HOURS = 7 * 24
@@ -40,6 +43,8 @@ MARGIN = 1.5
 RECURRING = 0.8
 #: Below this (2 cm of head) a fall is within the resolution of the sensors.
 FLOOR_BAR = 0.002
+#: A rise held this long is a drifting instrument's, not a pump's or a timetable's.
+HELD_HIGH_HOURS = 24
 #: Hours above the limit that do not end a spell still running when training ends.
 ONGOING_GAP = 12
 
@@ -55,29 +60,52 @@ class PeerResiduals:
 
 
 def peer_residuals(hourly: pd.DataFrame, training: np.ndarray) -> PeerResiduals | None:
-    """Fit every sensor of ``hourly`` on every other over the ``training`` hours; None if fewer than
-    ``MIN_SENSORS`` can be predicted."""
+    """Fit every sensor of ``hourly`` on the others over the ``training`` hours; None if fewer than
+    ``MIN_SENSORS`` can be predicted. A first fit with the pair lines finds the readings below each sensor's
+    limit, the low spell still running when training ends, and readings above twice the limit (a sensor's
+    fall lifts the others a little in the median of the pair lines; an instrument drifting up lifts itself
+    far more); the regression on all the others leaves them out. They are not found with the regression
+    itself: it spreads one sensor's fall over the others as rises."""
     values = hourly.to_numpy(dtype="float64")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         values = values - np.nanmean(np.where(training[:, None], values, np.nan), axis=0)
-    found = {}
-    for i, name in enumerate(hourly.columns):
-        predicted = _predict(values, i, training)
-        judged = _judged(values[:, i] - predicted[0], training, hourly.index) if predicted else None
-        if judged:
-            found[name] = (*judged, predicted[1])
+    left_out = np.zeros(values.shape, dtype=bool)
+    for i, fit in _fits(values, training, hourly.index, pair_median).items():
+        left_out[:, i] = (fit.deviation < -fit.limit) | _held_high(fit) | fit.ongoing
+    found = {hourly.columns[i]: fit for i, fit in _fits(values, training, hourly.index, ridge, left_out).items()}
     if len(found) < MIN_SENSORS:
         return None
-    deviation, spread, limit, references = zip(*found.values())
-    return PeerResiduals(deviation=pd.DataFrame(dict(zip(found, deviation)), index=hourly.index),
-                         spread=pd.Series(spread, index=list(found)), limit=pd.Series(limit, index=list(found)),
-                         references=pd.Series(references, index=list(found)))
+    return PeerResiduals(deviation=pd.DataFrame({name: fit.deviation for name, fit in found.items()}, index=hourly.index),
+                         spread=pd.Series({name: fit.spread for name, fit in found.items()}),
+                         limit=pd.Series({name: fit.limit for name, fit in found.items()}),
+                         references=pd.Series({name: fit.references for name, fit in found.items()}))
 
 
-def _judged(residual: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex
-            ) -> tuple[np.ndarray, float, float] | None:
-    """A sensor's residual against its usual training value: (deviation, spread, limit)."""
+class _Judged(NamedTuple):
+    deviation: np.ndarray
+    spread: float
+    limit: float
+    ongoing: np.ndarray
+    rise_limit: float = 0.0
+    references: int = 0
+
+
+def _fits(values: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex, model, left_out=None
+          ) -> dict[int, _Judged]:
+    """Each predictable sensor's residual judged, by column."""
+    found = {}
+    for i in range(values.shape[1]):
+        extra = {} if left_out is None else {"left_out": left_out}
+        predicted = model(values, i, training, MIN_SENSORS - 1, MIN_TRAINING_HOURS, **extra)
+        judged = _judged(values[:, i] - predicted[0], training, hours) if predicted else None
+        if judged:
+            found[i] = judged._replace(references=predicted[1])
+    return found
+
+
+def _judged(residual: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex) -> _Judged | None:
+    """A sensor's residual against its usual training value."""
     usual = training & ~np.isnan(residual)
     if usual.sum() < MIN_TRAINING_HOURS:
         return None
@@ -86,10 +114,26 @@ def _judged(residual: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex
     if ongoing.any() and (usual & ~ongoing).sum() >= MIN_TRAINING_HOURS:
         usual &= ~ongoing
         deviation, spread = _against(residual, usual)
-    held = -pd.Series(np.where(usual, deviation, np.nan), index=hours).rolling(MIN_HOURS).max()
+    base = max(SIGMAS * spread, FLOOR_BAR)
+    return _Judged(deviation, spread, max(base, MARGIN * _recurring(-deviation, usual, hours)), ongoing,
+                   rise_limit=max(base, MARGIN * _recurring(deviation, usual, hours)))
+
+
+def _held_high(fit: _Judged) -> np.ndarray:
+    """The hours of rises past twice a sensor's usual ones held for a day or more: an instrument drifting up,
+    not the network's daily cycle."""
+    high = np.zeros(len(fit.deviation), dtype=bool)
+    for first, last in merge_runs(runs(fit.deviation > 2 * fit.rise_limit), gap=2):
+        if last - first + 1 >= HELD_HIGH_HOURS:
+            high[first:last + 1] = True
+    return high
+
+
+def _recurring(excess: np.ndarray, usual: np.ndarray, hours: pd.DatetimeIndex) -> float:
+    """How far past its usual value a sensor's training held for ``MIN_HOURS`` on one day in five or more."""
+    held = pd.Series(np.where(usual, excess, np.nan), index=hours).rolling(MIN_HOURS).min()
     daily = held.resample("D").max().dropna()
-    recurring = max(float(daily.quantile(RECURRING)), 0.0) if len(daily) else 0.0
-    return deviation, spread, max(SIGMAS * spread, FLOOR_BAR, MARGIN * recurring)
+    return max(float(daily.quantile(RECURRING)), 0.0) if len(daily) else 0.0
 
 
 def _against(residual: np.ndarray, usual: np.ndarray) -> tuple[np.ndarray, float]:
@@ -107,27 +151,6 @@ def _ongoing(low: np.ndarray, training: np.ndarray) -> np.ndarray:
     if spells and spells[-1][1] >= int(np.flatnonzero(training)[-1]) - 2:
         ongoing[spells[-1][0]:spells[-1][1] + 1] = True
     return ongoing
-
-
-def _predict(values: np.ndarray, i: int, training: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """Sensor ``i`` at every hour as the median of its least-squares lines on each other sensor with a week of
-    training beside it (the median: a faulty or unrelated reference is outvoted)."""
-    target = values[:, i]
-    both = (training & ~np.isnan(target))[:, None] & ~np.isnan(values)
-    count = both.sum(axis=0)
-    x = np.where(both, values, 0.0)
-    y = np.where(both, target[:, None], 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_x, mean_y = x.sum(axis=0) / count, y.sum(axis=0) / count
-        variance = (x * x).sum(axis=0) / count - mean_x ** 2
-        slope = np.where(variance > 1e-12, ((x * y).sum(axis=0) / count - mean_x * mean_y) / variance, 0.0)
-    predictions = mean_y + slope * (values - mean_x)
-    usable = (count >= MIN_TRAINING_HOURS) & (np.arange(values.shape[1]) != i)
-    if usable.sum() < MIN_SENSORS - 1:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(predictions[:, usable], axis=1), int(usable.sum())
 
 
 def local_pressure_drop(hourly: pd.DataFrame, series: pd.DataFrame, window: Window) -> list[dict]:

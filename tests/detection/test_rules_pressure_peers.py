@@ -15,15 +15,30 @@ SENSORS = {"PA": (4.6, 0.08), "PB": (4.2, 0.12), "PC": (3.8, 0.15), "PD": (3.4, 
 LEAK = {"PA": 0.05, "PB": 0.02}
 
 
+#: How much each sensor rises while the zone's booster pump runs: the first two sit on its delivery.
+PUMP_LIFT = {"PA": 0.0, "PB": 0.0, "PC": 0.25, "PD": 0.2, "PE": 0.05}
+
+
 def zone(spells: list[tuple[pd.Timestamp, pd.Timestamp]] = (), sensors: dict = SENSORS,
-         daily: tuple[str, float] | None = None, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+         daily: tuple[str, float] | None = None, seed: int = 1, pump: bool = False,
+         drift: tuple[str, float] | None = None, offline: tuple[str, pd.Timestamp] | None = None,
+         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hourly means of one zone's pressure sensors, read every 15 min, with ``LEAK`` during each spell, and its
-    catalogue; ``daily`` = (sensor, bar) lowers that sensor from 02:00 to 08:00 every day (a valve on a timer)."""
+    catalogue; ``daily`` = (sensor, bar) lowers that sensor from 02:00 to 08:00 every day (a valve on a timer);
+    ``pump`` runs a booster (`PUMP_LIFT`) for a few hours at random; ``drift`` = (sensor, bar) makes that
+    sensor read high by ``bar`` more each day of the window; ``offline`` = (sensor, from) stops its readings."""
     flow = s.inlet_flow(seed=seed)
     rng = np.random.default_rng(seed)
+    running = np.repeat(np.random.default_rng(seed + 1).random(len(flow) // 16 + 1) < 0.4, 16)[:len(flow)]
     frames = []
     for name, (head, friction) in sensors.items():
         values = head - friction * flow ** 2 + rng.normal(0, 0.01, len(flow))
+        if pump:
+            values += PUMP_LIFT[name] * running
+        if drift and drift[0] == name:
+            values += drift[1] * np.clip((values.index - WINDOW.start) / DAY, 0, None)
+        if offline and offline[0] == name:
+            values = values[values.index < offline[1]]
         for start, end in spells:
             values[(values.index >= start) & (values.index < end)] -= LEAK.get(name, 0.0)
         if daily and daily[0] == name:
@@ -53,3 +68,23 @@ def test_three_sensors_are_not_enough_to_outvote_a_faulty_one():
     three = {k: SENSORS[k] for k in ("PA", "PB", "PC")}
     assert local_pressure_drop(*zone([(s.START + 30 * DAY, WINDOW.end)], sensors=three), WINDOW) == []
     assert len(local_pressure_drop(*zone([(s.START + 30 * DAY, WINDOW.end)]), WINDOW)) == 1
+
+
+def test_a_zone_with_a_booster_pump_is_read_through_the_sensors_on_its_delivery():
+    leak = s.START + 30 * DAY
+    events = local_pressure_drop(*zone([(leak, WINDOW.end)], pump=True), WINDOW)
+    assert [e["meter_id"] for e in events] == ["PA"]
+    assert events[0]["raised_at"] <= leak + pd.Timedelta(hours=8)
+    assert local_pressure_drop(*zone(pump=True), WINDOW) == []
+
+
+def test_an_instrument_drifting_up_does_not_make_the_healthy_sensors_read_low():
+    for name in SENSORS:
+        assert local_pressure_drop(*zone(drift=(name, 0.05)), WINDOW) == [], name
+
+
+def test_a_sensor_going_offline_leaves_the_others_predicted_and_judged():
+    leak = s.START + 31 * DAY
+    events = local_pressure_drop(*zone([(leak, WINDOW.end)], offline=("PE", s.START + 29 * DAY)), WINDOW)
+    assert [e["meter_id"] for e in events] == ["PA"]
+    assert events[0]["start"] == leak
