@@ -10,16 +10,17 @@ finds leaks far smaller than the day-to-day spread of any one sensor, which `zon
 needs to exceed.
 
 It needs four or more pressure sensors in a zone (sensors with no zone are read as one network), so
-that each is predicted by three or more. A reading beyond its sensor's limit (a drifting or stuck
-instrument, the sensor beside a leak) is left out of the others' predictions and of the fit, so that
-it neither makes healthy sensors look low nor teaches the model its leak. When no second sensor reads low with
-the first, the fall may be its instrument (`sensor_drift`), and the event says so at a lower
-severity.
+that each is predicted by three or more. A reading below its sensor's limit (the sensor beside a
+leak, a drifting instrument) or held high for a day (an instrument drifting up) is left out of the
+others' predictions and of the fit, so that it neither makes healthy sensors look low nor teaches
+the model its leak. When no second sensor reads low with the first, the fall may be its instrument
+(`sensor_drift`), and the event says so at a lower severity.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -62,10 +63,9 @@ class PeerResiduals:
 def peer_residuals(hourly: pd.DataFrame, training: np.ndarray) -> PeerResiduals | None:
     """Fit every sensor of ``hourly`` on the others over the ``training`` hours; None if fewer than
     ``MIN_SENSORS`` can be predicted. A first fit with the pair lines finds the readings below each sensor's
-    limit, the low spell still running when training ends, and readings above twice the limit (a sensor's
-    fall lifts the others a little in the median of the pair lines; an instrument drifting up lifts itself
-    far more); the regression on all the others leaves them out. They are not found with the regression
-    itself: it spreads one sensor's fall over the others as rises."""
+    limit, the low spell still running when training ends, and rises held high for a day (`_held_high`); the
+    regression on all the others leaves them out. They are not found with the regression itself: it spreads
+    one sensor's fall over the others as rises."""
     values = hourly.to_numpy(dtype="float64")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -76,7 +76,8 @@ def peer_residuals(hourly: pd.DataFrame, training: np.ndarray) -> PeerResiduals 
     found = {hourly.columns[i]: fit for i, fit in _fits(values, training, hourly.index, ridge, left_out).items()}
     if len(found) < MIN_SENSORS:
         return None
-    return PeerResiduals(deviation=pd.DataFrame({name: fit.deviation for name, fit in found.items()}, index=hourly.index),
+    return PeerResiduals(deviation=pd.DataFrame({name: fit.deviation for name, fit in found.items()},
+                                                index=hourly.index),
                          spread=pd.Series({name: fit.spread for name, fit in found.items()}),
                          limit=pd.Series({name: fit.limit for name, fit in found.items()}),
                          references=pd.Series({name: fit.references for name, fit in found.items()}))
@@ -91,8 +92,8 @@ class _Judged(NamedTuple):
     references: int = 0
 
 
-def _fits(values: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex, model, left_out=None
-          ) -> dict[int, _Judged]:
+def _fits(values: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex, model: Callable,
+          left_out: np.ndarray | None = None) -> dict[int, _Judged]:
     """Each predictable sensor's residual judged, by column."""
     found = {}
     for i in range(values.shape[1]):
@@ -121,7 +122,8 @@ def _judged(residual: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex)
 
 def _held_high(fit: _Judged) -> np.ndarray:
     """The hours of rises past twice a sensor's usual ones held for a day or more: an instrument drifting up,
-    not the network's daily cycle."""
+    not a pump's or a timetable's daily cycle (a sensor's fall also lifts the others a little in the median of
+    the pair lines, hence twice)."""
     high = np.zeros(len(fit.deviation), dtype=bool)
     for first, last in merge_runs(runs(fit.deviation > 2 * fit.rise_limit), gap=2):
         if last - first + 1 >= HELD_HIGH_HOURS:
