@@ -47,7 +47,7 @@ def pair_median(values: np.ndarray, target: int, training: np.ndarray, min_refer
 
 
 def ridge(values: np.ndarray, target: int, training: np.ndarray, min_references: int, min_training_hours: int,
-            left_out: np.ndarray | None = None) -> tuple[np.ndarray, int] | None:
+          left_out: np.ndarray | None = None) -> tuple[np.ndarray, int] | None:
     """Column ``target`` of ``values`` (hours x sensors) at every hour, from the other columns with
     ``min_training_hours`` of training, fitted at once; ``left_out`` (hours x sensors) marks readings to use
     neither as references (unless fewer than ``min_references`` would be left) nor, for the target, in the fit.

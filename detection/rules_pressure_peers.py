@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -72,8 +73,9 @@ def peer_residuals(hourly: pd.DataFrame, training: np.ndarray) -> PeerResiduals 
         values = values - np.nanmean(np.where(training[:, None], values, np.nan), axis=0)
     left_out = np.zeros(values.shape, dtype=bool)
     for i, fit in _fits(values, training, hourly.index, pair_median).items():
-        left_out[:, i] = (fit.deviation < -fit.limit) | _held_high(fit) | fit.ongoing
-    found = {hourly.columns[i]: fit for i, fit in _fits(values, training, hourly.index, ridge, left_out).items()}
+        left_out[:, i] = (fit.deviation < -fit.limit) | _held_high(fit, hourly.index) | fit.ongoing
+    found = {hourly.columns[i]: fit
+             for i, fit in _fits(values, training, hourly.index, partial(ridge, left_out=left_out)).items()}
     if len(found) < MIN_SENSORS:
         return None
     return PeerResiduals(deviation=pd.DataFrame({name: fit.deviation for name, fit in found.items()},
@@ -88,17 +90,16 @@ class _Judged(NamedTuple):
     spread: float
     limit: float
     ongoing: np.ndarray
-    rise_limit: float = 0.0
+    usual: np.ndarray         # the training hours its usual value and spread come from
     references: int = 0
 
 
-def _fits(values: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex, model: Callable,
-          left_out: np.ndarray | None = None) -> dict[int, _Judged]:
+def _fits(values: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex, model: Callable
+          ) -> dict[int, _Judged]:
     """Each predictable sensor's residual judged, by column."""
     found = {}
     for i in range(values.shape[1]):
-        extra = {} if left_out is None else {"left_out": left_out}
-        predicted = model(values, i, training, MIN_SENSORS - 1, MIN_TRAINING_HOURS, **extra)
+        predicted = model(values, i, training, MIN_SENSORS - 1, MIN_TRAINING_HOURS)
         judged = _judged(values[:, i] - predicted[0], training, hours) if predicted else None
         if judged:
             found[i] = judged._replace(references=predicted[1])
@@ -115,17 +116,17 @@ def _judged(residual: np.ndarray, training: np.ndarray, hours: pd.DatetimeIndex)
     if ongoing.any() and (usual & ~ongoing).sum() >= MIN_TRAINING_HOURS:
         usual &= ~ongoing
         deviation, spread = _against(residual, usual)
-    base = max(SIGMAS * spread, FLOOR_BAR)
-    return _Judged(deviation, spread, max(base, MARGIN * _recurring(-deviation, usual, hours)), ongoing,
-                   rise_limit=max(base, MARGIN * _recurring(deviation, usual, hours)))
+    limit = max(SIGMAS * spread, FLOOR_BAR, MARGIN * _recurring(-deviation, usual, hours))
+    return _Judged(deviation, spread, limit, ongoing, usual)
 
 
-def _held_high(fit: _Judged) -> np.ndarray:
+def _held_high(fit: _Judged, hours: pd.DatetimeIndex) -> np.ndarray:
     """The hours of rises past twice a sensor's usual ones held for a day or more: an instrument drifting up,
     not a pump's or a timetable's daily cycle (a sensor's fall also lifts the others a little in the median of
     the pair lines, hence twice)."""
+    rise_limit = max(SIGMAS * fit.spread, FLOOR_BAR, MARGIN * _recurring(fit.deviation, fit.usual, hours))
     high = np.zeros(len(fit.deviation), dtype=bool)
-    for first, last in merge_runs(runs(fit.deviation > 2 * fit.rise_limit), gap=2):
+    for first, last in merge_runs(runs(fit.deviation > 2 * rise_limit), gap=2):
         if last - first + 1 >= HELD_HIGH_HOURS:
             high[first:last + 1] = True
     return high
