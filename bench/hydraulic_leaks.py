@@ -41,7 +41,7 @@ from bench.scada_year import timed
 START = pd.Timestamp("2024-01-01")
 STEP_S = 900
 TRAINING_DAYS = 28
-LEAK_KINDS = ("local_pressure_drop", "pressure_out_of_band", "burst", "night_flow_rise")
+LEAK_KINDS = ("local_pressure_drop", "zone_pressure_drop", "pressure_out_of_band", "burst", "night_flow_rise")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,7 +45,7 @@ def zone_pressure_drop(offsets: dict[str, DailyOffset], series: pd.DataFrame) ->
             deepest = max(worst, key=worst.get)
             spread, limit = sensors[deepest].spread, sensors[deepest].limit
             rows.append(event(
-                detector="zone_pressure_drop", meter_id=f"ZONE:{zone}", zone_id=zone, kind="pressure_out_of_band",
+                detector="zone_pressure_drop", meter_id=f"ZONE:{zone}", zone_id=zone, kind="zone_pressure_drop",
                 start=hours[first] - pd.Timedelta(hours=23), end=hours[last],
                 raised_at=hours[first + MIN_HOURS - 1] + pd.Timedelta(hours=1),
                 score=squash(worst[deepest] / limit), severity="warning",
