@@ -1,4 +1,4 @@
-"""Rules for network sensors and silent meters: pressure out of band, stuck, drifting, spiking, silent.
+"""Rules for network sensors: pressure out of band, stuck, drifting, spiking.
 
 Each learns its band or its usual behaviour from the series' training window
 and explains the numbers it compared. Readings come in as (meter_id, ts, value).
@@ -267,35 +267,3 @@ def daily_offset(values: pd.Series, window: Window, sigmas: float = OFFSET_SIGMA
     deviation = offset - float(training_offsets.mean())
     beyond = (np.nan_to_num(np.abs(deviation.to_numpy())) > sigmas * spread) & scanned
     return DailyOffset(pd.Series(beyond, index=offset.index), offset, deviation, spread, sigmas * spread)
-
-
-def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,
-                 min_hours: float = 6.0) -> list[dict]:
-    """No reading for longer than max(``min_hours``, 4 usual intervals); open when still silent at ``now``."""
-    rows = []
-    zone_of = series.set_index("meter_id")["zone_id"]
-    for meter_id, group in times.groupby("meter_id", sort=True):
-        stamps = np.unique(group["ts"].to_numpy(dtype="datetime64[ns]"))
-        if len(stamps) < 2:
-            continue
-        usual = pd.Timedelta(np.median(np.diff(stamps)))
-        allowed = max(pd.Timedelta(hours=min_hours), 4 * usual)
-        ends = np.append(stamps[1:], np.datetime64(now, "ns")) if now is not None else stamps[1:]
-        seen = stamps[:len(ends)]
-        gaps = ends - seen
-        noticed = seen + allowed.to_timedelta64()
-        silent = (gaps > allowed.to_timedelta64()) & (noticed < np.datetime64(window.end, "ns")) & \
-            (ends >= np.datetime64(window.start, "ns"))
-        for i in np.flatnonzero(silent):
-            gap = pd.Timedelta(gaps[i])
-            still = now is not None and i == len(ends) - 1
-            zone = zone_of.get(meter_id)
-            rows.append(event(
-                detector="silent_meter", meter_id=meter_id, zone_id=None if pd.isna(zone) else zone,
-                kind="silent_meter", start=seen[i], end=ends[i], raised_at=noticed[i],
-                score=squash(gap / allowed - 0.5), severity="warning",
-                explanation=(f"No reading for {gap / pd.Timedelta(hours=1):.1f} h"
-                             f"{' and counting' if still else ''} (usual interval "
-                             f"{usual / pd.Timedelta(minutes=1):.0f} min; alarm after "
-                             f"{allowed / pd.Timedelta(hours=1):.1f} h)")))
-    return rows

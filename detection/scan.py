@@ -28,8 +28,8 @@ from detection.rules_sensor import (
     sensor_drift,
     sensor_spike,
     sensor_stuck,
-    silent_meter,
 )
+from detection.rules_silence import silent_meter
 from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore_anomaly
 
 RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_pressure_drop",

@@ -1,0 +1,113 @@
+"""Meters and sensors that stop reporting: one event per silent series, or one per outage.
+
+A gateway, data logger or radio link that goes down silences every meter behind it at the same
+moment, and they come back together. An operator wants one alert that says so, not one per
+meter: series of a zone whose silences begin and end within a reading interval of each other
+are one event on the zone. A meter that falls silent on its own keeps its own event.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from detection.events import event, squash
+from detection.features import Window
+
+#: Series named in an outage's explanation; the rest are counted.
+NAMED = 8
+
+
+class Silence(NamedTuple):
+    """One series' run without readings, longer than it is allowed."""
+
+    meter_id: str
+    last_seen: pd.Timestamp
+    heard_again: pd.Timestamp  # ``now`` while still silent
+    noticed: pd.Timestamp
+    usual: pd.Timedelta
+    allowed: pd.Timedelta
+    still: bool
+
+    @property
+    def gap(self) -> pd.Timedelta:
+        return self.heard_again - self.last_seen
+
+    @property
+    def score(self) -> float:
+        return squash(self.gap / self.allowed - 0.5)
+
+
+def silences(times: pd.DataFrame, window: Window, now: pd.Timestamp | None, min_hours: float) -> list[Silence]:
+    """Runs without readings longer than max(``min_hours``, 4 usual intervals), noticed inside ``window``."""
+    found = []
+    for meter_id, group in times.groupby("meter_id", sort=True):
+        stamps = np.unique(group["ts"].to_numpy(dtype="datetime64[ns]"))
+        if len(stamps) < 2:
+            continue
+        usual = pd.Timedelta(np.median(np.diff(stamps)))
+        allowed = max(pd.Timedelta(hours=min_hours), 4 * usual)
+        ends = np.append(stamps[1:], np.datetime64(now, "ns")) if now is not None else stamps[1:]
+        seen = stamps[:len(ends)]
+        noticed = seen + allowed.to_timedelta64()
+        silent = (ends - seen > allowed.to_timedelta64()) & (noticed < np.datetime64(window.end, "ns")) & \
+            (ends >= np.datetime64(window.start, "ns"))
+        for i in np.flatnonzero(silent):
+            found.append(Silence(meter_id, pd.Timestamp(seen[i]), pd.Timestamp(ends[i]), pd.Timestamp(noticed[i]),
+                                 usual, allowed, now is not None and i == len(ends) - 1))
+    return found
+
+
+def outages(found: list[Silence], zone_of: dict[str, str | None]) -> list[list[Silence]]:
+    """Silences grouped by zone where they began and ended within a reading interval of the group's first;
+    a series with no zone stands alone."""
+    groups: list[list[Silence]] = []
+    open_by_zone: dict[str, list[list[Silence]]] = {}
+    for silence in sorted(found, key=lambda s: (s.last_seen, s.meter_id)):
+        zone = zone_of.get(silence.meter_id)
+        candidates = open_by_zone.setdefault(zone, []) if zone is not None else []
+        for group in candidates:
+            first = group[0]
+            near = max(first.usual, silence.usual)
+            if abs(silence.last_seen - first.last_seen) <= near and abs(silence.heard_again - first.heard_again) <= near:
+                group.append(silence)
+                break
+        else:
+            groups.append([silence])
+            candidates.append(groups[-1])
+    return groups
+
+
+def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,
+                 min_hours: float = 6.0) -> list[dict]:
+    """No reading for longer than max(``min_hours``, 4 usual intervals); open when still silent at ``now``.
+    ``times`` holds (meter_id, ts) of every reading."""
+    zone_of = {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
+    return [_silence_event(group, zone_of[group[0].meter_id])
+            for group in outages(silences(times, window, now, min_hours), zone_of)]
+
+
+def _hours(span: pd.Timedelta) -> str:
+    return f"{span / pd.Timedelta(hours=1):.1f} h"
+
+
+def _silence_event(group: list[Silence], zone: str | None) -> dict:
+    longest = max(group, key=lambda s: s.gap)
+    counting = " and counting" if longest.still else ""
+    if len(group) == 1:
+        meter_id = longest.meter_id
+        explanation = (f"No reading for {_hours(longest.gap)}{counting} (usual interval "
+                       f"{longest.usual / pd.Timedelta(minutes=1):.0f} min; alarm after {_hours(longest.allowed)})")
+    else:
+        meter_id = f"ZONE:{zone}"
+        names = sorted(s.meter_id for s in group)
+        listed = ", ".join(names[:NAMED]) + (f" and {len(names) - NAMED} more" if len(names) > NAMED else "")
+        explanation = (f"{len(names)} meters and sensors of zone {zone} stopped reporting together and no reading "
+                       f"came for up to {_hours(longest.gap)}{counting} ({listed}): a gateway, data logger or link "
+                       f"down, more likely than {len(names)} meters failing at once")
+    return event(detector="silent_meter", meter_id=meter_id, zone_id=zone, kind="silent_meter",
+                 start=min(s.last_seen for s in group), end=max(s.heard_again for s in group),
+                 raised_at=min(s.noticed for s in group), score=max(s.score for s in group), severity="warning",
+                 explanation=explanation)
