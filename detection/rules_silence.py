@@ -2,12 +2,15 @@
 
 A gateway, data logger or radio link that goes down silences every meter behind it at the same
 moment, and they come back together. An operator wants one alert that says so, not one per
-meter: series of a zone whose silences begin and end within a reading interval of each other
-are one event on the zone. A meter that falls silent on its own keeps its own event.
+meter: when enough series of a zone (three, and a tenth of the zone) begin and end their silences
+within a reading interval of each other, they are one event on the zone, joined with any other
+such outage of the zone that overlaps it. A meter that falls silent on its own, or with one or
+two others by chance (households whose meters rest at night), keeps its own event.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +21,8 @@ from detection.features import Window
 
 #: Series named in an outage's explanation; the rest are counted.
 NAMED = 8
+#: An outage silences at least this many series, and this share of its zone's.
+OUTAGE_SERIES, OUTAGE_SHARE = 3, 0.1
 
 
 class Silence(NamedTuple):
@@ -61,23 +66,35 @@ def silences(times: pd.DataFrame, window: Window, now: pd.Timestamp | None, min_
 
 
 def outages(found: list[Silence], zone_of: dict[str, str | None]) -> list[list[Silence]]:
-    """Silences grouped by zone where they began and ended within a reading interval of the group's first;
-    a series with no zone stands alone."""
-    groups: list[list[Silence]] = []
-    open_by_zone: dict[str, list[list[Silence]]] = {}
+    """Silences grouped into outages (see the module's docstring); every other silence stands alone."""
+    zone_size = Counter(zone_of.values())
+    together: list[list[Silence]] = []
     for silence in sorted(found, key=lambda s: (s.last_seen, s.meter_id)):
         zone = zone_of.get(silence.meter_id)
-        candidates = open_by_zone.setdefault(zone, []) if zone is not None else []
-        for group in candidates:
-            first = group[0]
-            near = max(first.usual, silence.usual)
-            if abs(silence.last_seen - first.last_seen) <= near and abs(silence.heard_again - first.heard_again) <= near:
-                group.append(silence)
-                break
+        match = next((group for group in together if zone is not None and _alike(group[0], silence, zone_of)), None)
+        if match is None:
+            together.append([silence])
         else:
-            groups.append([silence])
-            candidates.append(groups[-1])
-    return groups
+            match.append(silence)
+    alone, latest_outage = [], {}
+    outage_groups: list[list[Silence]] = []
+    for group in together:
+        zone = zone_of.get(group[0].meter_id)
+        if len(group) < max(OUTAGE_SERIES, OUTAGE_SHARE * zone_size[zone]):
+            alone += [[silence] for silence in group]
+        elif zone in latest_outage and group[0].last_seen <= max(s.heard_again for s in latest_outage[zone]):
+            latest_outage[zone] += group
+        else:
+            latest_outage[zone] = group
+            outage_groups.append(group)
+    return outage_groups + alone
+
+
+def _alike(first: Silence, other: Silence, zone_of: dict[str, str | None]) -> bool:
+    """Same zone, and silent from and until within a reading interval of each other."""
+    near = max(first.usual, other.usual)
+    return zone_of.get(first.meter_id) == zone_of.get(other.meter_id) and \
+        abs(other.last_seen - first.last_seen) <= near and abs(other.heard_again - first.heard_again) <= near
 
 
 def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,

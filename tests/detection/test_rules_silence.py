@@ -58,3 +58,16 @@ def test_an_outage_still_going_on_is_open_and_counting():
     [outage] = silent_meter(stamps[stamps["ts"] < now], catalogue, WINDOW, now=now)
     assert outage["meter_id"] == "ZONE:Z3" and outage["end"] == now
     assert "no reading came for up to 9.0 h and counting (Z3-R-0, Z3-R-1, Z3-R-2)" in outage["explanation"]
+
+
+def test_two_meters_of_a_large_zone_resting_together_are_chance_and_outages_that_overlap_are_one():
+    big = {f"Z4-R-{k:02d}": ("Z4", ("h", [OUTAGE] if k < 2 else [])) for k in range(30)}
+    later = (OUTAGE[0] + 3 * HOUR, OUTAGE[1] + 6 * HOUR)
+    small = {f"Z5-R-{k}": ("Z5", ("h", [(OUTAGE[0], later[1])] if k < 3 else [later] if k < 7 else []))
+             for k in range(10)}
+    stamps, catalogue = times(big | small)
+    events = {e["meter_id"]: e for e in silent_meter(stamps, catalogue, WINDOW)}
+    assert sorted(events) == ["Z4-R-00", "Z4-R-01", "ZONE:Z5"]
+    outage = events["ZONE:Z5"]
+    assert outage["start"] == OUTAGE[0] - HOUR and outage["end"] == later[1]
+    assert outage["explanation"].startswith("7 meters and sensors of zone Z5 stopped reporting together")
