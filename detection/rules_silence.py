@@ -10,7 +10,7 @@ two others by chance (households whose meters rest at night), keeps its own even
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from typing import NamedTuple
 
 import numpy as np
@@ -67,34 +67,46 @@ def silences(times: pd.DataFrame, window: Window, now: pd.Timestamp | None, min_
 
 def outages(found: list[Silence], zone_of: dict[str, str | None]) -> list[list[Silence]]:
     """Silences grouped into outages (see the module's docstring); every other silence stands alone."""
-    zone_size = Counter(zone_of.values())
+    widest = max((silence.usual for silence in found), default=pd.Timedelta(0))
     together: list[list[Silence]] = []
+    recent: dict[str, deque[list[Silence]]] = {}  # per zone, groups begun within ``widest`` of the silence
     for silence in sorted(found, key=lambda s: (s.last_seen, s.meter_id)):
         zone = zone_of.get(silence.meter_id)
-        match = next((group for group in together if zone is not None and _alike(group[0], silence, zone_of)), None)
+        if zone is None:
+            together.append([silence])
+            continue
+        groups = recent.setdefault(zone, deque())
+        while groups and silence.last_seen - groups[0][0].last_seen > widest:
+            groups.popleft()
+        match = next((group for group in groups if _alike(group[0], silence)), None)
         if match is None:
             together.append([silence])
+            groups.append(together[-1])
         else:
             match.append(silence)
-    alone, latest_outage = [], {}
-    outage_groups: list[list[Silence]] = []
+    return _outages_or_alone(together, zone_of)
+
+
+def _alike(first: Silence, other: Silence) -> bool:
+    """Silent from and until within a reading interval of each other."""
+    near = max(first.usual, other.usual)
+    return abs(other.last_seen - first.last_seen) <= near and abs(other.heard_again - first.heard_again) <= near
+
+
+def _outages_or_alone(together: list[list[Silence]], zone_of: dict[str, str | None]) -> list[list[Silence]]:
+    """Groups large enough for an outage, those of a zone that overlap joined; the others' silences one by one."""
+    zone_size = Counter(zone_of.values())
+    alone, found, latest = [], [], {}
     for group in together:
         zone = zone_of.get(group[0].meter_id)
         if len(group) < max(OUTAGE_SERIES, OUTAGE_SHARE * zone_size[zone]):
             alone += [[silence] for silence in group]
-        elif zone in latest_outage and group[0].last_seen <= max(s.heard_again for s in latest_outage[zone]):
-            latest_outage[zone] += group
+        elif zone in latest and group[0].last_seen <= max(s.heard_again for s in latest[zone]):
+            latest[zone] += group
         else:
-            latest_outage[zone] = group
-            outage_groups.append(group)
-    return outage_groups + alone
-
-
-def _alike(first: Silence, other: Silence, zone_of: dict[str, str | None]) -> bool:
-    """Same zone, and silent from and until within a reading interval of each other."""
-    near = max(first.usual, other.usual)
-    return zone_of.get(first.meter_id) == zone_of.get(other.meter_id) and \
-        abs(other.last_seen - first.last_seen) <= near and abs(other.heard_again - first.heard_again) <= near
+            latest[zone] = group
+            found.append(group)
+    return found + alone
 
 
 def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now: pd.Timestamp | None = None,
