@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", "zone_pressure_drop",
-         "local_pressure_drop", "zscore_anomaly", "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike", "silent_meter")
+         "local_pressure_drop", "zscore_anomaly", "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike",
+         "silent_meter")
 EVENT_COLUMNS = ["event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity",
                  "explanation", "lost_volume_l", "cost"]
 INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at"]

@@ -124,7 +124,7 @@ def _hours(span: pd.Timedelta) -> str:
 
 def _silence_event(group: list[Silence], zone: str | None) -> dict:
     longest = max(group, key=lambda s: s.gap)
-    counting = " and counting" if longest.still else ""
+    counting = " and counting" if any(s.still for s in group) else ""
     if len(group) == 1:
         meter_id = longest.meter_id
         explanation = (f"No reading for {_hours(longest.gap)}{counting} (usual interval "
