@@ -61,6 +61,11 @@ def catalogue(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str] | None = 
             WHERE {' AND '.join(clauses)} ORDER BY meter_id""", params).df()
 
 
+def zones_of(series: pd.DataFrame) -> dict[str, str | None]:
+    """Each series' zone (None without one) from a `catalogue` frame."""
+    return {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
+
+
 def consumption_meters(series: pd.DataFrame) -> pd.Series:
     """Which rows of a `catalogue` frame are consumption meters, watched through their hourly litres."""
     return pd.Series([is_consumption_meter(q, c) for q, c in zip(series["quantity"], series["category"])],

@@ -12,17 +12,12 @@ import numpy as np
 import pandas as pd
 
 from detection.events import event, merge_runs, runs, squash
-from detection.features import Window
+from detection.features import Window, zones_of
 from detection.rules_flow import _typical_by_slot, _usual_interval, recent_same_quarter
 
 #: A day-long offset beyond this many spreads of its training is news (a drift, or a zone's fall).
 OFFSET_SIGMAS = 6.0
 UNITS = {"pressure": "bar", "flow": "L/s", "level": "m", "volume": "L", "interval_volume": "L"}
-
-
-def _zones(series: pd.DataFrame) -> dict[str, str | None]:
-    """Each series' zone (None without one), looked up once per rule call."""
-    return {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
 
 
 class Excursion(NamedTuple):
@@ -49,7 +44,7 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
     water moved (a pump or valve operating, a burst), and one alert says so instead of one per sensor.
     A fixed ``band`` (bar) overrides the learned limits where given.
     """
-    zone_of = _zones(series)
+    zone_of = zones_of(series)
     found = []
     for meter_id, group in pressures.groupby("meter_id", sort=True):
         values = group.set_index("ts")["value"].sort_index()
@@ -111,7 +106,7 @@ def _band_event(together: list[Excursion], zone_of: dict[str, str | None]) -> di
 
 def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, min_hours: float = 3.0) -> list[dict]:
     """The same value repeated for hours by a sensor whose training never repeated half as long."""
-    zone_of = _zones(series)
+    zone_of = zones_of(series)
     rows = []
     quantity = series.set_index("meter_id")["quantity"]
     for meter_id, group in readings.groupby("meter_id", sort=True):
@@ -154,7 +149,7 @@ def sensor_spike(readings: pd.DataFrame, series: pd.DataFrame, window: Window, s
         jumps = _jumps(values, window, sigmas)
         if jumps is not None:
             found[meter_id] = (values, *jumps)
-    zone_of = _zones(series)
+    zone_of = zones_of(series)
     rows = []
     for meter_id, (values, deviation, limit, spread, positions) in found.items():
         shared = set()
@@ -229,7 +224,7 @@ def sensor_drift(offsets: dict[str, DailyOffset], series: pd.DataFrame) -> list[
     """
     quantity = series.set_index("meter_id")["quantity"]
     flags = pd.DataFrame({m: d.beyond for m, d in offsets.items()}).fillna(False).astype(bool)
-    zone_of = _zones(series)
+    zone_of = zones_of(series)
     rows = []
     for meter_id, (drifting, offset, deviation, spread, limit) in offsets.items():
         level = np.abs(deviation.to_numpy())

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from detection.events import event, squash
-from detection.features import Window
+from detection.features import Window, zones_of
 
 #: Series named in an outage's explanation; the rest are counted.
 NAMED = 8
@@ -113,7 +113,7 @@ def silent_meter(times: pd.DataFrame, series: pd.DataFrame, window: Window, now:
                  min_hours: float = 6.0) -> list[dict]:
     """No reading for longer than max(``min_hours``, 4 usual intervals); open when still silent at ``now``.
     ``times`` holds (meter_id, ts) of every reading."""
-    zone_of = {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
+    zone_of = zones_of(series)
     return [_silence_event(group, zone_of[group[0].meter_id])
             for group in outages(silences(times, window, now, min_hours), zone_of)]
 

@@ -47,7 +47,7 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
     unknown = chosen - set(DETECTORS)
     if unknown:
         raise ValueError(f"unknown detectors: {', '.join(sorted(unknown))}; known: {', '.join(DETECTORS)}")
-    zones = {m: (None if pd.isna(z) else z) for m, z in zip(series["meter_id"], series["zone_id"])}
+    zones = ft.zones_of(series)
     consumption = ft.consumption_meters(series)
     units = {m: "L/h" if c else UNITS.get(q, "") for m, q, c in zip(series["meter_id"], series["quantity"], consumption)}
     consumption_ids = list(series.loc[consumption, "meter_id"])
