@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,6 @@ from bench.scada_year import timed
 START = pd.Timestamp("2024-01-01")
 STEP_S = 900
 TRAINING_DAYS = 28
-LEAK_KINDS = ("local_pressure_drop", "zone_pressure_drop", "pressure_out_of_band", "burst", "night_flow_rise")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,9 +188,9 @@ def pipe_distance(wn: wntr.network.WaterNetworkModel, sources: list[str]) -> dic
 
 
 def leak_signs(events: pd.DataFrame) -> pd.Series:
-    """Events that say water is leaving: pressure above its band, or an instrument's fault, does not."""
-    above = (events["kind"] == "pressure_out_of_band") & events["explanation"].str.startswith("Pressure above")
-    return events["kind"].isin(LEAK_KINDS) & ~above
+    """Events that say water is leaving (`detect`'s concern ``water_loss``): pressure above its band, or an
+    instrument's fault, does not."""
+    return events["concern"] == "water_loss"
 
 
 def score(events: pd.DataFrame, leaks: list[Leak | None], sensors: list[str], distance: dict

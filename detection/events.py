@@ -21,7 +21,20 @@ KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", 
          "silent_meter")
 EVENT_COLUMNS = ["event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity",
                  "explanation", "lost_volume_l", "cost"]
-INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at"]
+INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at", "concern"]
+
+#: What an event says, for whoever reads events by the dozen (a CSV scored against leak labels, a filter):
+#: ``water_loss`` water may be leaving the network or running on a customer's side (a leak, a burst, a tap
+#: left on); ``operations`` the network being run (pressure above its band: a pump or valve); ``instrument``
+#: a device misreading; ``reporting`` readings not arriving; ``anomaly`` unusual, cause unknown.
+CONCERNS = ("water_loss", "operations", "instrument", "reporting", "anomaly")
+CONCERN_OF_KIND = {
+    "burst": "water_loss", "continuous_flow": "water_loss", "night_flow_rise": "water_loss",
+    "pressure_out_of_band": "water_loss", "zone_pressure_drop": "water_loss", "local_pressure_drop": "water_loss",
+    "zscore_anomaly": "anomaly", "isolation_forest": "anomaly",
+    "sensor_stuck": "instrument", "sensor_drift": "instrument", "sensor_spike": "instrument",
+    "silent_meter": "reporting",
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +64,8 @@ def squash(ratio: float) -> float:
 
 def event(*, detector: str, meter_id: str, zone_id: str | None, kind: str, start: object, end: object,
           raised_at: object, score: float, explanation: str, lost_volume_l: float = 0.0,
-          tariff: Tariff = Tariff(), severity: str | None = None) -> dict:
-    """One event row (a dict with `INTERNAL_COLUMNS`)."""
+          tariff: Tariff = Tariff(), severity: str | None = None, concern: str | None = None) -> dict:
+    """One event row (a dict with `INTERNAL_COLUMNS`); ``concern`` defaults to its kind's (`CONCERN_OF_KIND`)."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     score = float(np.clip(score, 0.0, 1.0))
     lost = max(float(lost_volume_l), 0.0)
@@ -60,7 +73,8 @@ def event(*, detector: str, meter_id: str, zone_id: str | None, kind: str, start
             "zone_id": None if zone_id is None or pd.isna(zone_id) else str(zone_id), "kind": kind,
             "detector": detector, "start": start, "end": max(end, start), "score": round(score, 3),
             "severity": severity or severity_of(score), "explanation": explanation,
-            "lost_volume_l": round(lost, 1), "cost": tariff.cost(lost), "raised_at": pd.Timestamp(raised_at)}
+            "lost_volume_l": round(lost, 1), "cost": tariff.cost(lost), "raised_at": pd.Timestamp(raised_at),
+            "concern": concern or CONCERN_OF_KIND[kind]}
 
 
 def frame(rows: Iterable[dict], internal: bool = True) -> pd.DataFrame:
@@ -70,7 +84,7 @@ def frame(rows: Iterable[dict], internal: bool = True) -> pd.DataFrame:
         table[column] = pd.to_datetime(table[column]).astype("datetime64[us]")
     for column in ("score", "lost_volume_l", "cost"):
         table[column] = table[column].astype("float64")
-    for column in ("event_id", "meter_id", "zone_id", "kind", "detector", "severity", "explanation"):
+    for column in ("event_id", "meter_id", "zone_id", "kind", "detector", "severity", "explanation", "concern"):
         table[column] = table[column].astype(object)
     table = table.sort_values(["start", "meter_id", "kind"], kind="stable").reset_index(drop=True)
     return table if internal else table[EVENT_COLUMNS]

@@ -101,7 +101,8 @@ def _band_event(together: list[Excursion], zone_of: dict[str, str | None]) -> di
                        f"burst). Furthest at {worst.meter_id}: {worst.side} {detail}")
     return event(detector="pressure_band", meter_id=meter_id, zone_id=zone, kind="pressure_out_of_band",
                  start=min(e.start for e in together), end=max(e.end for e in together),
-                 raised_at=min(e.raised_at for e in together), score=worst.score, explanation=explanation)
+                 raised_at=min(e.raised_at for e in together), score=worst.score, explanation=explanation,
+                 concern="water_loss" if worst.side == "below" else "operations")
 
 
 def sensor_stuck(readings: pd.DataFrame, series: pd.DataFrame, window: Window, min_hours: float = 3.0) -> list[dict]:

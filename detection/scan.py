@@ -105,18 +105,18 @@ def _raised_when_known(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, con
 
 
 def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:
-    """Join events of one asset and kind that continue each other, as `events_store` saves them: a leak cut by a
-    chunk edge, or raised by one rule in a chunk and another in the next (sustained flow, then a steady trickle).
-    The earliest start's id, detector and explanation win, and the event was raised when the first of them was
-    (a later window may find an earlier start)."""
+    """Join events of one asset, kind and concern that continue each other, as `events_store` saves them: a leak
+    cut by a chunk edge, or raised by one rule in a chunk and another in the next (sustained flow, then a steady
+    trickle). The earliest start's id, detector and explanation win, and the event was raised when the first of
+    them was (a later window may find an earlier start). A pressure above its band then below it stays two."""
     if events.empty:
         return events
-    events = events.sort_values(["meter_id", "kind", "start"], kind="stable")
+    events = events.sort_values(["meter_id", "kind", "concern", "start"], kind="stable")
     joined: list[dict] = []
+    same = ("meter_id", "kind", "concern")
     for row in events.to_dict("records"):
         last = joined[-1] if joined else None
-        if last and (last["meter_id"], last["kind"]) == (row["meter_id"], row["kind"]) \
-                and row["start"] <= last["end"] + gap:
+        if last and all(last[key] == row[key] for key in same) and row["start"] <= last["end"] + gap:
             last["end"] = max(last["end"], row["end"])
             last["raised_at"] = min(last["raised_at"], row["raised_at"])
             last["score"] = max(last["score"], row["score"])

@@ -23,11 +23,13 @@ import pandas as pd
 
 from dashapp.options import settings_options
 from dashapp.settings import Settings
+from detection.events import CONCERNS
 
 #: ``raised_at``: when a streaming scan would first have raised the event (its rule first held), so the
 #: detection delay is ``raised_at`` minus the leak's start; ``start`` is where the evidence begins.
+#: ``concern``: what the event says (`detection.events.CONCERNS`); ``water_loss`` are the leak signs.
 CSV_COLUMNS = ["meter_id", "zone_id", "kind", "detector", "start", "end", "raised_at", "score", "severity",
-               "explanation", "lost_volume_l", "cost", "event_id"]
+               "explanation", "lost_volume_l", "cost", "concern", "event_id"]
 
 
 def _time(text: str, name: str) -> pd.Timestamp:
@@ -50,11 +52,15 @@ def _time(text: str, name: str) -> pd.Timestamp:
 @click.option("--unconfirmed", is_flag=True,
               help="Also write z-score and isolation-forest events the other of the two does not confirm "
                    "(each alone raises an order of magnitude more false alarms than the rules).")
+@click.option("--concern", "concerns", multiple=True, type=click.Choice(CONCERNS),
+              help="Only events of this concern (repeatable; default all): water_loss for leaks, bursts and water "
+                   "left running, as labelled leak data is scored; operations (pumps, valves), instrument, "
+                   "reporting (silent meters), anomaly (z-score, isolation forest).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on stderr (a week of data per step).")
 @settings_options
 def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None, start: str, end: str, out: str,
-                   detectors: tuple[str, ...], unconfirmed: bool, progress: bool) -> None:
+                   detectors: tuple[str, ...], unconfirmed: bool, concerns: tuple[str, ...], progress: bool) -> None:
     """Find leaks and anomalies of --meter IDs or a --zone between --start and --end; write events as CSV."""
     from tqdm import tqdm
 
@@ -83,6 +89,8 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         raise click.ClickException(str(err)) from None
     if not (detectors or unconfirmed):
         events = confirmed(events)
+    if concerns:
+        events = events[events["concern"].isin(concerns)]
     table = events[CSV_COLUMNS].rename(columns={"cost": f"cost_{settings.currency}"})
     if out == "-":
         click.echo(table.to_csv(index=False), nl=False)

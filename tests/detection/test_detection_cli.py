@@ -113,6 +113,25 @@ def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
     assert burst.iloc[0]["lost_volume_l"] == pytest.approx(8.0 * 6 * 3600, rel=0.25)
 
 
+def test_detect_writes_only_the_concerns_asked_for(household_with_leak, tmp_path):
+    db, meter, leak_from = household_with_leak
+    span = ["--start", str(leak_from - pd.Timedelta(days=21)), "--end", str(leak_from + pd.Timedelta(days=14)),
+            "--unconfirmed"]
+    written = {}
+    for name, extra in (("all", []), ("leaks", ["--concern", "water_loss"])):
+        out = tmp_path / f"{name}.csv"
+        code, _, err = run("detect", "--db", db, "--meter", meter, *span, "--out", str(out), "--no-progress", *extra)
+        assert code == 0, err
+        written[name] = pd.read_csv(out)
+    everything, leaks = written["all"], written["leaks"]
+    assert everything.groupby("kind")["concern"].nunique().eq(1).all()
+    assert set(everything.loc[everything["detector"].isin(["zscore", "isolation_forest"]), "concern"]) == {"anomaly"}
+    pd.testing.assert_frame_equal(leaks, everything[everything["concern"] == "water_loss"].reset_index(drop=True))
+    assert "continuous_flow" in set(leaks["kind"])
+    code, _, err = run("detect", "--db", db, "--meter", meter, *span, "--concern", "leak")
+    assert code != 0 and "water_loss" in err
+
+
 def test_detect_explains_bad_input(household_with_leak):
     db, meter, _ = household_with_leak
     code, _, err = run("detect", "--db", db, "--meter", "no-such-meter", "--start", "2017-04-01", "--end", "2017-04-05")

@@ -179,3 +179,18 @@ def test_one_leak_raised_by_two_rules_in_two_scan_windows_is_one_event():
     assert list(leak[["detector", "start", "end", "raised_at"]].iloc[0]) == \
         ["continuous_flow", day - 10 * HOUR, day + 20 * HOUR, day - 6 * HOUR]
     assert leak["lost_volume_l"].iat[0] == 200.0 and "below 60 L/h" in leak["explanation"].iat[0]
+
+
+def test_a_pressure_above_its_band_then_below_it_stays_two_events():
+    from detection.events import event, frame
+    from detection.scan import join_continuing
+
+    day = SCAN_START + 7 * DAY
+    common = dict(detector="pressure_band", meter_id="P", zone_id=None, kind="pressure_out_of_band", score=0.7)
+    surge = event(start=day - 2 * HOUR, end=day, raised_at=day - HOUR, explanation="Pressure above its band",
+                  concern="operations", **common)
+    sag = event(start=day + HOUR / 2, end=day + 3 * HOUR, raised_at=day + HOUR, explanation="Pressure below its band",
+                **common)
+    joined = join_continuing(frame([surge, sag]))
+    assert list(joined["concern"]) == ["operations", "water_loss"]
+    assert list(joined["raised_at"]) == [day - HOUR, day + HOUR]

@@ -36,10 +36,15 @@ def test_a_normal_week_raises_nothing(constructed_events, meter_id):
 
 
 def test_the_contract_columns_and_values(constructed_events):
-    from detection.events import INTERNAL_COLUMNS, KINDS
+    from detection.events import CONCERN_OF_KIND, CONCERNS, INTERNAL_COLUMNS, KINDS
 
     assert list(constructed_events.columns) == INTERNAL_COLUMNS
     assert set(constructed_events["kind"]) <= set(KINDS)
+    assert set(CONCERN_OF_KIND) == set(KINDS) and set(CONCERN_OF_KIND.values()) <= set(CONCERNS)
+    leak_signs = constructed_events[constructed_events["concern"] == "water_loss"]
+    assert {"burst", "continuous_flow", "night_flow_rise"} <= set(leak_signs["kind"])
+    instrument = constructed_events["kind"].str.startswith("sensor_")
+    assert not constructed_events.loc[instrument, "concern"].eq("water_loss").any()
     assert constructed_events["score"].between(0, 1).all()
     assert set(constructed_events["severity"]) <= {"info", "warning", "critical"}
     assert (constructed_events["end"] >= constructed_events["start"]).all()

@@ -38,6 +38,8 @@ def test_sensors_of_a_zone_leaving_their_band_together_are_one_zone_event():
     assert zone["zone_id"] == "Z" and zone["end"] == SURGE[1] - pd.Timedelta(minutes=15)
     assert zone["explanation"].startswith("Pressure above its usual band at 2 sensors of zone Z together (Z-PA, Z-PB)")
     assert next(e for e in events if e["meter_id"] == "Z-PC")["explanation"].startswith("Pressure below its usual band")
+    assert {e["meter_id"]: e["concern"] for e in events} == {  # a sag may be water leaving; a surge is a pump
+        "Y-PA": "operations", "Z-PC": "water_loss", "ZONE:Z": "operations"}
 
 
 def test_sensors_without_a_zone_are_never_joined():
