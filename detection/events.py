@@ -16,17 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-KINDS = ("burst", "continuous_flow", "night_flow_rise", "pressure_out_of_band", "zone_pressure_drop",
-         "local_pressure_drop", "zscore_anomaly", "isolation_forest", "sensor_stuck", "sensor_drift", "sensor_spike",
-         "silent_meter")
 EVENT_COLUMNS = ["event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity",
                  "explanation", "lost_volume_l", "cost"]
 INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at", "concern"]
 
-#: What an event says, for whoever reads events by the dozen (a CSV scored against leak labels, a filter):
-#: ``water_loss`` water may be leaving the network or running on a customer's side (a leak, a burst, a tap
-#: left on); ``operations`` the network being run (pressure above its band: a pump or valve); ``instrument``
-#: a device misreading; ``reporting`` readings not arriving; ``anomaly`` unusual, cause unknown.
+#: Every kind of event, and what it says by default, for whoever reads events by the dozen (a CSV scored against
+#: leak labels, a filter): ``water_loss`` water may be leaving the network or running on a customer's side (a
+#: leak, a burst, a tap left on); ``operations`` the network being run (pressure above its band: a pump or
+#: valve); ``instrument`` a device misreading; ``reporting`` readings not arriving; ``anomaly`` unusual, cause
+#: unknown.
 CONCERNS = ("water_loss", "operations", "instrument", "reporting", "anomaly")
 CONCERN_OF_KIND = {
     "burst": "water_loss", "continuous_flow": "water_loss", "night_flow_rise": "water_loss",
@@ -35,6 +33,7 @@ CONCERN_OF_KIND = {
     "sensor_stuck": "instrument", "sensor_drift": "instrument", "sensor_spike": "instrument",
     "silent_meter": "reporting",
 }
+KINDS = tuple(CONCERN_OF_KIND)
 
 
 @dataclass(frozen=True)
