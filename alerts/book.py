@@ -6,6 +6,9 @@ DuckDB. The book loads every alert an event of the scan could match (same
 event id, or an active alert on the same meter), lets the lifecycle decide in
 Python, and writes the new alerts, the changed alerts and the history lines
 back at once.
+
+An active alert stands for one meter, kind and concern; one from before alerts
+kept a concern (NULL) stands for any concern of its kind until an event gives it one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from alerts.schema import ACTIVE_STATES
 
 COLUMNS = ["alert_id", "event_id", "meter_id", "zone_id", "category", "kind", "detector", "severity", "state",
            "opened_at", "updated_at", "event_start", "last_event_end", "score", "explanation", "lost_volume_l",
-           "cost", "acknowledged_by", "note", "escalation_level", "suppressed_reason"]
+           "cost", "acknowledged_by", "note", "escalation_level", "suppressed_reason", "concern"]
 TIMES = ["opened_at", "updated_at", "event_start", "last_event_end"]
 NUMBERS = ["score", "lost_volume_l", "cost"]
 UPDATABLE = [c for c in COLUMNS if c not in ("alert_id", "meter_id", "kind")]
@@ -33,7 +36,8 @@ class AlertBook:
         self.changed: set[str] = set()
         self.history: list[tuple] = []
         self._by_event: dict[str, str] = {}
-        self._active: dict[tuple[str, str], str] = {}
+        self._active: dict[tuple[str, str, str | None], str] = {}
+        self._pattern_of: dict[str, tuple[str, str, str | None]] = {}
         for alert in sorted(alerts, key=lambda a: a["updated_at"]):
             self._index(alert)
 
@@ -48,15 +52,18 @@ class AlertBook:
 
     def _index(self, alert: dict) -> None:
         self._by_event[alert["event_id"]] = alert["alert_id"]
-        key = (alert["meter_id"], alert["kind"])
+        was = self._pattern_of.pop(alert["alert_id"], None)
+        if was is not None and self._active.get(was) == alert["alert_id"]:
+            del self._active[was]
         if alert["state"] in ACTIVE_STATES:
-            self._active[key] = alert["alert_id"]
-        elif self._active.get(key) == alert["alert_id"]:
-            del self._active[key]
+            pattern = (alert["meter_id"], alert["kind"], alert["concern"])
+            self._active[pattern] = alert["alert_id"]
+            self._pattern_of[alert["alert_id"]] = pattern
 
-    def match(self, event_id: str, meter_id: str, kind: str) -> dict | None:
-        """The alert of this event, else the active alert of the same meter and kind."""
-        alert_id = self._by_event.get(event_id) or self._active.get((meter_id, kind))
+    def match(self, event_id: str, meter_id: str, kind: str, concern: str | None) -> dict | None:
+        """The alert of this event, else the active alert of the same meter, kind and concern (or of no concern)."""
+        alert_id = (self._by_event.get(event_id) or self._active.get((meter_id, kind, concern))
+                    or self._active.get((meter_id, kind, None)))
         return self.alerts.get(alert_id) if alert_id else None
 
     def open(self, values: dict) -> dict:

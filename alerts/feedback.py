@@ -1,9 +1,12 @@
 """Operators' "not a leak" answers and what they do to the next alert of the same pattern.
 
-An answer is kept per meter and event kind. Its effect is either `suppress`
-(the same pattern on that meter never opens an alert again; it is recorded as
-suppressed, with the reason) or `raise_threshold` (the score an event needs is
-multiplied by a factor, so only a clearly worse event gets through).
+An answer is kept per meter, event kind and concern (what the event says: a pressure
+above its band is a pump at work, below it water may be leaving; "not a leak" on
+the first must not silence the second). Its effect is either `suppress` (the same
+pattern on that meter never opens an alert again; it is recorded as suppressed,
+with the reason) or `raise_threshold` (the score an event needs is multiplied by a
+factor, so only a clearly worse event gets through). An answer given before alerts
+kept a concern has none, and stands for every concern of its kind, as it did then.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class Feedback:
 NO_FEEDBACK = Feedback(False, 1.0, "")
 
 
-def _combine(meter_id: str, kind: str, rows: list[tuple]) -> Feedback:
+def _combine(meter_id: str, kind: str, concern: str | None, rows: list[tuple]) -> Feedback:
     """Answers (effect, factor, reason, actor, created_at), oldest first, as one effect."""
     if not rows:
         return NO_FEEDBACK
@@ -44,31 +47,37 @@ def _combine(meter_id: str, kind: str, rows: list[tuple]) -> Feedback:
         if effect == "raise_threshold":
             factor *= f or DEFAULT_FACTOR
     _, _, reason, actor, created_at = rows[-1]
-    said = f"{actor or 'an operator'} marked {kind.replace('_', ' ')} on {meter_id} as not a leak " \
+    what = kind.replace("_", " ") + (f" ({concern.replace('_', ' ')})" if concern else "")
+    said = f"{actor or 'an operator'} marked {what} on {meter_id} as not a leak " \
            f"on {created_at:%Y-%m-%d %H:%M} UTC" + (f" ({reason})" if reason else "")
     return Feedback(any(r[0] == "suppress" for r in rows), factor, said)
 
 
-def feedback_by_pattern(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> dict[tuple[str, str], Feedback]:
-    """Every meter-and-kind pattern of ``meter_ids`` that has "not a leak" answers, with their effect."""
-    rows = cur.execute(
-        """SELECT meter_id, kind, effect, factor, reason, actor, created_at FROM alert_feedback
+class FeedbackBook:
+    """The "not a leak" answers of some meters, to look up per pattern."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self._answers: dict[tuple[str, str], list[tuple[str | None, tuple]]] = {}
+        for meter_id, kind, concern, *answer in rows:
+            self._answers.setdefault((meter_id, kind), []).append((concern, tuple(answer)))
+
+    def get(self, meter_id: str, kind: str, concern: str | None) -> Feedback:
+        """What the answers say about a new event of this pattern (answers without a concern count for any)."""
+        answers = [a for c, a in self._answers.get((meter_id, kind), []) if c is None or c == concern]
+        return _combine(meter_id, kind, concern, answers)
+
+
+def feedback_by_pattern(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> FeedbackBook:
+    """Every "not a leak" answer about ``meter_ids``, oldest first."""
+    return FeedbackBook(cur.execute(
+        """SELECT meter_id, kind, concern, effect, factor, reason, actor, created_at FROM alert_feedback
            WHERE meter_id IN (SELECT unnest(?::VARCHAR[])) AND verdict = 'not_a_leak'
            ORDER BY created_at""",
         [sorted(set(meter_ids))],
-    ).fetchall()
-    grouped: dict[tuple[str, str], list[tuple]] = {}
-    for meter_id, kind, *answer in rows:
-        grouped.setdefault((meter_id, kind), []).append(tuple(answer))
-    return {key: _combine(*key, answers) for key, answers in grouped.items()}
+    ).fetchall())
 
 
-def feedback_for(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str) -> Feedback:
-    """What earlier "not a leak" answers say about a new event on ``meter_id`` of ``kind``."""
-    return feedback_by_pattern(cur, [meter_id]).get((meter_id, kind), NO_FEEDBACK)
-
-
-def record_feedback(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str, effect: str,
+def record_feedback(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str, concern: str | None, effect: str,
                     factor: float | None, reason: str | None, alert_id: str | None, actor: str,
                     now: datetime) -> None:
     if effect not in EFFECTS:
@@ -76,7 +85,8 @@ def record_feedback(cur: duckdb.DuckDBPyConnection, meter_id: str, kind: str, ef
     if effect == "raise_threshold" and not (factor or DEFAULT_FACTOR) > 1.0:
         raise ValueError(f"a raised threshold needs a factor above 1, got {factor!r}")
     cur.execute(
-        "INSERT INTO alert_feedback VALUES (?, ?, 'not_a_leak', ?, ?, ?, ?, ?, ?)",
-        [meter_id, kind, effect, (factor or DEFAULT_FACTOR) if effect == "raise_threshold" else None,
+        """INSERT INTO alert_feedback (meter_id, kind, concern, verdict, effect, factor, reason, alert_id, actor,
+                                      created_at) VALUES (?, ?, ?, 'not_a_leak', ?, ?, ?, ?, ?, ?)""",
+        [meter_id, kind, concern, effect, (factor or DEFAULT_FACTOR) if effect == "raise_threshold" else None,
          reason, alert_id, actor, now],
     )

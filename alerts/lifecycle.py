@@ -3,7 +3,10 @@
 `raise_alerts` turns a detection event frame into alerts. It is idempotent
 over rescans: an event already alerted updates its alert, and a new event on a
 meter and kind that already has an active alert updates that alert rather than
-opening a second one. Rules set the severity and the score an event needs;
+opening a second one. A pattern is a meter, an event kind and the event's
+``concern`` (an optional column of the event frame: what the event says, such
+as water_loss or operations), so a pump's surge and a sag on the same sensor
+are two alerts. Rules set the severity and the score an event needs;
 earlier "not a leak" answers suppress the pattern or raise its threshold, and
 a suppressed event is still recorded, closed, with the reason. Every change
 is written to `alert_history`. Functions take a cursor and never commit: the
@@ -20,12 +23,13 @@ import duckdb
 import pandas as pd
 
 from alerts.book import AlertBook
-from alerts.feedback import NO_FEEDBACK, Feedback, feedback_by_pattern, record_feedback
+from alerts.feedback import Feedback, feedback_by_pattern, record_feedback
 from alerts.rules import load_rules, meter_categories, rule_for
 from alerts.schema import ACTIVE_STATES, SEVERITIES, ensure_alert_tables
 
 EVENT_COLUMNS = ("event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score",
                  "severity", "explanation", "lost_volume_l", "cost")
+OPTIONAL_COLUMNS = ("concern",)
 SERVICE_ACTOR = "waterline"
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -47,7 +51,7 @@ def _check_events(events: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if missing:
         raise ValueError(f"event frame lacks columns: {', '.join(missing)}")
-    frame = events.loc[:, list(EVENT_COLUMNS)].copy()
+    frame = events.reindex(columns=[*EVENT_COLUMNS, *OPTIONAL_COLUMNS])
     frame["start"] = pd.to_datetime(frame["start"])
     frame["end"] = pd.to_datetime(frame["end"]).fillna(frame["start"])
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").fillna(0.0).clip(0.0, 1.0)
@@ -88,6 +92,7 @@ def _merge(book: AlertBook, alert: dict, event: dict, severity: str, now: dateti
         book.note(alert["alert_id"], now, SERVICE_ACTOR, "updated", alert["state"], alert["state"], note)
     book.change(
         alert, event_id=event["event_id"], severity=new_severity, explanation=event["explanation"],
+        concern=alert["concern"] or event["concern"],
         last_event_end=max(alert["last_event_end"], event["end"]),
         event_start=min(alert["event_start"], event["start"]), score=max(alert["score"], event["score"]),
         lost_volume_l=event["lost_volume_l"] if same_event else _greatest(alert["lost_volume_l"], event["lost_volume_l"]),
@@ -118,7 +123,7 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
             result.below_threshold += 1
             continue
         severity = rule.severity or (event["severity"] if event["severity"] in SEVERITIES else "warning")
-        alert = book.match(event["event_id"], event["meter_id"], event["kind"])
+        alert = book.match(event["event_id"], event["meter_id"], event["kind"], event["concern"])
         if alert is not None and alert["state"] in ACTIVE_STATES:
             _merge(book, alert, event, severity, now)
             result.updated.append(alert["alert_id"])
@@ -133,7 +138,7 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
             if event["end"] > alert["last_event_end"]:
                 book.change(alert, last_event_end=event["end"])
         else:
-            reason = _suppression(feedback.get((event["meter_id"], event["kind"]), NO_FEEDBACK),
+            reason = _suppression(feedback.get(event["meter_id"], event["kind"], event["concern"]),
                                   event["score"], rule.min_score)
             state = "not_a_leak" if reason else "open"
             alert = book.open({
@@ -142,6 +147,7 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
                 "state": state, "opened_at": now, "updated_at": now, "event_start": event["start"],
                 "last_event_end": event["end"], "score": event["score"], "explanation": event["explanation"],
                 "lost_volume_l": event["lost_volume_l"], "cost": event["cost"], "suppressed_reason": reason,
+                "concern": event["concern"],
             })
             book.note(alert["alert_id"], now, SERVICE_ACTOR, "suppressed" if reason else "opened", None, state,
                       reason or event["explanation"])
@@ -189,7 +195,8 @@ def mark_not_a_leak(cur: duckdb.DuckDBPyConnection, alert_id: str, actor: str, n
         raise AlertStateError(f"effect must be 'suppress' or 'raise_threshold', got {effect!r}")
     alert = _transition(cur, alert_id, ("open", "acknowledged", "resolved"), "not_a_leak", actor, note, now,
                         "marked not a leak")
-    record_feedback(cur, alert["meter_id"], alert["kind"], effect, factor, note, alert_id, actor, now)
+    record_feedback(cur, alert["meter_id"], alert["kind"], alert["concern"], effect, factor, note, alert_id, actor,
+                    now)
 
 
 def escalate(cur: duckdb.DuckDBPyConnection, now: datetime, after_s: float, max_level: int) -> list[tuple[str, int]]:

@@ -5,6 +5,7 @@ columns the zone status reads (zone_id, severity, state); `alert_history` is
 the audit trail of every change; `alert_feedback` remembers "not a leak"
 answers; `alert_rules` sets severities and score thresholds per zone, meter
 category and event kind; `notifications` logs every delivery attempt.
+Tables made before alerts kept an event's concern gain the column, empty.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     acknowledged_by   VARCHAR,
     note              VARCHAR,
     escalation_level  INTEGER NOT NULL DEFAULT 0,
-    suppressed_reason VARCHAR             -- why feedback kept this alert from opening
+    suppressed_reason VARCHAR,            -- why feedback kept this alert from opening
+    concern           VARCHAR             -- water_loss, operations, instrument, reporting, anomaly; NULL: not said
 );
 
 CREATE TABLE IF NOT EXISTS alert_history (
@@ -59,7 +61,8 @@ CREATE TABLE IF NOT EXISTS alert_feedback (
     reason     VARCHAR,
     alert_id   VARCHAR,
     actor      VARCHAR,
-    created_at TIMESTAMP NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    concern    VARCHAR                    -- NULL: the answer stands for every concern of its kind
 );
 
 CREATE TABLE IF NOT EXISTS alert_rules (
@@ -104,7 +107,18 @@ DEFAULT_RULES = [
 
 
 def ensure_alert_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Create the alert tables if missing and seed the default rules into an empty rule table."""
+    """Create the alert tables if missing, add the columns older ones lack, and seed the default rules into an
+    empty rule table."""
     cur.execute(DDL)
+    for table in _lacking_concern(cur):
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN concern VARCHAR")
     if cur.execute("SELECT count(*) FROM alert_rules").fetchall()[0][0] == 0:
         cur.executemany("INSERT INTO alert_rules VALUES (?, ?, ?, ?, ?)", DEFAULT_RULES)
+
+
+def _lacking_concern(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    return [t for (t,) in cur.execute(
+        """SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'
+               AND table_name IN ('alerts', 'alert_feedback')
+           EXCEPT SELECT table_name FROM duckdb_columns() WHERE schema_name = 'main' AND column_name = 'concern'"""
+    ).fetchall()]

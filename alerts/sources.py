@@ -14,18 +14,18 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
-from alerts.lifecycle import EVENT_COLUMNS
+from alerts.lifecycle import EVENT_COLUMNS, OPTIONAL_COLUMNS
 
 
 def stored_events(lookback: timedelta = timedelta(days=2)) -> Callable[[duckdb.DuckDBPyConnection, datetime], pd.DataFrame]:
     """A detect callable returning stored events that were still going within ``lookback`` of now."""
 
     def detect(cur: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
-        present = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'detected_events' "
-                              "AND schema_name = 'main'").fetchall()[0][0]
+        present = {c for (c,) in cur.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+                                             "AND table_name = 'detected_events'").fetchall()}
         if not present:
-            return pd.DataFrame(columns=list(EVENT_COLUMNS))
-        columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+            return pd.DataFrame(columns=[*EVENT_COLUMNS, *OPTIONAL_COLUMNS])
+        columns = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in [*EVENT_COLUMNS, *OPTIONAL_COLUMNS])
         return cur.execute(f'SELECT {columns} FROM detected_events WHERE "end" >= ? AND start <= ? '
                            'ORDER BY start', [now - lookback, now]).df()
 

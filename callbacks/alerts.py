@@ -21,6 +21,7 @@ from dashapp.display import zone_label
 from dashapp.figures.alerts import alert_chart, alert_timeline, zone_schematic
 from dashapp.figures.theme import empty_figure
 from data.queries.alerts import (
+    alert_concerns,
     alert_detail,
     alert_kinds,
     alert_series,
@@ -48,8 +49,10 @@ def _words(value: str | None) -> str:
 
 
 def _badges(alert: dict) -> list:
+    concern = alert.get("concern")
     return [dbc.Badge(alert["severity"], color=SEVERITY_BADGE.get(alert["severity"], "secondary"), className="me-1"),
-            dbc.Badge(_words(alert["state"]), color=STATE_BADGE.get(alert["state"], "secondary"), className="me-1")]
+            dbc.Badge(_words(alert["state"]), color=STATE_BADGE.get(alert["state"], "secondary"), className="me-1"),
+            dbc.Badge(_words(concern), color="light", text_color="dark", className="me-1 border") if concern else None]
 
 
 def _list_item(alert: dict) -> dbc.ListGroupItem:
@@ -85,6 +88,7 @@ def _summary(alerts: pd.DataFrame) -> str:
 
 @callback(
     Output(ids.ZONE_FILTER, "options"),
+    Output(ids.CONCERN_FILTER, "options"),
     Output(ids.KIND_FILTER, "options"),
     Input(ids.TICK, "n_intervals"),
     Input(ids.CHANGED, "data"),
@@ -93,10 +97,12 @@ def fill_filters(_tick: int | None, _changed: int | None):
     cur = runtime.current().store.cursor()
     try:
         zones = zone_choices(cur, _scope())
+        concerns = alert_concerns(cur, _scope())
         kinds = alert_kinds(cur, _scope())
     finally:
         cur.close()
     return ([{"label": zone_label(name, zone_id), "value": zone_id} for zone_id, name in zones],
+            [{"label": _words(c).capitalize(), "value": c} for c in concerns],
             [{"label": _words(k).capitalize(), "value": k} for k in kinds])
 
 
@@ -106,16 +112,17 @@ def fill_filters(_tick: int | None, _changed: int | None):
     Output(ids.SUMMARY, "children"),
     Output(ids.SHOWN, "data"),
     Input(ids.ZONE_FILTER, "value"),
+    Input(ids.CONCERN_FILTER, "value"),
     Input(ids.KIND_FILTER, "value"),
     Input(ids.SEVERITY_FILTER, "value"),
     Input(ids.STATE_FILTER, "value"),
     Input(ids.TICK, "n_intervals"),
     Input(ids.CHANGED, "data"),
 )
-def refresh_alerts(zones, kinds, severities, states, _tick, _changed):
+def refresh_alerts(zones, concerns, kinds, severities, states, _tick, _changed):
     cur = runtime.current().store.cursor()
     try:
-        alerts = list_alerts(cur, _scope(), zones, kinds, severities, states)
+        alerts = list_alerts(cur, _scope(), zones, kinds, severities, states, concerns=concerns)
         any_alerts = not alerts.empty or not list_alerts(cur, _scope(), limit=1).empty
     finally:
         cur.close()
@@ -192,6 +199,7 @@ def _detail(alert: dict) -> html.Div:
     lost = alert["lost_volume_l"]
     facts = [
         _fact("Meter", alert["meter_id"]), _fact("Zone", alert["zone_id"] or "–"),
+        _fact("Concern", _words(alert["concern"]).capitalize() or "–"),
         _fact("Detector", alert["detector"] or "–"),
         _fact("Event", f"{alert['event_start']:%Y-%m-%d %H:%M} → {alert['last_event_end']:%Y-%m-%d %H:%M} UTC"),
         _fact("Score", f"{alert['score']:.2f}"),

@@ -2,6 +2,7 @@
 
 TICK = "alerts-tick"
 ZONE_FILTER = "alerts-zone-filter"
+CONCERN_FILTER = "alerts-concern-filter"
 KIND_FILTER = "alerts-kind-filter"
 SEVERITY_FILTER = "alerts-severity-filter"
 STATE_FILTER = "alerts-state-filter"

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 EVENT_COLUMNS = ["event_id", "meter_id", "zone_id", "kind", "detector", "start", "end", "score", "severity",
-                 "explanation", "lost_volume_l", "cost"]
-INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at", "concern"]
+                 "explanation", "lost_volume_l", "cost", "concern"]
+INTERNAL_COLUMNS = EVENT_COLUMNS + ["raised_at"]
 
 #: Every kind of event, and what it says by default, for whoever reads events by the dozen (a CSV scored against
 #: leak labels, a filter): ``water_loss`` water may be leaving the network or running on a customer's side (a

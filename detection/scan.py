@@ -105,11 +105,10 @@ def _raised_when_known(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, con
 
 
 def join_continuing(events: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(hours=1)) -> pd.DataFrame:
-    """Join events of one asset and kind that continue each other, as `events_store` saves them: a leak cut by a
-    chunk edge, or raised by one rule in a chunk and another in the next (sustained flow, then a steady trickle).
-    The earliest start's id, detector and explanation win, and the event was raised when the first of them was
-    (a later window may find an earlier start). Unlike the store, which keeps no concern, events of different
-    concerns stay apart: a pressure above its band, then below it, is two events here."""
+    """Join events of one asset, kind and concern that continue each other, as `events_store` saves them: a leak
+    cut by a chunk edge, or raised by one rule in a chunk and another in the next (sustained flow, then a steady
+    trickle). The earliest start's id, detector and explanation win, and the event was raised when the first of
+    them was (a later window may find an earlier start). A pressure above its band, then below it, stays two."""
     if events.empty:
         return events
     events = events.sort_values(["meter_id", "kind", "concern", "start"], kind="stable")

@@ -13,8 +13,8 @@ STATE_OPTIONS = [{"label": "Open", "value": "open"}, {"label": "Acknowledged", "
                  {"label": "Resolved", "value": "resolved"}, {"label": "Not a leak", "value": "not_a_leak"}]
 
 
-def _filter(label: str, component) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, className="small mb-1"), component], xs=12, md=6, xl=3, className="mb-2")
+def _filter(label: str, component, width: int = 2) -> dbc.Col:
+    return dbc.Col([dbc.Label(label, className="small mb-1"), component], xs=12, md=6, xl=width, className="mb-2")
 
 
 def _actions() -> dbc.Card:
@@ -43,8 +43,9 @@ def layout(**_query: str) -> html.Div:
     return html.Div([
         html.H1("Leaks & alerts", className="h3"),
         dbc.Row([
-            _filter("Zone", dcc.Dropdown(id=ids.ZONE_FILTER, multi=True, placeholder="All zones")),
-            _filter("Kind", dcc.Dropdown(id=ids.KIND_FILTER, multi=True, placeholder="All kinds")),
+            _filter("Zone", dcc.Dropdown(id=ids.ZONE_FILTER, multi=True, placeholder="All zones"), 3),
+            _filter("Concern", dcc.Dropdown(id=ids.CONCERN_FILTER, multi=True, placeholder="Any concern")),
+            _filter("Kind", dcc.Dropdown(id=ids.KIND_FILTER, multi=True, placeholder="All kinds"), 3),
             _filter("Severity", dcc.Dropdown(id=ids.SEVERITY_FILTER, options=SEVERITY_OPTIONS, multi=True,
                                              placeholder="Any severity")),
             _filter("State", dcc.Dropdown(id=ids.STATE_FILTER, options=STATE_OPTIONS, multi=True,

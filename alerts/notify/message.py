@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 FIELDS = ("alert_id", "state", "severity", "kind", "meter_id", "zone_id", "event_start", "last_event_end",
-          "score", "explanation", "lost_volume_l", "cost", "escalation_level")
+          "score", "explanation", "lost_volume_l", "cost", "escalation_level", "concern")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class AlertMessage:
     lost_volume_l: float | None
     cost: float | None
     escalation_level: int
+    concern: str | None  # water_loss, operations, instrument, reporting, anomaly (None: not said)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> AlertMessage:
@@ -56,6 +57,7 @@ class AlertMessage:
         lines = [
             self.subject, "",
             self.explanation or "No explanation was given by the detector.", "",
+            *([f"Concern: {self.concern.replace('_', ' ')}"] if self.concern else []),
             f"Since: {self.event_start:%Y-%m-%d %H:%M} UTC, last seen {self.last_event_end:%Y-%m-%d %H:%M} UTC",
             f"Score: {self.score:.2f}",
         ]
@@ -76,4 +78,5 @@ class AlertMessage:
         values = {name: getattr(self, name) for name in FIELDS}
         values["kind"] = self.what
         values["zone_id"] = self.zone_id or "-"
+        values["concern"] = (self.concern or "-").replace("_", " ")
         return template.format(**values)

@@ -23,7 +23,8 @@ from data.units import is_consumption_meter
 
 ALERT_COLUMNS = ["alert_id", "event_id", "meter_id", "zone_id", "category", "kind", "detector", "severity",
                  "state", "opened_at", "updated_at", "event_start", "last_event_end", "score", "explanation",
-                 "lost_volume_l", "cost", "acknowledged_by", "note", "escalation_level", "suppressed_reason"]
+                 "lost_volume_l", "cost", "acknowledged_by", "note", "escalation_level", "suppressed_reason",
+                 "concern"]
 STATUS_RANK = {"normal": 0, "warning": 1, "critical": 2}
 SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 
@@ -31,6 +32,13 @@ SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELS
 def has_alerts(cur: duckdb.DuckDBPyConnection) -> bool:
     return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alerts' "
                        "AND schema_name = 'main'").fetchall()[0][0] > 0
+
+
+def _alert_columns(cur: duckdb.DuckDBPyConnection) -> str:
+    """`ALERT_COLUMNS` to select; one an older alerts table lacks (the alert service adds it) reads NULL."""
+    present = {c for (c,) in cur.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+                                         "AND table_name = 'alerts'").fetchall()}
+    return ", ".join(c if c in present else f"NULL AS {c}" for c in ALERT_COLUMNS)
 
 
 def _scope_filter(scope: Scope) -> tuple[str, list]:
@@ -50,16 +58,17 @@ def _in(column: str, values: list[str] | None) -> tuple[str, list]:
 
 def list_alerts(cur: duckdb.DuckDBPyConnection, scope: Scope = None, zones: list[str] | None = None,
                 kinds: list[str] | None = None, severities: list[str] | None = None,
-                states: list[str] | None = None, limit: int = 200) -> pd.DataFrame:
+                states: list[str] | None = None, limit: int = 200,
+                concerns: list[str] | None = None) -> pd.DataFrame:
     """Alerts matching the filters (empty list or None = any), worst and newest first."""
     if not has_alerts(cur):
         return pd.DataFrame(columns=ALERT_COLUMNS)
     parts = [_scope_filter(scope), _in("zone_id", zones), _in("kind", kinds), _in("severity", severities),
-             _in("state", states)]
+             _in("state", states), _in("concern", concerns)]
     where = " AND ".join(p[0] for p in parts)
     params = [v for p in parts for v in p[1]]
     frame = cur.execute(
-        f"""SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE {where}
+        f"""SELECT * FROM (SELECT {_alert_columns(cur)} FROM alerts) WHERE {where}
             ORDER BY state IN ('open', 'acknowledged') DESC, {SEVERITY_ORDER} DESC, last_event_end DESC
             LIMIT {int(limit)}""", params).df()
     return frame.astype(object).where(frame.notna(), None)
@@ -119,6 +128,15 @@ def alert_kinds(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[str
                                       params).fetchall()]
 
 
+def alert_concerns(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[str]:
+    """The concerns alerts in scope carry (an older alerts table has none)."""
+    if not has_alerts(cur):
+        return []
+    where, params = _scope_filter(scope)
+    return [c for (c,) in cur.execute(f"SELECT DISTINCT concern FROM (SELECT {_alert_columns(cur)} FROM alerts) "
+                                      f"WHERE {where} AND concern IS NOT NULL ORDER BY concern", params).fetchall()]
+
+
 def zone_choices(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> list[tuple[str, str]]:
     return [(z.zone_id, z.name) for z in zone_status(cur, scope)]
 
@@ -128,7 +146,7 @@ def alert_detail(cur: duckdb.DuckDBPyConnection, alert_id: str, scope: Scope = N
     if not alert_id or not has_alerts(cur):
         return None
     where, params = _scope_filter(scope)
-    frame = cur.execute(f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE alert_id = ? AND {where}",
+    frame = cur.execute(f"SELECT {_alert_columns(cur)} FROM alerts WHERE alert_id = ? AND {where}",
                         [alert_id] + params).df()
     if frame.empty:
         return None

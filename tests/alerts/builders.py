@@ -16,13 +16,13 @@ T0 = datetime(2025, 7, 9, 2, 0)
 def event(event_id: str = "ev-1", meter_id: str = "Z1-R-0001", zone_id: str | None = "Z1",
           kind: str = "continuous_flow", start: datetime = T0, hours: float = 6.0, score: float = 0.8,
           severity: str = "warning", detector: str = "rules", lost_volume_l: float = 120.0,
-          cost: float = 0.3, explanation: str | None = None) -> dict:
+          cost: float = 0.3, explanation: str | None = None, concern: str | None = "water_loss") -> dict:
     return {
         "event_id": event_id, "meter_id": meter_id, "zone_id": zone_id, "kind": kind,
         "detector": detector, "start": start, "end": start + timedelta(hours=hours), "score": score,
         "severity": severity,
         "explanation": explanation or f"flow never stopped for {hours:.0f} h (minimum 5 L/h)",
-        "lost_volume_l": lost_volume_l, "cost": cost,
+        "lost_volume_l": lost_volume_l, "cost": cost, "concern": concern,
     }
 
 

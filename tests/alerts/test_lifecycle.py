@@ -116,9 +116,51 @@ def test_not_a_leak_suppresses_the_same_pattern_and_says_why():
     assert len(result.suppressed) == 1 and len(result.opened) == 1
     suppressed = {a["alert_id"]: a for a in alert_rows(cur)}[result.suppressed[0]]
     assert suppressed["state"] == "not_a_leak" and suppressed["meter_id"] == "Z1-R-0001"
-    assert "luca marked continuous flow on Z1-R-0001 as not a leak" in suppressed["suppressed_reason"]
+    assert "luca marked continuous flow (water loss) on Z1-R-0001 as not a leak" in suppressed["suppressed_reason"]
     assert "(pool filling)" in suppressed["suppressed_reason"]
     assert cur.execute("SELECT effect FROM alert_feedback").fetchall() == [("suppress",)]
+
+
+def band(event_id: str, side: str, day: int) -> dict:
+    return event(event_id, meter_id="Z1-INLET", kind="pressure_out_of_band", start=T0 + timedelta(days=day),
+                 hours=2, explanation=f"Pressure {side} its usual band 2.10-3.40 bar",
+                 concern="operations" if side == "above" else "water_loss")
+
+
+def test_a_pumps_surge_marked_not_a_leak_does_not_silence_a_sag_on_that_sensor():
+    cur = alert_db()
+    [surge] = raise_alerts(cur, events(band("ev-1", "above", 0)), NOW).opened
+    mark_not_a_leak(cur, surge, "luca", NOW, note="booster pump starts at 6")
+    later = raise_alerts(cur, events(band("ev-2", "above", 1), band("ev-3", "below", 1)), NOW + timedelta(days=1))
+    rows = {a["event_id"]: a for a in alert_rows(cur)}
+    assert (rows["ev-2"]["state"], rows["ev-3"]["state"]) == ("not_a_leak", "open")
+    assert later.opened == [rows["ev-3"]["alert_id"]] and rows["ev-3"]["concern"] == "water_loss"
+    assert "pressure out of band (operations)" in rows["ev-2"]["suppressed_reason"]
+
+
+def test_a_surge_and_a_sag_on_one_sensor_are_two_alerts():
+    cur = alert_db()
+    raise_alerts(cur, events(band("ev-1", "above", 0)), NOW)
+    raise_alerts(cur, events(band("ev-2", "below", 0), band("ev-3", "above", 1)), NOW + timedelta(days=1))
+    rows = alert_rows(cur)
+    assert [(a["concern"], a["event_id"], a["state"]) for a in rows] == [("operations", "ev-3", "open"),
+                                                                         ("water_loss", "ev-2", "open")]
+
+
+def test_alerts_and_answers_from_before_concerns_stand_for_every_concern_of_their_kind():
+    cur = alert_db()
+    cur.execute("ALTER TABLE alerts DROP COLUMN concern")
+    cur.execute("ALTER TABLE alert_feedback DROP COLUMN concern")
+    cur.execute("""INSERT INTO alerts (alert_id, event_id, meter_id, zone_id, kind, severity, state, opened_at,
+                   updated_at, event_start, last_event_end, score) VALUES ('AL-old', 'ev-0', 'Z1-INLET', 'Z1',
+                   'pressure_out_of_band', 'warning', 'open', ?, ?, ?, ?, 0.8)""", [T0, T0, T0, T0])
+    cur.execute("""INSERT INTO alert_feedback (meter_id, kind, verdict, effect, actor, created_at)
+                   VALUES ('Z1-R-0001', 'continuous_flow', 'not_a_leak', 'suppress', 'luca', ?)""", [T0])
+    result = raise_alerts(cur, events(band("ev-1", "below", 0), event("ev-2")), NOW)
+    rows = {a["alert_id"]: a for a in alert_rows(cur)}
+    assert result.updated == ["AL-old"] and (rows["AL-old"]["event_id"], rows["AL-old"]["concern"]) == \
+        ("ev-1", "water_loss")
+    assert len(result.suppressed) == 1 and result.opened == []
 
 
 def test_not_a_leak_can_raise_the_threshold_instead():

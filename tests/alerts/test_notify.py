@@ -46,6 +46,7 @@ def test_email_reaches_the_smtp_server_once_per_alert():
     assert mail["Subject"] == "[Waterline CRITICAL] Burst at Z1-INLET in zone Z1"
     body = mail.get_payload()
     assert "flow stepped up 8.1 L/s while pressure fell 0.9 bar" in body and alert_id in body
+    assert "Concern: water loss" in body
     assert statuses(cur) == [("email", "ops@utility.test", 0, "sent", 1)]
 
 
@@ -72,6 +73,7 @@ def test_webhook_is_retried_after_a_server_error_then_delivered():
     [body] = hook.bodies
     assert body["alert_id"] == alert_id and body["kind"] == "continuous_flow" and body["severity"] == "warning"
     assert body["event_start"] == "2025-07-09T02:00:00Z" and body["lost_volume_l"] == 120.0
+    assert body["concern"] == "water_loss"
     assert statuses(cur) == [("webhook", hook.url, 0, "sent", 2)]
 
 
@@ -91,9 +93,9 @@ def test_sms_goes_through_the_provider_webhook_with_the_template():
     cur = alert_db()
     raise_alerts(cur, events(event()), NOW)
     with WebhookReceiver() as provider:
-        channel = SmsChannel(provider.url, ["+390612345"], "{severity}: {kind} at {meter_id} ({zone_id})")
+        channel = SmsChannel(provider.url, ["+390612345"], "{severity}, {concern}: {kind} at {meter_id} ({zone_id})")
         notify_due(cur, [channel], NotifyPolicy(), NOW)
-    assert provider.bodies == [{"to": "+390612345", "text": "warning: continuous flow at Z1-R-0001 (Z1)"}]
+    assert provider.bodies == [{"to": "+390612345", "text": "warning, water loss: continuous flow at Z1-R-0001 (Z1)"}]
 
 
 def test_mqtt_alert_topic_per_zone(mosquitto):

@@ -18,5 +18,7 @@ def test_stored_events_are_the_recent_ones_and_raise_alerts():
     cur.execute("CREATE TABLE detected_events AS SELECT * FROM frame")
     now = T0 + timedelta(hours=7)
     found = stored_events(timedelta(days=1))(cur, now)
-    assert list(found["event_id"]) == ["recent"]
+    assert list(found["event_id"]) == ["recent"] and list(found["concern"]) == ["water_loss"]
     assert len(raise_alerts(cur, found, now).opened) == 1
+    cur.execute("ALTER TABLE detected_events DROP COLUMN concern")  # a store from before concerns
+    assert stored_events(timedelta(days=1))(cur, now)["concern"].isna().all()

@@ -46,7 +46,7 @@ def press(button: str, *args):
 
 
 def test_an_empty_store_says_there_is_nothing_yet(empty_runtime):
-    timeline, listing, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    timeline, listing, summary, shown = refresh_alerts(None, None, None, None, ["open", "acknowledged"], 0, 0)
     schematic, reasons = refresh_zones(0, 0)
     assert "No alerts yet" in str(listing) and summary == "" and shown == [] and reasons == []
     assert timeline.layout.annotations[0].text == "No alerts match these filters."
@@ -56,20 +56,34 @@ def test_an_empty_store_says_there_is_nothing_yet(empty_runtime):
 
 
 def test_zones_take_the_worst_open_severity_and_filters_narrow_the_list(alert_runtime):
-    zones, kinds = fill_filters(0, 0)
+    zones, concerns, kinds = fill_filters(0, 0)
     assert [z["value"] for z in zones] == ["Z1", "Z2", "Z3", "Z4"]
     assert [k["value"] for k in kinds] == ["burst", "continuous_flow"]
-    timeline, _, summary, shown = refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0)
+    assert concerns == [{"label": "Water loss", "value": "water_loss"}]
+    timeline, _, summary, shown = refresh_alerts(None, None, None, None, ["open", "acknowledged"], 0, 0)
     schematic, _ = refresh_zones(0, 0)
     assert shown[0] == alert_id_of(alert_runtime, "Z2-INLET")  # critical first
     zone_text = schematic.data[0].text
     assert "Z1 · Warning" in zone_text[0] and "Z2 · Critical" in zone_text[1] and "Z3 · Normal" in zone_text[2]
     assert {t.name for t in timeline.data} == {"critical", "warning"}
     assert summary.startswith("2 alerts shown (1 critical, 1 warning)")
-    _, only_z1, _, _ = refresh_alerts(["Z1"], None, None, None, 0, 0)
+    _, only_z1, _, _ = refresh_alerts(["Z1"], None, None, None, None, 0, 0)
     assert "Z1-R-0001" in str(only_z1) and "Z2-INLET" not in str(only_z1)
-    _, none, _, _ = refresh_alerts(None, None, ["info"], None, 0, 0)
+    _, none, _, _ = refresh_alerts(None, None, None, ["info"], None, 0, 0)
     assert "No alerts match these filters" in str(none)
+
+
+def test_the_concern_filter_keeps_leak_signs_apart_from_instrument_faults(alert_runtime):
+    with alert_transaction(alert_runtime.store) as cur:
+        raise_alerts(cur, events(event("stuck-1", meter_id="Z1-INLET", zone_id="Z1", kind="sensor_stuck", start=START,
+                                       explanation="the same value for 5 h", concern="instrument")),
+                     START + timedelta(hours=9))
+    _, concerns, _ = fill_filters(0, 0)
+    assert [c["label"] for c in concerns] == ["Instrument", "Water loss"]
+    _, leaks, summary, shown = refresh_alerts(None, ["water_loss"], None, None, None, 0, 0)
+    assert len(shown) == 2 and "Z1-INLET" not in str(leaks) and summary.startswith("2 alerts shown")
+    _, faults, _, [stuck] = refresh_alerts(None, ["instrument"], None, None, None, 0, 0)
+    assert "the same value for 5 h" in str(faults) and "Instrument" in str(show_alert(stuck, 0)[0])
 
 
 def test_a_zone_the_zone_rules_judge_worse_says_why_though_no_alert_is_open(city_runtime):
@@ -107,7 +121,8 @@ def test_not_a_leak_closes_the_alert_and_the_page_says_why_the_next_one_is_suppr
                               START + timedelta(days=1, hours=7))
     detail = show_alert(result.suppressed[0], 5)[0]
     assert "Why this alert did not open" in str(detail)
-    assert "luca marked continuous flow on Z1-R-0001 as not a leak" in str(detail) and "(garden tap)" in str(detail)
+    assert "luca marked continuous flow (water loss) on Z1-R-0001 as not a leak" in str(detail)
+    assert "(garden tap)" in str(detail)
 
 
 def click(dash_duo, selector: str) -> None:

@@ -171,3 +171,42 @@ def test_loading_from_a_store_without_events_gives_an_empty_frame(constructed_db
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
         frame = load_events(conn.cursor())
     assert frame.empty and list(frame.columns) == [*EVENT_COLUMNS, "detected_at"]
+
+
+def band(side: str, start: str, end: str) -> dict:
+    return event(detector="pressure_band", meter_id="P-1", zone_id="Z", kind="pressure_out_of_band", start=start,
+                 end=end, raised_at=start, score=0.7, explanation=f"Pressure {side} its usual band 2.10-3.40 bar",
+                 concern="water_loss" if side == "below" else "operations")
+
+
+def test_a_surge_then_a_sag_within_the_hour_are_saved_as_two_events(tmp_path):
+    with duckdb.connect(str(tmp_path / "events.duckdb")) as conn:
+        cur = conn.cursor()
+        save_events(cur, frame([band("above", "2025-09-01 06:00", "2025-09-01 07:00")]))
+        assert save_events(cur, frame([band("below", "2025-09-01 07:30", "2025-09-01 09:00")])) == 1
+        stored = load_events(cur)
+    assert list(stored["concern"]) == ["operations", "water_loss"]
+    assert list(stored["start"]) == [pd.Timestamp("2025-09-01 06:00"), pd.Timestamp("2025-09-01 07:30")]
+
+
+def test_a_store_saved_before_concerns_gains_them_from_kind_and_side(tmp_path):
+    path = str(tmp_path / "older.duckdb")
+    older = frame([band("above", "2025-09-01 06:00", "2025-09-01 07:00"),
+                   band("below", "2025-09-02 06:00", "2025-09-02 07:00"),
+                   leak("continuous_flow", "2025-09-01 13:00", "2025-09-02 11:00"),
+                   leak("silent_meter", "2025-09-03 00:00", "2025-09-03 08:00", kind="silent_meter")])
+    with duckdb.connect(path) as conn:
+        save_events(conn.cursor(), older)
+        conn.execute("ALTER TABLE detected_events DROP COLUMN concern")
+    expected = ["operations", "water_loss", "water_loss", "reporting"]
+    with duckdb.connect(path, read_only=True) as conn:
+        assert list(load_events(conn.cursor())["concern"]) == expected
+    with duckdb.connect(path) as conn:
+        cur = conn.cursor()
+        continuing = frame([band("above", "2025-09-01 07:30", "2025-09-01 08:00"),
+                            band("below", "2025-09-02 07:30", "2025-09-02 09:00")])
+        assert save_events(cur, continuing) == 0
+        stored = load_events(cur)
+    assert list(stored["concern"]) == expected
+    bands = stored[stored["kind"] == "pressure_out_of_band"]
+    assert list(bands["end"]) == [pd.Timestamp("2025-09-01 08:00"), pd.Timestamp("2025-09-02 09:00")]
