@@ -6,6 +6,11 @@ meter: when enough series of a zone (three, and a tenth of the zone) begin and e
 within a reading interval of each other, they are one event on the zone, joined with any other
 such outage of the zone that overlaps it. A meter that falls silent on its own, or with one or
 two others by chance (households whose meters rest at night), keeps its own event.
+
+A live scan (``now`` given) also counts the series of a zone silent for over half their limit
+but not yet all of it: behind a dead gateway the meters cross their limits one after another,
+over a reading interval, and the first one or two to cross would otherwise be raised alone, a
+minute before the outage that holds them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from detection.features import Window, zones_of
 NAMED = 8
 #: An outage silences at least this many series, and this share of its zone's.
 OUTAGE_SERIES, OUTAGE_SHARE = 3, 0.1
+#: The share of its allowed silence after which a series still waiting counts towards a live outage.
+OVERDUE = 0.5
 
 
 class Silence(NamedTuple):
@@ -35,6 +42,7 @@ class Silence(NamedTuple):
     usual: pd.Timedelta
     allowed: pd.Timedelta
     still: bool
+    pending: bool = False  # overdue at ``now``, not yet silent for ``allowed``: only counts towards an outage
 
     @property
     def gap(self) -> pd.Timedelta:
@@ -62,6 +70,9 @@ def silences(times: pd.DataFrame, window: Window, now: pd.Timestamp | None, min_
         for i in np.flatnonzero(silent):
             found.append(Silence(meter_id, pd.Timestamp(seen[i]), pd.Timestamp(ends[i]), pd.Timestamp(noticed[i]),
                                  usual, allowed, now is not None and i == len(ends) - 1))
+        if now is not None and not silent[-1] and now - pd.Timestamp(seen[-1]) > OVERDUE * allowed:
+            found.append(Silence(meter_id, pd.Timestamp(seen[-1]), now, pd.Timestamp(noticed[-1]), usual, allowed,
+                                 True, pending=True))
     return found
 
 
@@ -94,13 +105,16 @@ def _alike(first: Silence, other: Silence) -> bool:
 
 
 def _outages_or_alone(together: list[list[Silence]], zone_of: dict[str, str | None]) -> list[list[Silence]]:
-    """Groups large enough for an outage, those of a zone that overlap joined; the others' silences one by one."""
+    """Groups large enough for an outage, those of a zone that overlap joined; the others' silences one by one
+    (pending ones only count towards an outage that another silence has made due)."""
     zone_size = Counter(zone_of.values())
     alone, found, latest = [], [], {}
     for group in together:
         zone = zone_of.get(group[0].meter_id)
+        if all(silence.pending for silence in group):
+            continue
         if len(group) < max(OUTAGE_SERIES, OUTAGE_SHARE * zone_size[zone]):
-            alone += [[silence] for silence in group]
+            alone += [[silence] for silence in group if not silence.pending]
         elif zone in latest and group[0].last_seen <= max(s.heard_again for s in latest[zone]):
             latest[zone] += group
         else:
@@ -138,5 +152,5 @@ def _silence_event(group: list[Silence], zone: str | None) -> dict:
                        f"down, more likely than {len(names)} meters failing at once")
     return event(detector="silent_meter", meter_id=meter_id, zone_id=zone, kind="silent_meter",
                  start=min(s.last_seen for s in group), end=max(s.heard_again for s in group),
-                 raised_at=min(s.noticed for s in group), score=max(s.score for s in group), severity="warning",
-                 explanation=explanation)
+                 raised_at=min(s.noticed for s in group if not s.pending), score=max(s.score for s in group),
+                 severity="warning", explanation=explanation)

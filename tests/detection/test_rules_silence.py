@@ -71,3 +71,20 @@ def test_two_meters_of_a_large_zone_resting_together_are_chance_and_outages_that
     outage = events["ZONE:Z5"]
     assert outage["start"] == OUTAGE[0] - HOUR and outage["end"] == later[1]
     assert outage["explanation"].startswith("7 meters and sensors of zone Z5 stopped reporting together")
+
+
+def test_a_live_scan_raises_a_gateway_outage_as_one_event_while_its_meters_cross_their_limits():
+    minute = pd.Timedelta(minutes=1)
+    frames = []
+    for k in range(12):  # hourly meters, each at its own minute, behind a gateway that dies at 10:00 on day 9
+        stamps = pd.date_range(START + 5 * k * minute, WINDOW.end, freq="h", inclusive="left")
+        frames.append(pd.DataFrame({"meter_id": f"Z6-R-{k:02d}", "ts": stamps[stamps < OUTAGE[0]]}))
+    stamps = pd.concat(frames, ignore_index=True)
+    catalogue = pd.DataFrame({"meter_id": [f"Z6-R-{k:02d}" for k in range(12)], "zone_id": "Z6"})
+    last_seen = OUTAGE[0] - HOUR
+    first_ticks = [last_seen + pd.Timedelta(hours=6) + m * minute for m in (1, 7)]  # 1 and 2 meters past 6 h
+    for now in first_ticks + [last_seen + pd.Timedelta(hours=7)]:
+        [outage] = silent_meter(stamps, catalogue, WINDOW, now=now)
+        assert outage["meter_id"] == "ZONE:Z6" and outage["raised_at"] == last_seen + pd.Timedelta(hours=6)
+        assert outage["explanation"].startswith("12 meters and sensors of zone Z6 stopped reporting together")
+    assert silent_meter(stamps, catalogue, WINDOW, now=last_seen + pd.Timedelta(hours=5)) == []
