@@ -38,33 +38,33 @@ class Feedback:
 NO_FEEDBACK = Feedback(False, 1.0, "")
 
 
-def _combine(meter_id: str, kind: str, concern: str | None, rows: list[tuple]) -> Feedback:
-    """Answers (effect, factor, reason, actor, created_at), oldest first, as one effect."""
+def _combine(meter_id: str, kind: str, rows: list[tuple]) -> Feedback:
+    """Answers (concern, effect, factor, reason, actor, created_at), oldest first, as one effect."""
     if not rows:
         return NO_FEEDBACK
     factor = 1.0
-    for effect, f, *_ in rows:
+    for _, effect, f, *_ in rows:
         if effect == "raise_threshold":
             factor *= f or DEFAULT_FACTOR
-    _, _, reason, actor, created_at = rows[-1]
+    concern, _, _, reason, actor, created_at = rows[-1]
     what = kind.replace("_", " ") + (f" ({concern.replace('_', ' ')})" if concern else "")
     said = f"{actor or 'an operator'} marked {what} on {meter_id} as not a leak " \
            f"on {created_at:%Y-%m-%d %H:%M} UTC" + (f" ({reason})" if reason else "")
-    return Feedback(any(r[0] == "suppress" for r in rows), factor, said)
+    return Feedback(any(r[1] == "suppress" for r in rows), factor, said)
 
 
 class FeedbackBook:
     """The "not a leak" answers of some meters, to look up per pattern."""
 
     def __init__(self, rows: list[tuple]) -> None:
-        self._answers: dict[tuple[str, str], list[tuple[str | None, tuple]]] = {}
-        for meter_id, kind, concern, *answer in rows:
-            self._answers.setdefault((meter_id, kind), []).append((concern, tuple(answer)))
+        self._answers: dict[tuple[str, str], list[tuple]] = {}
+        for meter_id, kind, *answer in rows:
+            self._answers.setdefault((meter_id, kind), []).append(tuple(answer))
 
     def get(self, meter_id: str, kind: str, concern: str | None) -> Feedback:
         """What the answers say about a new event of this pattern (answers without a concern count for any)."""
-        answers = [a for c, a in self._answers.get((meter_id, kind), []) if c is None or c == concern]
-        return _combine(meter_id, kind, concern, answers)
+        answers = [a for a in self._answers.get((meter_id, kind), []) if a[0] is None or a[0] == concern]
+        return _combine(meter_id, kind, answers)
 
 
 def feedback_by_pattern(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> FeedbackBook:

@@ -43,13 +43,13 @@ def layout(**_query: str) -> html.Div:
     return html.Div([
         html.H1("Leaks & alerts", className="h3"),
         dbc.Row([
-            _filter("Zone", dcc.Dropdown(id=ids.ZONE_FILTER, multi=True, placeholder="All zones"), 3),
+            _filter("Zone", dcc.Dropdown(id=ids.ZONE_FILTER, multi=True, placeholder="All zones")),
             _filter("Concern", dcc.Dropdown(id=ids.CONCERN_FILTER, multi=True, placeholder="Any concern")),
             _filter("Kind", dcc.Dropdown(id=ids.KIND_FILTER, multi=True, placeholder="All kinds"), 3),
             _filter("Severity", dcc.Dropdown(id=ids.SEVERITY_FILTER, options=SEVERITY_OPTIONS, multi=True,
                                              placeholder="Any severity")),
             _filter("State", dcc.Dropdown(id=ids.STATE_FILTER, options=STATE_OPTIONS, multi=True,
-                                          value=["open", "acknowledged"], placeholder="Any state")),
+                                          value=["open", "acknowledged"], placeholder="Any state"), 3),
         ]),
         html.Div(id=ids.SUMMARY, className="text-muted small mb-2"),
         dbc.Row([

@@ -161,6 +161,8 @@ def test_alerts_and_answers_from_before_concerns_stand_for_every_concern_of_thei
     assert result.updated == ["AL-old"] and (rows["AL-old"]["event_id"], rows["AL-old"]["concern"]) == \
         ("ev-1", "water_loss")
     assert len(result.suppressed) == 1 and result.opened == []
+    reason = rows[result.suppressed[0]]["suppressed_reason"]
+    assert "luca marked continuous flow on Z1-R-0001 as not a leak" in reason  # the answer named no concern
 
 
 def test_not_a_leak_can_raise_the_threshold_instead():
