@@ -59,6 +59,7 @@ class Scores:
     by_kind: pd.DataFrame      # group, label kind, labels, detected, recall, delay median/p90 (h)
     by_group: pd.DataFrame     # group, events, true, precision, false alarms, per 100 meter-months
     by_event_kind: pd.DataFrame  # group, event kind, events, precision
+    by_concern: pd.DataFrame   # group, concern, events, precision, false alarms, per 100 meter-months
 
 
 def score(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame,
@@ -71,7 +72,7 @@ def score(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame,
     labels = labels.reset_index(drop=True)
     scored = labels if scored_from is None else labels[labels["start"] >= scored_from]
     kinds = sorted(k for k in scored["kind"].unique() if k not in CONTEXT_KINDS)
-    by_kind, by_group, by_event_kind = [], [], []
+    by_kind, by_group, by_event_kind, by_concern = [], [], [], []
     for group, frame in group_events(events.reset_index(drop=True)).items():
         frame = frame.reset_index(drop=True)
         pairs = match(frame, labels, series)
@@ -96,7 +97,13 @@ def score(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame,
             hits = sum(i in true for i in part.index)
             by_event_kind.append({"group": group, "event kind": kind, "events": len(part),
                                   "precision": hits / len(part), "false alarms": len(part) - hits})
-    return Scores(pd.DataFrame(by_kind), pd.DataFrame(by_group), pd.DataFrame(by_event_kind))
+        for concern, part in frame.groupby("concern"):
+            misses = sum(i not in true for i in part.index)
+            by_concern.append({"group": group, "concern": concern, "events": len(part),
+                               "precision": 1 - misses / len(part), "false alarms": misses,
+                               "false alarms per 100 meter-months": 100 * misses / months if months else np.nan})
+    return Scores(pd.DataFrame(by_kind), pd.DataFrame(by_group), pd.DataFrame(by_event_kind),
+                  pd.DataFrame(by_concern))
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -155,7 +155,9 @@ def _report(days, seed, stop, facts, forest_share, kinds, scores, seconds, simul
         "", "Recall and detection delay per labelled event kind:", "",
         markdown_table(kinds), "", "Precision and false alarms per detector group:", "",
         markdown_table(scores.by_group), "", "Precision per detected event kind:", "",
-        markdown_table(scores.by_event_kind), ""])
+        markdown_table(scores.by_event_kind), "",
+        "Precision and false alarms per concern (water_loss: what would send a crew to a leak):", "",
+        markdown_table(scores.by_concern), ""])
 
 
 MARK = "<!-- evaluate-detection output -->"

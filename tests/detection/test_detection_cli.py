@@ -154,4 +154,5 @@ def test_evaluate_detection_on_a_few_simulated_days(tmp_path):
     for group in ("isolation forest", "rules", "z-score", "combination"):
         assert f"| {group} |" in text
     assert "false alarms per 100 meter-months" in text and "delay median h" in text
+    assert "Precision and false alarms per concern" in text and "| z-score | anomaly |" in text
     assert "python -m dashapp evaluate-detection --days 3" in out

@@ -34,3 +34,15 @@ def test_a_leak_from_the_warm_up_is_neither_scored_nor_a_false_alarm():
     assert rules["events"] == 3 and rules["false alarms"] == 1
     customers = scores.by_kind.set_index(["group", "label kind"]).loc[("rules", "customer leaks (all three)")]
     assert customers["labels"] == 1 and customers["detected"] == 1 and customers["delay median h"] == 5.0
+
+
+def test_false_alarms_are_counted_per_concern_too():
+    series = pd.DataFrame({"meter_id": ["A", "B", "C"], "zone_id": "Z1", "category": "residential",
+                           "quantity": "volume"})
+    silent = event(detector="silent_meter", meter_id="C", zone_id="Z1", kind="silent_meter", start=SPAN_START,
+                   end=SPAN_START + 9 * H, raised_at=SPAN_START + 6 * H, score=0.6, explanation="test")
+    events = frame([_event("B", SPAN_START + 10 * H, 5 * H), _event("C", SPAN_START + 30 * H, 4 * H), silent])
+    by_concern = score(events, _labels(), series, {"rules": 2.0}).by_concern.set_index(["group", "concern"])
+    assert by_concern.loc[("rules", "water_loss"), ["events", "false alarms"]].tolist() == [2, 1]
+    assert by_concern.loc[("rules", "water_loss"), "false alarms per 100 meter-months"] == 50.0
+    assert by_concern.loc[("rules", "reporting"), ["events", "precision"]].tolist() == [1, 0.0]
