@@ -171,10 +171,18 @@ def _tables(cur: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _concern_words(cur: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SQL for a row's concern in words (detected events and alerts keep one; older stores may not: NULL)."""
+    kept = cur.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
+                       "AND column_name = 'concern'", [table]).fetchall()[0][0]
+    return "replace(concern, '_', ' ')" if kept else "NULL"
+
+
 def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = None, limit: int = 50) -> pd.DataFrame:
     """Everything known to have happened at the meter, newest first.
 
-    Columns: source ('simulated ground truth', 'detected', 'alert'), kind, start, end, detail.
+    Columns: source ('simulated ground truth', 'detected', 'alert'), kind, start, end, detail (for detected
+    events and alerts, their concern first: "water loss: ...").
     """
     if scope is not None and meter_id not in set(scope):
         return pd.DataFrame(columns=["source", "kind", "start", "end", "detail"])
@@ -187,14 +195,17 @@ def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = N
                         FROM event_labels WHERE asset = ?""")
         args.append(meter_id)
     if "detected_events" in present:
-        parts.append("""SELECT 'detected' AS source, kind, start, "end",
-                               coalesce(explanation, '') || ' (score ' || round(score, 2) || ')' AS detail
-                        FROM detected_events WHERE meter_id = ?""")
+        parts.append(f"""SELECT 'detected' AS source, kind, start, "end",
+                                coalesce({_concern_words(cur, 'detected_events')} || ': ', '')
+                                || coalesce(explanation, '') || ' (score ' || round(score, 2) || ')' AS detail
+                         FROM detected_events WHERE meter_id = ?""")
         args.append(meter_id)
     if "alerts" in present:
-        parts.append("""SELECT 'alert' AS source, kind, opened_at AS start, NULL::TIMESTAMP AS "end",
-                               severity || ', ' || state || ': ' || coalesce(explanation, '') AS detail
-                        FROM alerts WHERE meter_id = ?""")
+        parts.append(f"""SELECT 'alert' AS source, kind, opened_at AS start, NULL::TIMESTAMP AS "end",
+                                severity || ', ' || replace(state, '_', ' ')
+                                || coalesce(', ' || {_concern_words(cur, 'alerts')}, '') || ': '
+                                || coalesce(explanation, '') AS detail
+                         FROM alerts WHERE meter_id = ?""")
         args.append(meter_id)
     if not parts:
         return pd.DataFrame(columns=["source", "kind", "start", "end", "detail"])

@@ -107,5 +107,9 @@ def test_events_include_detections_and_alerts_when_their_tables_exist(tmp_path):
     conn.execute("INSERT INTO alerts VALUES ('M1', 'continuous_flow', 'warning', 'open', '2025-07-02', 'leak?')")
     events = meter_events(conn, "M1")
     assert list(events["source"]) == ["alert", "detected"]
-    assert "score 0.91" in events["detail"].iat[1] and "warning, open" in events["detail"].iat[0]
+    assert list(events["detail"]) == ["warning, open: leak?", "never below 2 L/h for 24 h (score 0.91)"]
     assert meter_events(conn, "M2").empty
+    for table in ("detected_events", "alerts"):  # stores since 2026-11-24 keep each event's concern
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN concern VARCHAR DEFAULT 'water_loss'")
+    assert list(meter_events(conn, "M1")["detail"]) == ["warning, open, water loss: leak?",
+                                                         "water loss: never below 2 L/h for 24 h (score 0.91)"]
