@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import duckdb
 
+from data.queries.catalog import table_columns
+
 STATES = ("open", "acknowledged", "resolved", "not_a_leak")
 ACTIVE_STATES = ("open", "acknowledged")
 SEVERITIES = ("info", "warning", "critical")
@@ -110,15 +112,9 @@ def ensure_alert_tables(cur: duckdb.DuckDBPyConnection) -> None:
     """Create the alert tables if missing, add the columns older ones lack, and seed the default rules into an
     empty rule table."""
     cur.execute(DDL)
-    for table in _lacking_concern(cur):
-        cur.execute(f"ALTER TABLE {table} ADD COLUMN concern VARCHAR")
+    for table in ("alerts", "alert_feedback"):
+        if "concern" not in table_columns(cur, table):
+            cur.execute(f"ALTER TABLE {table} ADD COLUMN concern VARCHAR")
     if cur.execute("SELECT count(*) FROM alert_rules").fetchall()[0][0] == 0:
         cur.executemany("INSERT INTO alert_rules VALUES (?, ?, ?, ?, ?)", DEFAULT_RULES)
 
-
-def _lacking_concern(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    return [t for (t,) in cur.execute(
-        """SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'
-               AND table_name IN ('alerts', 'alert_feedback')
-           EXCEPT SELECT table_name FROM duckdb_columns() WHERE schema_name = 'main' AND column_name = 'concern'"""
-    ).fetchall()]

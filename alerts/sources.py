@@ -15,14 +15,14 @@ import duckdb
 import pandas as pd
 
 from alerts.lifecycle import EVENT_COLUMNS, OPTIONAL_COLUMNS
+from data.queries.catalog import table_columns
 
 
 def stored_events(lookback: timedelta = timedelta(days=2)) -> Callable[[duckdb.DuckDBPyConnection, datetime], pd.DataFrame]:
     """A detect callable returning stored events that were still going within ``lookback`` of now."""
 
     def detect(cur: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
-        present = {c for (c,) in cur.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
-                                             "AND table_name = 'detected_events'").fetchall()}
+        present = table_columns(cur, "detected_events")
         if not present:
             return pd.DataFrame(columns=[*EVENT_COLUMNS, *OPTIONAL_COLUMNS])
         columns = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in [*EVENT_COLUMNS, *OPTIONAL_COLUMNS])

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
+from data.queries.catalog import table_columns
 from detection.events import CONCERN_OF_KIND, EVENT_COLUMNS, public
 
 EVENTS_DDL = """
@@ -56,14 +57,9 @@ CONCERN_FROM_KIND = ("CASE WHEN kind = 'pressure_out_of_band' AND explanation LI
 def ensure_events_table(cur: duckdb.DuckDBPyConnection) -> None:
     """Create `detected_events`, or give an older one its ``concern`` column, filled."""
     cur.execute(EVENTS_DDL)
-    if not _has_concern(cur):
+    if "concern" not in table_columns(cur, "detected_events"):
         cur.execute("ALTER TABLE detected_events ADD COLUMN concern VARCHAR")
         cur.execute(f"UPDATE detected_events SET concern = {CONCERN_FROM_KIND}")
-
-
-def _has_concern(cur: duckdb.DuckDBPyConnection) -> bool:
-    return bool(cur.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' "
-                            "AND table_name = 'detected_events' AND column_name = 'concern'").fetchall()[0][0])
 
 
 def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at: datetime | None = None) -> int:
@@ -123,6 +119,6 @@ def load_events(cur: duckdb.DuckDBPyConnection, start: object = None, end: objec
         return pd.DataFrame(columns=[*EVENT_COLUMNS, "detected_at"])
     lo = pd.Timestamp(start or "1900-01-01").to_pydatetime()
     hi = pd.Timestamp(end or "2200-01-01").to_pydatetime()
-    columns = _QUOTED if _has_concern(cur) else _QUOTED.replace("concern", f"{CONCERN_FROM_KIND} AS concern")
+    columns = _QUOTED if "concern" in table_columns(cur, "detected_events") else _QUOTED.replace("concern", f"{CONCERN_FROM_KIND} AS concern")
     return cur.execute(f"""SELECT {columns}, detected_at FROM detected_events
                            WHERE start < ? AND "end" >= ? ORDER BY start, event_id""", [hi, lo]).df()

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
+from data.queries.catalog import table_columns
 from data.queries.scope import Scope, meter_filter
 from data.queries.zone_status import ZoneStatus as RuledZoneStatus
 from data.units import is_consumption_meter
@@ -36,8 +37,7 @@ def has_alerts(cur: duckdb.DuckDBPyConnection) -> bool:
 
 def _alert_columns(cur: duckdb.DuckDBPyConnection) -> str:
     """`ALERT_COLUMNS` to select; one an older alerts table lacks (the alert service adds it) reads NULL."""
-    present = {c for (c,) in cur.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
-                                         "AND table_name = 'alerts'").fetchall()}
+    present = table_columns(cur, "alerts")
     return ", ".join(c if c in present else f"NULL AS {c}" for c in ALERT_COLUMNS)
 
 

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from data.quality import Flag, describe
+from data.queries.catalog import table_columns
 from data.queries.scope import Scope, meter_filter
 from data.units import VOLUME_QUANTITIES
 
@@ -173,9 +174,7 @@ def _tables(cur: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> set[str]:
 
 def _concern_words(cur: duckdb.DuckDBPyConnection, table: str) -> str:
     """SQL for a row's concern in words (detected events and alerts keep one; older stores may not: NULL)."""
-    kept = cur.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
-                       "AND column_name = 'concern'", [table]).fetchall()[0][0]
-    return "replace(concern, '_', ' ')" if kept else "NULL"
+    return "replace(concern, '_', ' ')" if "concern" in table_columns(cur, table) else "NULL"
 
 
 def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = None, limit: int = 50) -> pd.DataFrame:
