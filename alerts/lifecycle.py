@@ -1,8 +1,8 @@
 """The alert lifecycle: events open alerts, people acknowledge, resolve or answer "not a leak".
 
 `raise_alerts` turns a detection event frame into alerts. It is idempotent
-over rescans: an event already alerted updates its alert, and a new event on a
-meter and kind that already has an active alert updates that alert rather than
+over rescans: an event already alerted updates its alert, and a new event of a
+pattern that already has an active alert updates that alert rather than
 opening a second one. A pattern is a meter, an event kind and the event's
 ``concern`` (an optional column of the event frame: what the event says, such
 as water_loss or operations), so a pump's surge and a sag on the same sensor
