@@ -1,7 +1,7 @@
 """The event frame every detector returns: the contract with alerts, the CLI and the evaluation.
 
-One row per event; ids are a hash of detector, asset, kind and start, so that
-scanning the same data again gives the same ids. ``raised_at`` (when the rule
+One row per event; ids are a hash of detector, asset, kind, start and (when it is
+not the kind's own) concern, so that scanning the same data again gives the same ids. ``raised_at`` (when the rule
 first held and the readings it held on had come, i.e. when a streaming scan would
 have raised the event) is carried internally for evaluation and dropped from the
 public frame.
@@ -47,8 +47,12 @@ class Tariff:
         return round(float(litres) / 1000.0 * self.per_m3, 2)
 
 
-def event_id(detector: str, meter_id: str, kind: str, start: pd.Timestamp) -> str:
+def event_id(detector: str, meter_id: str, kind: str, start: pd.Timestamp, concern: str | None = None) -> str:
+    """A stable id; a concern other than the kind's own (`CONCERN_OF_KIND`) is part of it, so that a zone's rise
+    above its pressure band and another sensor's fall below it from the same minute stay two events."""
     key = f"{detector}|{meter_id}|{kind}|{pd.Timestamp(start):%Y-%m-%dT%H:%M:%S}"
+    if concern is not None and concern != CONCERN_OF_KIND.get(kind):
+        key += f"|{concern}"
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
@@ -68,12 +72,13 @@ def event(*, detector: str, meter_id: str, zone_id: str | None, kind: str, start
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     score = float(np.clip(score, 0.0, 1.0))
     lost = max(float(lost_volume_l), 0.0)
-    return {"event_id": event_id(detector, meter_id, kind, start), "meter_id": meter_id,
+    concern = concern or CONCERN_OF_KIND[kind]
+    return {"event_id": event_id(detector, meter_id, kind, start, concern), "meter_id": meter_id,
             "zone_id": None if zone_id is None or pd.isna(zone_id) else str(zone_id), "kind": kind,
             "detector": detector, "start": start, "end": max(end, start), "score": round(score, 3),
             "severity": severity or severity_of(score), "explanation": explanation,
             "lost_volume_l": round(lost, 1), "cost": tariff.cost(lost), "raised_at": pd.Timestamp(raised_at),
-            "concern": concern or CONCERN_OF_KIND[kind]}
+            "concern": concern}
 
 
 def frame(rows: Iterable[dict], internal: bool = True) -> pd.DataFrame:

@@ -46,3 +46,13 @@ def test_sensors_without_a_zone_are_never_joined():
     zones = {"PA": None, "PB": None}
     pressures, catalogue = readings({"PA": [(SURGE, 0.8)], "PB": [(SURGE, 0.8)]}, zones)
     assert sorted(e["meter_id"] for e in pressure_out_of_band(pressures, catalogue, WINDOW)) == ["PA", "PB"]
+
+
+def test_a_zone_above_and_below_its_band_from_the_same_minute_is_two_events_with_two_ids():
+    zones = {"Z-PA": "Z", "Z-PB": "Z", "Z-PC": "Z", "Z-PD": "Z"}
+    surge, sag = [(SURGE, 0.8)], [(SURGE, -0.8)]  # a valve between them closing: upstream rises, downstream falls
+    pressures, catalogue = readings({"Z-PA": surge, "Z-PB": surge, "Z-PC": sag, "Z-PD": sag}, zones)
+    events = pressure_out_of_band(pressures, catalogue, WINDOW)
+    assert sorted((e["meter_id"], e["start"], e["concern"]) for e in events) == [
+        ("ZONE:Z", SURGE[0], "operations"), ("ZONE:Z", SURGE[0], "water_loss")]
+    assert len({e["event_id"] for e in events}) == 2
