@@ -118,7 +118,7 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
     book = AlertBook.load(cur, list(frame["event_id"]), list(frame["meter_id"]))
     for event in frame.to_dict("records"):
         category = categories.get(event["meter_id"])
-        rule = rule_for(rules, event["zone_id"], category, event["kind"])
+        rule = rule_for(rules, event["zone_id"], category, event["kind"], event["concern"])
         if event["score"] < rule.min_score:
             result.below_threshold += 1
             continue

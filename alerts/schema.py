@@ -4,8 +4,9 @@ The alerts live beside the readings in the one DuckDB file. `alerts` keeps the
 columns the zone status reads (zone_id, severity, state); `alert_history` is
 the audit trail of every change; `alert_feedback` remembers "not a leak"
 answers; `alert_rules` sets severities and score thresholds per zone, meter
-category and event kind; `notifications` logs every delivery attempt.
-Tables made before alerts kept an event's concern gain the column, empty.
+category, event kind and concern; `notifications` logs every delivery attempt.
+Tables made before alerts kept an event's concern gain the column: empty in
+`alerts` and `alert_feedback`, '*' (any) in `alert_rules`.
 """
 
 from __future__ import annotations
@@ -71,9 +72,12 @@ CREATE TABLE IF NOT EXISTS alert_rules (
     zone_id   VARCHAR NOT NULL DEFAULT '*',
     category  VARCHAR NOT NULL DEFAULT '*',
     kind      VARCHAR NOT NULL DEFAULT '*',
-    severity  VARCHAR,                    -- NULL keeps the detector's severity
-    min_score DOUBLE NOT NULL DEFAULT 0.0,
-    PRIMARY KEY (zone_id, category, kind)
+    concern   VARCHAR NOT NULL DEFAULT '*',
+    severity   VARCHAR,                   -- NULL keeps the detector's severity
+    min_score  DOUBLE NOT NULL DEFAULT 0.0,
+    changed_by VARCHAR,                   -- who set it last, when known
+    changed_at TIMESTAMP,                 -- NULL: as Waterline seeded it
+    PRIMARY KEY (zone_id, category, kind, concern)
 );
 
 CREATE TABLE IF NOT EXISTS notifications (
@@ -90,21 +94,22 @@ CREATE TABLE IF NOT EXISTS notifications (
 );
 """
 
-#: The rules a store starts with: (zone_id, category, kind, severity, min_score).
+RULE_COLUMNS = "zone_id, category, kind, concern, severity, min_score"
+#: The rules a store starts with: (zone_id, category, kind, concern, severity, min_score).
 #: The most specific matching rule wins; NULL severity keeps the detector's.
 DEFAULT_RULES = [
-    ("*", "*", "*", None, 0.5),
-    ("*", "*", "burst", "critical", 0.3),
-    ("*", "inlet", "burst", "critical", 0.3),
-    ("*", "*", "continuous_flow", "warning", 0.5),
-    ("*", "zone", "night_flow_rise", "warning", 0.5),
-    ("*", "*", "pressure_out_of_band", "warning", 0.5),
-    ("*", "*", "zscore_anomaly", "info", 0.6),
-    ("*", "*", "isolation_forest", "info", 0.7),
-    ("*", "*", "sensor_stuck", "info", 0.5),
-    ("*", "*", "sensor_drift", "info", 0.5),
-    ("*", "*", "sensor_spike", "info", 0.5),
-    ("*", "*", "silent_meter", "info", 0.5),
+    ("*", "*", "*", "*", None, 0.5),
+    ("*", "*", "burst", "*", "critical", 0.3),
+    ("*", "inlet", "burst", "*", "critical", 0.3),
+    ("*", "*", "continuous_flow", "*", "warning", 0.5),
+    ("*", "zone", "night_flow_rise", "*", "warning", 0.5),
+    ("*", "*", "pressure_out_of_band", "*", "warning", 0.5),
+    ("*", "*", "zscore_anomaly", "*", "info", 0.6),
+    ("*", "*", "isolation_forest", "*", "info", 0.7),
+    ("*", "*", "sensor_stuck", "*", "info", 0.5),
+    ("*", "*", "sensor_drift", "*", "info", 0.5),
+    ("*", "*", "sensor_spike", "*", "info", 0.5),
+    ("*", "*", "silent_meter", "*", "info", 0.5),
 ]
 
 
@@ -115,6 +120,17 @@ def ensure_alert_tables(cur: duckdb.DuckDBPyConnection) -> None:
     for table in ("alerts", "alert_feedback"):
         if "concern" not in table_columns(cur, table):
             cur.execute(f"ALTER TABLE {table} ADD COLUMN concern VARCHAR")
+    if "concern" not in table_columns(cur, "alert_rules"):
+        _rules_gain_concern(cur)
     if cur.execute("SELECT count(*) FROM alert_rules").fetchall()[0][0] == 0:
-        cur.executemany("INSERT INTO alert_rules VALUES (?, ?, ?, ?, ?)", DEFAULT_RULES)
+        cur.executemany(f"INSERT INTO alert_rules ({RULE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", DEFAULT_RULES)
+
+
+def _rules_gain_concern(cur: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild a rule table made before rules had a concern (the column is part of its key): each rule says '*'."""
+    cur.execute("ALTER TABLE alert_rules RENAME TO alert_rules_before_concern")
+    cur.execute(DDL)
+    cur.execute(f"""INSERT INTO alert_rules ({RULE_COLUMNS})
+                    SELECT zone_id, category, kind, '*', severity, min_score FROM alert_rules_before_concern""")
+    cur.execute("DROP TABLE alert_rules_before_concern")
 

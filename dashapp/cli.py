@@ -16,6 +16,7 @@ def main() -> None:
 
 def _register_commands() -> None:
     from dashapp.commands import (
+        alerting,
         bench,
         detection,
         exporting,
@@ -34,6 +35,7 @@ def _register_commands() -> None:
     main.add_command(bench.bench)
     main.add_command(detection.detect_command)
     main.add_command(detection.evaluate_command)
+    main.add_command(alerting.alert_rules)
     main.add_command(forecasting.forecast_command)
     main.add_command(forecasting.backtest_command)
     main.add_command(forecasting.coverage_command)

@@ -34,6 +34,13 @@ CONCERN_OF_KIND = {
     "silent_meter": "reporting",
 }
 KINDS = tuple(CONCERN_OF_KIND)
+#: Kinds whose events may say another concern than their kind's own (a pressure above its band is operations).
+OTHER_CONCERNS_OF_KIND = {"pressure_out_of_band": ("operations",)}
+
+
+def concerns_of_kind(kind: str) -> tuple[str, ...]:
+    """Every concern an event of ``kind`` can carry, its own first."""
+    return (CONCERN_OF_KIND[kind], *OTHER_CONCERNS_OF_KIND.get(kind, ()))
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ def _actions() -> dbc.Card:
 
 def layout(**_query: str) -> html.Div:
     return html.Div([
-        html.H1("Leaks & alerts", className="h3"),
+        html.Div([html.H1("Leaks & alerts", className="h3 d-inline me-3"),
+                  dcc.Link("Alert rules: severities and thresholds", href="/alerts/rules", className="small")],
+                 className="mb-2"),
         dbc.Row([
             _filter("Zone", dcc.Dropdown(id=ids.ZONE_FILTER, multi=True, placeholder="All zones")),
             _filter("Concern", dcc.Dropdown(id=ids.CONCERN_FILTER, multi=True, placeholder="Any concern")),

@@ -26,6 +26,13 @@ def event(event_id: str = "ev-1", meter_id: str = "Z1-R-0001", zone_id: str | No
     }
 
 
+def band(event_id: str, side: str, day: int) -> dict:
+    """A pressure excursion on Z1-INLET: above its band is a pump or valve (operations), below it water loss."""
+    return event(event_id, meter_id="Z1-INLET", kind="pressure_out_of_band", start=T0 + timedelta(days=day),
+                 hours=2, explanation=f"Pressure {side} its usual band 2.10-3.40 bar",
+                 concern="operations" if side == "above" else "water_loss")
+
+
 def events(*rows: dict) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(event().keys()))
 

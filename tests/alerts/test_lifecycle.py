@@ -17,7 +17,7 @@ from alerts.lifecycle import (
     resolve_cleared,
 )
 from alerts.rules import save_rule
-from tests.alerts.builders import T0, alert_db, alert_rows, event, events
+from tests.alerts.builders import T0, alert_db, alert_rows, band, event, events
 
 NOW = T0 + timedelta(hours=7)
 
@@ -119,12 +119,6 @@ def test_not_a_leak_suppresses_the_same_pattern_and_says_why():
     assert "luca marked continuous flow (water loss) on Z1-R-0001 as not a leak" in suppressed["suppressed_reason"]
     assert "(pool filling)" in suppressed["suppressed_reason"]
     assert cur.execute("SELECT effect FROM alert_feedback").fetchall() == [("suppress",)]
-
-
-def band(event_id: str, side: str, day: int) -> dict:
-    return event(event_id, meter_id="Z1-INLET", kind="pressure_out_of_band", start=T0 + timedelta(days=day),
-                 hours=2, explanation=f"Pressure {side} its usual band 2.10-3.40 bar",
-                 concern="operations" if side == "above" else "water_loss")
 
 
 def test_a_pumps_surge_marked_not_a_leak_does_not_silence_a_sag_on_that_sensor():

@@ -1,0 +1,43 @@
+"""What the Alert rules page reads: the rules as they stand and what a rule may name.
+
+The alert service creates `alert_rules` on first use and seeds Waterline's
+defaults; until then (or on a store written before rules had a concern) this
+answers as the service will, so the page never shows an empty or wrong table.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from alerts.rules import Rule
+from alerts.schema import DEFAULT_RULES
+from data.queries.catalog import table_columns
+
+RULE_TABLE_COLUMNS = ["zone_id", "category", "kind", "concern", "severity", "min_score", "changed_by", "changed_at"]
+
+
+def rule_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every rule with who changed it last, the catch-all first, then the broadest before the narrowest."""
+    present = table_columns(cur, "alert_rules")
+    if not present:
+        table = pd.DataFrame([(*row, None, None) for row in DEFAULT_RULES], columns=RULE_TABLE_COLUMNS)
+    else:
+        columns = ", ".join(c if c in present else ("'*'" if c == "concern" else "NULL") + f" AS {c}"
+                            for c in RULE_TABLE_COLUMNS)
+        table = cur.execute(f"SELECT {columns} FROM alert_rules").df()
+    table["narrowness"] = [sum(rule.specificity) for rule in rules_of(table)]
+    table = table.sort_values(["narrowness", "kind", "concern", "category", "zone_id"]).drop(columns="narrowness")
+    return table.astype(object).where(table.notna(), None).reset_index(drop=True)
+
+
+def rule_choices(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], list[str]]:
+    """The zones (id, name) and meter categories a rule may name; zone-level events have the category 'zone'."""
+    zones = cur.execute("SELECT zone_id, coalesce(name, zone_id) FROM zones ORDER BY zone_id").fetchall()
+    categories = [c for (c,) in cur.execute(
+        "SELECT DISTINCT category FROM meters WHERE category IS NOT NULL ORDER BY category").fetchall()]
+    return [(z, n) for z, n in zones], sorted({*categories, "zone"})
+
+
+def rules_of(table: pd.DataFrame) -> list[Rule]:
+    return [Rule(*row) for row in table[RULE_TABLE_COLUMNS[:6]].itertuples(index=False)]
