@@ -37,7 +37,7 @@ def describe(rule: Rule) -> str:
 
 def _changed(row: dict) -> str:
     if row["changed_at"] is None:
-        return "Waterline default"
+        return "Waterline default" if row["seeded"] else "changed before changes were recorded"
     return f"{row['changed_at']:%Y-%m-%d %H:%M} UTC" + (f" by {row['changed_by']}" if row["changed_by"] else "")
 
 

@@ -70,9 +70,10 @@ def list_rules(settings: Settings) -> None:
     with _rules_store(settings, write=False) as cur:
         table = rule_table(cur)
     table["severity"] = table["severity"].fillna("detector's")
-    table["changed"] = [("default" if at is None else f"{at:%Y-%m-%d %H:%M}" + (f" {by}" if by else ""))
-                        for at, by in zip(table["changed_at"], table["changed_by"])]
-    click.echo(table.drop(columns=["changed_at", "changed_by"]).to_string(index=False))
+    table["changed"] = [("default" if seeded else "unrecorded") if at is None
+                        else f"{at:%Y-%m-%d %H:%M}" + (f" {by}" if by else "")
+                        for at, by, seeded in zip(table["changed_at"], table["changed_by"], table["seeded"])]
+    click.echo(table.drop(columns=["changed_at", "changed_by", "seeded"]).to_string(index=False))
 
 
 @alert_rules.command("set")

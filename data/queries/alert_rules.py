@@ -18,7 +18,11 @@ RULE_TABLE_COLUMNS = ["zone_id", "category", "kind", "concern", "severity", "min
 
 
 def rule_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every rule with who changed it last, the catch-all first, then the broadest before the narrowest."""
+    """Every rule with who changed it last, the catch-all first, then the broadest before the narrowest.
+
+    ``seeded`` says the rule is still as Waterline seeded it; a rule changed before changes were recorded has
+    neither ``changed_at`` nor ``seeded``.
+    """
     present = table_columns(cur, "alert_rules")
     if not present:
         table = pd.DataFrame([(*row, None, None) for row in DEFAULT_RULES], columns=RULE_TABLE_COLUMNS)
@@ -26,9 +30,13 @@ def rule_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         columns = ", ".join(c if c in present else ("'*'" if c == "concern" else "NULL") + f" AS {c}"
                             for c in RULE_TABLE_COLUMNS)
         table = cur.execute(f"SELECT {columns} FROM alert_rules").df()
-    table["narrowness"] = [sum(rule.specificity) for rule in rules_of(table)]
+    table = table.astype(object).where(table.notna(), None)
+    rules = rules_of(table)
+    seeded = {Rule(*row) for row in DEFAULT_RULES}
+    table["seeded"] = [rule in seeded and at is None for rule, at in zip(rules, table["changed_at"])]
+    table["narrowness"] = [sum(rule.specificity) for rule in rules]
     table = table.sort_values(["narrowness", "kind", "concern", "category", "zone_id"]).drop(columns="narrowness")
-    return table.astype(object).where(table.notna(), None).reset_index(drop=True)
+    return table.reset_index(drop=True)
 
 
 def rule_choices(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], list[str]]:
