@@ -48,6 +48,14 @@ class Rule:
         return all(ANY in (a, b) or a == b for a, b in zip(self.key, other.key))
 
 
+def describe(rule: Rule) -> str:
+    """A rule in one line of words: 'zone Z1 · inlet meters · burst · any concern'."""
+    return " · ".join([f"zone {rule.zone_id}" if rule.zone_id != ANY else "any zone",
+                       f"{rule.category} meters" if rule.category != ANY else "any meter",
+                       rule.kind.replace("_", " ") if rule.kind != ANY else "any kind",
+                       rule.concern.replace("_", " ") if rule.concern != ANY else "any concern"])
+
+
 def exceptions_to(rules: list[Rule], rule: Rule) -> list[Rule]:
     """The rules that win over ``rule`` for some of the events it matches (more specific, and overlapping)."""
     return [r for r in rules if r.key != rule.key and r.overlaps(rule) and r.specificity > rule.specificity]

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
-from alerts.rules import ANY, Rule, checked_rule, delete_rule, exceptions_to, save_rule
+from alerts.rules import ANY, checked_rule, delete_rule, describe, exceptions_to, save_rule
 from alerts.writes import alert_transaction
 from callbacks import alert_rules_ids as ids
 from dashapp import runtime
@@ -25,14 +25,6 @@ HEADERS = ["Zone", "Category", "Kind", "Concern", "Severity", "Opens from score"
 
 def _words(value: str | None) -> str:
     return "any" if value in (None, ANY) else value.replace("_", " ")
-
-
-def describe(rule: Rule) -> str:
-    """A rule in one line: 'zone Z1 · inlet meters · burst · any concern'."""
-    return " · ".join([f"zone {rule.zone_id}" if rule.zone_id != ANY else "any zone",
-                       f"{rule.category} meters" if rule.category != ANY else "any meter",
-                       _words(rule.kind) if rule.kind != ANY else "any kind",
-                       _words(rule.concern) if rule.concern != ANY else "any concern"])
 
 
 def _changed(row: dict) -> str:

@@ -11,15 +11,17 @@ from datetime import UTC, datetime
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, ctx, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from alerts.lifecycle import AlertStateError, acknowledge, mark_not_a_leak, resolve
+from alerts.rules import Rule, describe
 from alerts.writes import alert_transaction
 from callbacks import alerts_ids as ids
 from dashapp import runtime
 from dashapp.display import zone_label
 from dashapp.figures.alerts import alert_chart, alert_timeline, zone_schematic
 from dashapp.figures.theme import empty_figure
+from data.queries.alert_rules import rule_deciding
 from data.queries.alerts import (
     alert_concerns,
     alert_detail,
@@ -195,7 +197,7 @@ def _fact(label: str, value) -> html.Tr:
     return html.Tr([html.Th(label, className="fw-normal text-muted small"), html.Td(value, className="small")])
 
 
-def _detail(alert: dict) -> html.Div:
+def _detail(alert: dict, rule: Rule) -> html.Div:
     lost = alert["lost_volume_l"]
     facts = [
         _fact("Meter", alert["meter_id"]), _fact("Zone", alert["zone_id"] or "–"),
@@ -206,6 +208,8 @@ def _detail(alert: dict) -> html.Div:
         _fact("Estimated loss", "–" if lost is None else f"{lost:,.0f} L"
               + ("" if alert["cost"] is None else f" (cost {alert['cost']:,.2f})")),
         _fact("Escalation level", str(alert["escalation_level"])),
+        _fact("Rule now", [f"{describe(rule)}: {rule.severity or 'the detector’s severity'}, alerts from score "
+                           f"{rule.min_score:.2f} ", dcc.Link("change", href="/alerts/rules")]),
     ]
     if alert["acknowledged_by"]:
         facts.append(_fact("Acknowledged by", alert["acknowledged_by"]))
@@ -242,6 +246,7 @@ def show_alert(alert_id: str | None, _changed: int | None):
         alert = alert_detail(cur, alert_id, _scope())
         series = alert and alert_series(cur, alert["meter_id"], alert["zone_id"], alert["event_start"],
                                         alert["last_event_end"])
+        rule = alert and rule_deciding(cur, alert)
     finally:
         cur.close()
     if alert is None:
@@ -249,7 +254,7 @@ def show_alert(alert_id: str | None, _changed: int | None):
         return html.P(message, className="text-muted"), empty_figure("No alert selected.", 300), True, True, True
     state = alert["state"]
     figure = alert_chart(series, alert["event_start"], alert["last_event_end"], alert["severity"])
-    return (_detail(alert), figure, state != "open", state not in ("open", "acknowledged"),
+    return (_detail(alert, rule), figure, state != "open", state not in ("open", "acknowledged"),
             state == "not_a_leak")
 
 

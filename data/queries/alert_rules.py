@@ -1,4 +1,4 @@
-"""What the Alert rules page reads: the rules as they stand and what a rule may name.
+"""The alert rules as pages read them: the rules as they stand, what a rule may name, which rule decides an alert.
 
 The alert service creates `alert_rules` on first use and seeds Waterline's
 defaults; until then (or on a store written before rules had a concern) this
@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from alerts.rules import Rule
+from alerts.rules import Rule, rule_for
 from alerts.schema import DEFAULT_RULES
 from data.queries.catalog import table_columns
 
@@ -49,3 +49,9 @@ def rule_choices(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]],
 
 def rules_of(table: pd.DataFrame) -> list[Rule]:
     return [Rule(*row) for row in table[RULE_TABLE_COLUMNS[:6]].itertuples(index=False)]
+
+
+def rule_deciding(cur: duckdb.DuckDBPyConnection, alert: dict) -> Rule:
+    """The rule that decides events like ``alert`` now (its zone, meter category, kind and concern)."""
+    return rule_for(rules_of(rule_table(cur)), alert.get("zone_id"), alert.get("category"), alert["kind"],
+                    alert.get("concern"))

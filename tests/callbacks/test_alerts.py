@@ -12,6 +12,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from alerts.lifecycle import raise_alerts
+from alerts.rules import save_rule
 from alerts.writes import alert_transaction
 from callbacks import alerts_ids as ids
 from callbacks.alerts import act_on_alert, fill_filters, refresh_alerts, refresh_zones, show_alert
@@ -108,6 +109,16 @@ def test_an_alert_shows_its_explanation_and_the_meter_around_it(alert_runtime):
     assert len(line.y) == 48 + 8 + 24 + 1 and sum(line.y) > 0
     inlet = show_alert(alert_id_of(alert_runtime, "Z2-INLET"), 0)[1]
     assert any("Z2-INLET flow" in (t.name or "") for t in inlet.data)
+
+
+def test_an_alert_names_the_rule_that_decides_it_now(alert_runtime):
+    burst = alert_id_of(alert_runtime, "Z2-INLET")
+    assert "any zone · inlet meters · burst · any concern: critical, alerts from score 0.30" in str(
+        show_alert(burst, 0)[0])
+    with alert_transaction(alert_runtime.store) as cur:
+        save_rule(cur, zone_id="Z2", category="inlet", kind="burst", severity="warning", min_score=0.5)
+    assert "zone Z2 · inlet meters · burst · any concern: warning, alerts from score 0.50" in str(
+        show_alert(burst, 1)[0])
 
 
 def test_not_a_leak_closes_the_alert_and_the_page_says_why_the_next_one_is_suppressed(alert_runtime):
