@@ -131,7 +131,8 @@ def _hours_of_day(cur, period: Period, filt: ExploreFilter, scope: Scope) -> pd.
     local = _to_local(frame["hour"], period.tz)
     clock = local.dt.strftime("%H:%M")
     repeated = clock.duplicated(keep=False)
-    frame["label"] = clock.where(~repeated, clock + " " + local.map(lambda t: t.tzname()))
+    zone_names = pd.Series([t.tzname() for t in local], index=local.index, dtype="str")
+    frame["label"] = clock.where(~repeated, clock + " " + zone_names)
     frame["key"] = [hour_period(t, period.tz).key for t in local]
     return frame[["key", "label", "volume_l", "estimated_l"]]
 

@@ -60,6 +60,12 @@ def test_the_fall_back_day_has_25_hours_with_the_repeated_hour_told_apart(dst_st
     assert hours["key"].tolist()[2:4] == ["2024-10-27T02:00+02:00", "2024-10-27T02:00+01:00"]
 
 
+def test_a_day_without_readings_has_no_hours_rather_than_an_error(dst_store):
+    day = parse_period("day", "2024-11-20", "Europe/Rome")
+    hours = consumption_by_child(dst_store.cursor(), day, ExploreFilter(meter_id="D-R-1"))
+    assert hours.empty or hours["volume_l"].fillna(0).sum() == 0
+
+
 def test_days_of_a_month_follow_the_chosen_time_zone(dst_store):
     rome = consumption_by_child(dst_store.cursor(), parse_period("month", "2024-10", "Europe/Rome"), ALL)
     utc = consumption_by_child(dst_store.cursor(), parse_period("month", "2024-10", "UTC"), ALL)
