@@ -57,7 +57,7 @@ def time_case(case: Case, runs: int) -> Timing:
 def page_cases(runtime) -> list[Case]:
     """Every page callback worth timing, with arguments taken from the store's own data."""
     from bench import pages_b, zones_explore
-    from callbacks import alerts, health, meters, overview, tanks
+    from callbacks import alert_rules, alerts, health, meters, overview, tanks
 
     state: dict = {}
 
@@ -86,9 +86,11 @@ def page_cases(runtime) -> list[Case]:
     alert_id = seed_alerts(runtime)
     cases += [
         Case("Leaks & alerts", f"list and timeline ({ALERTS} alerts)",
-             lambda: alerts.refresh_alerts(None, None, None, ["open", "acknowledged"], 1, None)),
+             lambda: alerts.refresh_alerts(None, None, None, None, ["open", "acknowledged"], 1, None)),
         Case("Leaks & alerts", "zone schematic (alerts and zone rules)", lambda: alerts.refresh_zones(1, None)),
         Case("Leaks & alerts", "one alert's detail and chart", lambda: alerts.show_alert(alert_id, None)),
+        Case("Alert rules", "the rules and the form's choices", lambda: alert_rules.show_rules(1)),
+        Case("Alert rules", "what a rule in the form reaches", lambda: alert_rules.show_reach("*", "*", "burst", "*", [])),
     ]
     cases += forecast_cases(runtime)
     return cases
