@@ -73,7 +73,7 @@ def run(days: int, alerts: int) -> list[tuple[str, str]]:
             from callbacks.alerts import refresh_alerts, refresh_zones, show_alert
 
             alert_id = opened.opened[0]
-            refresh_ms = _median_ms(lambda: refresh_alerts(None, None, None, ["open", "acknowledged"], 0, 0))
+            refresh_ms = _median_ms(lambda: refresh_alerts(None, None, None, None, ["open", "acknowledged"], 0, 0))
             zones_ms = _median_ms(lambda: refresh_zones(0, 0))
             detail_ms = _median_ms(lambda: show_alert(alert_id, 0))
         finally:
