@@ -125,10 +125,8 @@ def delete_rule(cur: duckdb.DuckDBPyConnection, zone_id: str = ANY, category: st
     if key == CATCH_ALL:
         raise ValueError("the catch-all rule (* * * *) gives every event without a closer rule its threshold; "
                          "change its severity or score instead of removing it")
-    found = cur.execute("""SELECT count(*) FROM alert_rules
-                           WHERE zone_id = ? AND category = ? AND kind = ? AND concern = ?""", list(key)).fetchall()
-    cur.execute("DELETE FROM alert_rules WHERE zone_id = ? AND category = ? AND kind = ? AND concern = ?", list(key))
-    return bool(found[0][0])
+    return bool(cur.execute("""DELETE FROM alert_rules WHERE zone_id = ? AND category = ? AND kind = ? AND concern = ?
+                               RETURNING kind""", list(key)).fetchall())
 
 
 def meter_categories(cur: duckdb.DuckDBPyConnection, meter_ids: pd.Series) -> dict[str, str | None]:

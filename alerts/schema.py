@@ -69,10 +69,10 @@ CREATE TABLE IF NOT EXISTS alert_feedback (
 );
 
 CREATE TABLE IF NOT EXISTS alert_rules (
-    zone_id   VARCHAR NOT NULL DEFAULT '*',
-    category  VARCHAR NOT NULL DEFAULT '*',
-    kind      VARCHAR NOT NULL DEFAULT '*',
-    concern   VARCHAR NOT NULL DEFAULT '*',
+    zone_id    VARCHAR NOT NULL DEFAULT '*',
+    category   VARCHAR NOT NULL DEFAULT '*',
+    kind       VARCHAR NOT NULL DEFAULT '*',
+    concern    VARCHAR NOT NULL DEFAULT '*',
     severity   VARCHAR,                   -- NULL keeps the detector's severity
     min_score  DOUBLE NOT NULL DEFAULT 0.0,
     changed_by VARCHAR,                   -- who set it last, when known

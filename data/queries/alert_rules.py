@@ -11,10 +11,10 @@ import duckdb
 import pandas as pd
 
 from alerts.rules import Rule, rule_for
-from alerts.schema import DEFAULT_RULES
+from alerts.schema import DEFAULT_RULES, RULE_COLUMNS
 from data.queries.catalog import table_columns
 
-RULE_TABLE_COLUMNS = ["zone_id", "category", "kind", "concern", "severity", "min_score", "changed_by", "changed_at"]
+RULE_TABLE_COLUMNS = [*RULE_COLUMNS.split(", "), "changed_by", "changed_at"]
 
 
 def rule_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def rule_choices(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]],
 
 
 def rules_of(table: pd.DataFrame) -> list[Rule]:
-    return [Rule(*row) for row in table[RULE_TABLE_COLUMNS[:6]].itertuples(index=False)]
+    return [Rule(*row) for row in table[RULE_COLUMNS.split(", ")].itertuples(index=False)]
 
 
 def rule_deciding(cur: duckdb.DuckDBPyConnection, alert: dict) -> Rule:
