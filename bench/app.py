@@ -84,13 +84,15 @@ def page_cases(runtime) -> list[Case]:
     finally:
         cur.close()
     alert_id = seed_alerts(runtime)
+    rule_keys = alert_rules.show_rules(1)[1]
     cases += [
         Case("Leaks & alerts", f"list and timeline ({ALERTS} alerts)",
              lambda: alerts.refresh_alerts(None, None, None, None, ["open", "acknowledged"], 1, None)),
         Case("Leaks & alerts", "zone schematic (alerts and zone rules)", lambda: alerts.refresh_zones(1, None)),
         Case("Leaks & alerts", "one alert's detail and chart", lambda: alerts.show_alert(alert_id, None)),
         Case("Alert rules", "the rules and the form's choices", lambda: alert_rules.show_rules(1)),
-        Case("Alert rules", "what a rule in the form reaches", lambda: alert_rules.show_reach("*", "*", "burst", "*", [])),
+        Case("Alert rules", "what a rule in the form reaches",
+             lambda: alert_rules.show_reach("*", "*", "burst", "*", rule_keys)),
     ]
     cases += forecast_cases(runtime)
     return cases

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
-from alerts.rules import ANY, checked_rule, delete_rule, describe, exceptions_to, save_rule
+from alerts.rules import ANY, Rule, checked_rule, delete_rule, describe, exceptions_to, save_rule
 from alerts.writes import alert_transaction
 from callbacks import alert_rules_ids as ids
 from dashapp import runtime
@@ -100,16 +100,12 @@ def edit_rule(clicks, keys):
     Input(ids.RULES, "data"),
 )
 def show_reach(zone_id, category, kind, concern, keys):
-    """Whether the form's rule replaces one, and which narrower rules still win over it."""
+    """Whether the form's rule replaces one of the listed rules, and which of them still win over it."""
     try:
         rule = checked_rule(zone_id, category, kind, concern)
     except ValueError as error:
         return html.Span(f"This rule cannot be saved: {error}.", className="text-danger")
-    cur = runtime.current().store.cursor()
-    try:
-        rules = rules_of(rule_table(cur))
-    finally:
-        cur.close()
+    rules = [Rule(*key) for key in keys or []]  # only keys matter: matching and specificity
     known = any(r.key == rule.key for r in rules)
     lines = [f"{'Replaces the rule for' if known else 'A new rule for'} {describe(rule)}."]
     winners = exceptions_to(rules, rule)
