@@ -63,18 +63,21 @@ class Scores:
 
 
 def score(events: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame,
-          meter_months: dict[str, float], scored_from: pd.Timestamp | None = None) -> Scores:
+          meter_months: dict[str, float], scored_from: pd.Timestamp | None = None,
+          unscanned: dict[str, set[str]] | None = None) -> Scores:
     """Score every detector group on the same labels (``meter_months`` scanned, per group).
 
     Recall and delay count the labels that start at or after ``scored_from``; every label
-    (one that began earlier too) can make an event a true detection.
+    (one that began earlier too) can make an event a true detection. A group's recall leaves
+    out the labels on the meters it did not scan (``unscanned``, per group).
     """
     labels = labels.reset_index(drop=True)
-    scored = labels if scored_from is None else labels[labels["start"] >= scored_from]
-    kinds = sorted(k for k in scored["kind"].unique() if k not in CONTEXT_KINDS)
+    all_scored = labels if scored_from is None else labels[labels["start"] >= scored_from]
+    kinds = sorted(k for k in all_scored["kind"].unique() if k not in CONTEXT_KINDS)
     by_kind, by_group, by_event_kind, by_concern = [], [], [], []
     for group, frame in group_events(events.reset_index(drop=True)).items():
         frame = frame.reset_index(drop=True)
+        scored = all_scored[~all_scored["asset"].isin((unscanned or {}).get(group, set()))]
         pairs = match(frame, labels, series)
         detected = pairs.merge(frame[["raised_at"]], left_on="event", right_index=True)
         first = detected.groupby("label")["raised_at"].min()
@@ -145,7 +148,8 @@ def evaluate(cur, start: object, end: object, forest_share: float = 1.0, chunk_d
     labels = read_labels(cur, start, end)
     facts = {"series": len(series), "forest series": len(forest_ids), "labels": int((labels["start"] >= start).sum()),
              "events": len(events), "start": start, "end": end}
-    return score(events, labels, series, meter_months, scored_from=start), facts
+    unscanned = {"isolation forest": set(customers) - set(forest_ids)}
+    return score(events, labels, series, meter_months, scored_from=start, unscanned=unscanned), facts
 
 
 def read_labels(cur, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:

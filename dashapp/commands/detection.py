@@ -151,7 +151,7 @@ def _report(days, seed, stop, facts, forest_share, kinds, scores, seconds, simul
         f"Machine: {machine}; {seconds:.0f} s in all ({simulated:.0f} s simulating).",
         (f"Scored: {facts['start']:%Y-%m-%d} to {facts['end']:%Y-%m-%d}, {facts['series']} series, "
          f"{facts['labels']} labelled events, {facts['events']} detected events; isolation forest on "
-         f"{facts['forest series']} series."),
+         f"{facts['forest series']} series (its recall counts the labels on those series only)."),
         "", "Recall and detection delay per labelled event kind:", "",
         markdown_table(kinds), "", "Precision and false alarms per detector group:", "",
         markdown_table(scores.by_group), "", "Precision per detected event kind:", "",

@@ -46,3 +46,21 @@ def test_false_alarms_are_counted_per_concern_too():
     assert by_concern.loc[("rules", "water_loss"), ["events", "false alarms"]].tolist() == [2, 1]
     assert by_concern.loc[("rules", "water_loss"), "false alarms per 100 meter-months"] == 50.0
     assert by_concern.loc[("rules", "reporting"), ["events", "precision"]].tolist() == [1, 0.0]
+
+
+def test_a_group_is_scored_only_on_the_labels_of_the_meters_it_scanned():
+    """The forest runs on a share of the customer meters: a leak on a meter it never read is not its miss."""
+    series = pd.DataFrame({"meter_id": ["A", "B", "C"], "zone_id": "Z1", "category": "residential",
+                           "quantity": "volume"})
+    labels = pd.concat([_labels(), pd.DataFrame([{"event_id": "drip C", "kind": "dripping_tap", "asset": "C",
+                                                  "zone_id": "Z1", "start": SPAN_START + 20 * H,
+                                                  "end": SPAN_START + 90 * H, "magnitude": 1.0}])])
+    forest = event(detector="isolation_forest", meter_id="B", zone_id="Z1", kind="isolation_forest",
+                   start=SPAN_START + 12 * H, end=SPAN_START + 20 * H, raised_at=SPAN_START + 15 * H, score=0.7,
+                   explanation="test")
+    events = frame([_event("B", SPAN_START + 10 * H, 5 * H), forest])
+    scores = score(events, labels, series, {"rules": 3.0, "isolation forest": 2.0}, scored_from=SPAN_START,
+                   unscanned={"isolation forest": {"C"}})
+    customers = scores.by_kind.set_index(["group", "label kind"]).xs("customer leaks (all three)", level=1)
+    assert customers.loc["isolation forest", ["labels", "detected"]].tolist() == [1, 1]
+    assert customers.loc["rules", ["labels", "detected"]].tolist() == [2, 1]
