@@ -36,6 +36,12 @@ class Window:
     end: pd.Timestamp
     training_days: int = 28
 
+    @classmethod
+    def before(cls, start: pd.Timestamp, end: pd.Timestamp) -> Window:
+        """Nothing to scan at ``end``, and the days from ``start`` (a midnight) as its training: what the
+        loaders read for the hours of [start, end)."""
+        return cls(end, end, (end - start).days)
+
     @property
     def training_start(self) -> pd.Timestamp:
         return (self.start - pd.Timedelta(days=self.training_days)).floor("D")

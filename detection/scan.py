@@ -30,7 +30,8 @@ from detection.rules_sensor import (
     sensor_stuck,
 )
 from detection.rules_silence import silent_meter
-from detection.statistical import FORESTS, ForestCache, isolation_forest, zscore_anomaly
+from detection.forest import FORESTS, ForestCache, History, isolation_forest
+from detection.statistical import zscore_anomaly
 
 RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_pressure_drop",
          "local_pressure_drop", "sensor_stuck", "sensor_spike", "sensor_drift", "silent_meter")
@@ -87,8 +88,20 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
         if "zscore" in chosen:
             rows += zscore_anomaly(hourly, window, units, zones)
         if "isolation_forest" in chosen:
-            rows += isolation_forest(hourly, window, units, zones, set(consumption_ids), cache, tariff)
+            rows += isolation_forest(hourly, window, units, zones, set(consumption_ids), cache, tariff,
+                                     history=_hourly_history(cur, network, consumption_ids))
     return _raised_when_known(cur, ev.frame(rows), consumption_ids)
+
+
+def _hourly_history(cur: duckdb.DuckDBPyConnection, network: pd.DataFrame, consumption_ids: list[str]) -> History:
+    """Reads the hourly values a forest trains on: litres per hour of consumption meters, hourly means of the
+    ``network`` series."""
+    def read(meter_ids: Sequence[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        span = ft.Window.before(start, end)
+        volumes = ft.hourly_volumes(cur, [m for m in meter_ids if m in set(consumption_ids)], span)
+        means = ft.hourly_means(ft.readings(cur, network[network["meter_id"].isin(meter_ids)], span), span)
+        return pd.concat([volumes, means], axis=1)
+    return read
 
 
 def _raised_when_known(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, consumption_ids: list[str]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from dashapp.cli import main
+from tests.detection.conftest import SCAN_END, SCAN_START
 
 DAIAD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "daiad" / "swm_trialA_extended.csv.gz"
 BWDF_INFLOW = DAIAD.parents[1] / "bwdf2024" / "dma_inflow_2021-01-01_2022-07-24.csv"
@@ -69,18 +70,24 @@ def test_detect_finds_the_leak_under_a_real_households_use(household_with_leak, 
 
 
 def test_detect_writes_statistical_events_only_where_the_other_statistical_detector_confirms_them(
-        household_with_leak, tmp_path):
-    db, meter, leak_from = household_with_leak
-    span = ["--start", str(leak_from - pd.Timedelta(days=21)), "--end", str(leak_from + pd.Timedelta(days=14))]
+        constructed_db, tmp_path):
+    """Three series of the constructed store: a running toilet both statistical detectors see, an inlet whose
+    forest events the z-score does not share, a pressure sag only the z-score sees."""
+    meters = [arg for meter in ("H-TOILET", "Z3-IN", "P-LOW") for arg in ("--meter", meter)]
+    span = ["--start", str(SCAN_START), "--end", str(SCAN_END)]
     written = {}
     for name, extra in (("confirmed", []), ("all", ["--unconfirmed"])):
         out = tmp_path / f"{name}.csv"
-        code, _, err = run("detect", "--db", db, "--meter", meter, *span, "--out", str(out), "--no-progress", *extra)
+        code, _, err = run("detect", "--db", str(constructed_db), *meters, *span, "--out", str(out), "--no-progress",
+                           *extra)
         assert code == 0, err
         written[name] = pd.read_csv(out, parse_dates=["start", "end"])
     statistical = {"zscore", "isolation_forest"}
     kept, everything = written["confirmed"], written["all"]
-    assert everything["detector"].isin(statistical).sum() > kept["detector"].isin(statistical).sum()
+    for meter, detector in (("Z3-IN", "isolation_forest"), ("P-LOW", "zscore")):
+        alone = (everything["meter_id"] == meter) & (everything["detector"] == detector)
+        assert alone.any() and not ((kept["meter_id"] == meter) & (kept["detector"] == detector)).any()
+    assert set(kept.loc[kept["detector"].isin(statistical), "meter_id"]) == {"H-TOILET"}
     rules = [frame[~frame["detector"].isin(statistical)].reset_index(drop=True) for frame in (kept, everything)]
     pd.testing.assert_frame_equal(*rules)
     for one, other in (("zscore", "isolation_forest"), ("isolation_forest", "zscore")):
