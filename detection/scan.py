@@ -96,9 +96,11 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
 def _hourly_history(cur: duckdb.DuckDBPyConnection, network: pd.DataFrame, consumption_ids: list[str]) -> History:
     """Reads the hourly values a forest trains on: litres per hour of consumption meters, hourly means of the
     ``network`` series."""
+    consumption = set(consumption_ids)
+
     def read(meter_ids: Sequence[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         span = ft.Window.before(start, end)
-        volumes = ft.hourly_volumes(cur, [m for m in meter_ids if m in set(consumption_ids)], span)
+        volumes = ft.hourly_volumes(cur, [m for m in meter_ids if m in consumption], span)
         means = ft.hourly_means(ft.readings(cur, network[network["meter_id"].isin(meter_ids)], span), span)
         return pd.concat([volumes, means], axis=1)
     return read
