@@ -8,6 +8,11 @@ Between two dates the model is cached: a live loop fits each series once per
 schedule step, and a scan of history once per step, not once per window. The
 training hours are read for the model itself (``history``), since a window's own
 weeks of history need not reach back to the date's training span.
+
+A series new to the store (a meter just installed, a file just imported) may have
+too little history at its last date; until the next date it is then trained at
+each weekly step on the 28 days before the step, so it waits one to two weeks for
+a forest, not up to five.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ FEATURE_NAMES = {
     "continuous_h": "hours of continuous flow",
 }
 MIN_TRAINING_HOURS = 7 * 24
+#: Steps at which a series with too little history at its re-training date is tried again.
+INTERIM_STEP_DAYS = 7
 #: Hours read before a training span so that its first hours have their 24-hour features.
 WARM_UP = pd.Timedelta(days=1)
 
@@ -84,7 +91,8 @@ def fit(values: pd.Series, since: pd.Timestamp, until: pd.Timestamp, consumption
     scores = forest.score_samples(train.to_numpy())
     centre = train.median()
     scale = (1.4826 * (train - centre).abs().median()).replace(0, np.nan).fillna(train.std()).replace(0, 1.0)
-    return ForestModel(forest, float(scores.min()), (since, until), typical, centre, scale)
+    return ForestModel(forest, float(scores.min()), (max(since, train.index[0].floor("D")), until), typical, centre,
+                       scale)
 
 
 class ForestCache:
@@ -125,16 +133,14 @@ def isolation_forest(hourly: pd.DataFrame, window: Window, units: dict[str, str]
     """Hours scoring as more isolated than any hour the series' forest was trained on, 3+ hours in a row.
 
     Each series' forest is trained on the ``window.training_days`` before the last re-training date (every
-    ``retrain_days``); ``history`` reads those hours (without it, only what ``hourly`` holds is used).
+    ``retrain_days``), or before the last weekly step when that date found too little (see the module's
+    docstring); ``history`` reads those hours (without it, only what ``hourly`` holds is used).
     """
-    until = training_date(window.start, retrain_days)
-    since = until - pd.Timedelta(days=window.training_days)
-    key = {meter_id: (meter_id, since, until) for meter_id in hourly.columns}
-    _fit_missing(cache, [m for m in hourly.columns if key[m] not in cache], hourly, since, until, consumption, history)
+    models = _models(cache, hourly, window, retrain_days, consumption, history)
     rows = []
     scanned_mask = (hourly.index >= window.start) & (hourly.index < window.end)
     for meter_id in hourly.columns:
-        model = cache.get(key[meter_id])
+        model = models[meter_id]
         if model is None:
             continue
         scan = features(hourly[meter_id], model.typical, meter_id in consumption)[scanned_mask].dropna()
@@ -148,14 +154,34 @@ def isolation_forest(hourly: pd.DataFrame, window: Window, units: dict[str, str]
     return rows
 
 
+def _models(cache: ForestCache, hourly: pd.DataFrame, window: Window, retrain_days: int, consumption: set[str],
+            history: History | None) -> dict[str, ForestModel | None]:
+    """Each series' forest for the window: of its re-training date, else of the last weekly step after it."""
+    models: dict[str, ForestModel | None] = {}
+    wanting = list(hourly.columns)
+    dated = training_date(window.start, retrain_days)
+    interim = training_date(window.start, INTERIM_STEP_DAYS)
+    for until in (dated, interim) if interim > dated else (dated,):
+        since = until - pd.Timedelta(days=window.training_days)
+        fitted = _fit_missing(cache, [m for m in wanting if (m, since, until) not in cache], hourly, since, until,
+                              consumption, history)
+        models.update({meter_id: fitted[meter_id] if meter_id in fitted else cache.get((meter_id, since, until))
+                       for meter_id in wanting})
+        wanting = [meter_id for meter_id in wanting if models[meter_id] is None]
+    return models
+
+
 def _fit_missing(cache: ForestCache, meter_ids: list[str], hourly: pd.DataFrame, since: pd.Timestamp,
-                 until: pd.Timestamp, consumption: set[str], history: History | None) -> None:
+                 until: pd.Timestamp, consumption: set[str], history: History | None) -> dict[str, ForestModel | None]:
     if not meter_ids:
-        return
+        return {}
     past = history(meter_ids, since - WARM_UP, until) if history is not None else hourly[meter_ids]
+    fitted = {}
     for meter_id in meter_ids:
         values = past[meter_id] if meter_id in past else pd.Series(dtype="float64")
-        cache.put((meter_id, since, until), fit(values, since, until, meter_id in consumption))
+        fitted[meter_id] = fit(values, since, until, meter_id in consumption)
+        cache.put((meter_id, since, until), fitted[meter_id])
+    return fitted
 
 
 def _event(meter_id: str, part: pd.DataFrame, scores: np.ndarray, model: ForestModel,

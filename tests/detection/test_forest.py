@@ -53,10 +53,37 @@ def test_windows_between_two_training_dates_share_one_forest_and_the_next_date_f
     assert cache.fits == 2
 
 
-def test_a_series_with_under_a_week_before_its_training_date_is_not_judged_yet():
+def test_a_series_with_under_a_week_before_its_training_date_is_not_judged_that_week():
     date = training_date(s.START + 60 * DAY, 28)
     everything = _household(days=70, leak_from=date + DAY)
     recent = everything[everything.index >= date - 6 * DAY]
     cache = ForestCache()
     assert _scan(recent, Window(date + DAY, date + 8 * DAY), cache) == []
-    assert cache.fits == 1  # the verdict "too little to train on" is kept until the next date
+    assert cache.fits == 1  # the verdict "too little to train on" is kept for the date's windows
+    assert _scan(recent, Window(date + 2 * DAY, date + 9 * DAY), cache) == []
+    assert cache.fits == 1
+
+
+def test_a_new_series_is_trained_at_the_first_weekly_step_with_a_week_of_history():
+    """A meter first heard 3 days before the re-training date is not judged until the next date 28 days later:
+    at the weekly step after the date it has 10 days, and a forest of those judges the week after it."""
+    date = training_date(s.START + 60 * DAY, 28)
+    step = date + 7 * DAY
+    leak_from = step + DAY + pd.Timedelta(hours=2)
+    everything = _household(days=(step - s.START).days + 8, leak_from=leak_from)
+    installed = everything[everything.index >= date - 3 * DAY]
+    cache = ForestCache()
+    events = _scan(installed, Window(step + DAY, step + 8 * DAY), cache)
+    assert events, "the running toilet of the new meter was not judged"
+    first = min(events, key=lambda e: e["start"])
+    assert first["start"] >= leak_from
+    assert f"trained on ({(date - 3 * DAY):%Y-%m-%d} to {(step - DAY):%Y-%m-%d}, L/h)" in first["explanation"]
+    assert cache.fits == 2  # the date's "too little", then the step's forest
+
+
+def test_a_new_series_with_no_leak_raises_nothing_from_its_first_forest():
+    date = training_date(s.START + 60 * DAY, 28)
+    step = date + 7 * DAY
+    everything = _household(days=(step - s.START).days + 8, leak_from=step + 60 * DAY)
+    installed = everything[everything.index >= date - 3 * DAY]
+    assert _scan(installed, Window(step + DAY, step + 8 * DAY), ForestCache()) == []
