@@ -65,8 +65,9 @@ def test_a_series_with_under_a_week_before_its_training_date_is_not_judged_that_
 
 
 def test_a_new_series_is_trained_at_the_first_weekly_step_with_a_week_of_history():
-    """A meter first heard 3 days before the re-training date is not judged until the next date 28 days later:
-    at the weekly step after the date it has 10 days, and a forest of those judges the week after it."""
+    """A meter first heard 3 days before the re-training date has too little for that date's forest (it used to
+    wait 28 days for the next date); at the weekly step after the date it has 10 days, and a forest of those
+    judges the week after the step."""
     date = training_date(s.START + 60 * DAY, 28)
     step = date + 7 * DAY
     leak_from = step + DAY + pd.Timedelta(hours=2)
