@@ -48,10 +48,16 @@ class Phase:
     batch_p95_ms: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
+    #: Readings the phase published; fewer arrived when the phase timed out.
+    expected: int | None = None
 
     @property
     def rate(self) -> float:
         return self.readings / self.seconds if self.seconds else 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.expected is None or self.readings >= self.expected
 
 
 def _publish(port: int, count: int, array: int, rate: float = 0.0, now_ts: bool = False,
@@ -102,7 +108,7 @@ def bare_transport(host: str, port: int, count: int, array: int = 1) -> Phase:
     publisher.wait()
     client.loop_stop()
     client.disconnect()
-    return Phase(f"bare transport, {_kind(array)} QoS 1 messages", received, elapsed)
+    return Phase(f"bare transport, {_kind(array)} QoS 1 messages", received, elapsed, expected=count)
 
 
 def _kind(array: int) -> str:
@@ -161,7 +167,7 @@ def through_listener(host: str, port: int, workdir: Path, count: int, array: int
         publisher.wait()
         snapshot = run.metrics.snapshot()
         return Phase(f"listener, {_kind(array)} QoS 1 messages", snapshot.stored, elapsed,
-                     snapshot.batch_p50_ms, snapshot.batch_p95_ms)
+                     snapshot.batch_p50_ms, snapshot.batch_p95_ms, expected=count - snapshot.duplicates)
 
 
 def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: float,
@@ -199,6 +205,7 @@ def latency(host: str, port: int, workdir: Path, count: int, array: int, rate: f
             snapshot.batch_p50_ms, snapshot.batch_p95_ms,
             float(np.percentile(samples, 50)) if len(samples) else None,
             float(np.percentile(samples, 95)) if len(samples) else None,
+            expected=count,
         )
 
 
@@ -219,10 +226,17 @@ def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: P
 
 
 def _ratios(phases: list[Phase]) -> list[tuple[str, float]]:
-    """Each listener phase's rate as a share of the bare transport with the same messages."""
-    bare = {p.name.removeprefix("bare transport, "): p.rate for p in phases if p.name.startswith("bare transport, ")}
+    """Each listener phase's rate as a share of the bare transport with the same messages (both complete)."""
+    bare = {p.name.removeprefix("bare transport, "): p.rate for p in phases
+            if p.name.startswith("bare transport, ") and p.complete}
     return [(kind, p.rate / bare[kind]) for p in phases
-            if (kind := p.name.removeprefix("listener, ")) in bare and p.name.startswith("listener, ") and bare[kind]]
+            if (kind := p.name.removeprefix("listener, ")) in bare and p.name.startswith("listener, ") and bare[kind]
+            and p.complete]
+
+
+def _incomplete(phases: list[Phase]) -> list[str]:
+    return [f"\n{p.name}: incomplete, {p.readings:,} of {p.expected:,} readings arrived in {p.seconds:.0f} s "
+            "(its rate is not a measurement and no share of bare is taken from it)" for p in phases if not p.complete]
 
 
 def format_report(phases: list[Phase]) -> str:
@@ -236,7 +250,7 @@ def format_report(phases: list[Phase]) -> str:
                      f"{ms(p.batch_p50_ms)} / {ms(p.batch_p95_ms)} | {ms(p.latency_p50_ms)} / {ms(p.latency_p95_ms)} |")
     for kind, ratio in _ratios(phases):
         lines.append(f"\nlistener rate with {kind} = {ratio:.0%} of the bare transport")
-    return "\n".join(lines)
+    return "\n".join(lines + _incomplete(phases))
 
 
 def format_summary(runs: list[list[Phase]]) -> str:
@@ -251,11 +265,11 @@ def format_summary(runs: list[list[Phase]]) -> str:
     lines = ["| phase | readings/s median (runs) | batch p95 ms median (runs) | latency p95 ms median (runs) |",
              "|---|---:|---:|---:|"]
     for i, phase in enumerate(runs[0]):
-        rates = [run[i].rate for run in runs]
+        rates = [run[i].rate if run[i].complete else None for run in runs]
         batch = [run[i].batch_p95_ms for run in runs]
         latency = [run[i].latency_p95_ms for run in runs]
         lines.append(
-            f"| {phase.name} | {median(rates):,.0f} ({each(rates, '{:,.0f}')}) | "
+            f"| {phase.name} | {each([median(rates)], '{:,.0f}')} ({each(rates, '{:,.0f}')}) | "
             f"{each([median(batch)], '{:.0f}')} ({each(batch, '{:.0f}')}) | "
             f"{each([median(latency)], '{:.0f}')} ({each(latency, '{:.0f}')}) |"
         )
@@ -266,4 +280,6 @@ def format_summary(runs: list[list[Phase]]) -> str:
     for kind, ratios in by_kind.items():
         lines.append(f"\nlistener rate with {kind} = {np.median(ratios):.0%} of the bare transport "
                      f"(median; runs: {', '.join(f'{r:.0%}' for r in ratios)})")
+    for number, run in enumerate(runs, start=1):
+        lines += [f"\nrun {number}: {line.lstrip()}" for line in _incomplete(run)]
     return "\n".join(lines)

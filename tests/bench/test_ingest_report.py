@@ -25,3 +25,16 @@ def test_one_run_reports_each_listener_phase_against_its_own_bare_transport():
     report = format_report(run(1.25, 300.0))
     assert f"with {SINGLES} = 80% of the bare transport" in report
     assert f"with {ARRAYS} = 50% of the bare transport" in report
+
+
+def test_a_phase_that_timed_out_is_named_and_gives_no_rate_or_share():
+    stalled = run(1.25, 300.0)
+    stalled[0] = Phase(f"bare transport, {SINGLES}", 288, 600.0, expected=1000)
+    report = format_report(stalled)
+    assert f"bare transport, {SINGLES}: incomplete, 288 of 1,000 readings arrived in 600 s" in report
+    assert f"with {SINGLES} =" not in report
+    assert f"with {ARRAYS} = 50% of the bare transport" in report
+    summary = format_summary([stalled, run(1.0, 500.0)])
+    assert f"| bare transport, {SINGLES} | 1,000 (–, 1,000) |" in summary
+    assert f"with {SINGLES} = 100% of the bare transport (median; runs: 100%)" in summary
+    assert f"run 1: bare transport, {SINGLES}: incomplete" in summary
