@@ -227,11 +227,10 @@ def run_ingest_bench(host: str, port: int, singles: int, arrays: int, workdir: P
 
 def _ratios(phases: list[Phase]) -> list[tuple[str, float]]:
     """Each listener phase's rate as a share of the bare transport with the same messages (both complete)."""
-    bare = {p.name.removeprefix("bare transport, "): p.rate for p in phases
-            if p.name.startswith("bare transport, ") and p.complete}
-    return [(kind, p.rate / bare[kind]) for p in phases
-            if (kind := p.name.removeprefix("listener, ")) in bare and p.name.startswith("listener, ") and bare[kind]
-            and p.complete]
+    complete = [p for p in phases if p.complete]
+    bare = {p.name.removeprefix("bare transport, "): p.rate for p in complete if p.name.startswith("bare transport, ")}
+    return [(kind, p.rate / bare[kind]) for p in complete
+            if (kind := p.name.removeprefix("listener, ")) in bare and p.name.startswith("listener, ") and bare[kind]]
 
 
 def _incomplete(phases: list[Phase]) -> list[str]:
