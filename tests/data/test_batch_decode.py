@@ -83,6 +83,14 @@ def test_anything_unusual_goes_the_careful_way_with_the_same_result(decoder, pay
     assert_same_as_one_by_one(decoder, batch)
 
 
+def test_escaped_texts_read_as_the_careful_path_reads_them(decoder):
+    escaped = '{"meter_id":"m-\\u0031","ts":"2024-06-01T11:00:00Z","quantity":"vol\\u0075me","value":1,"unit":"L"}'
+    quoted = '{"meter_id":"m-\\"1","ts":"2024-06-01T11:00:00Z","quantity":"volume","value":1,"unit":"L"}'
+    rows, _, careful = decoder._fast(envelopes([escaped, quoted]), [0, 1], RULES, NOW)
+    assert careful == [1] and list(rows["meter_id"]) == ["m-1"] and list(rows["quantity"]) == ["volume"]
+    assert_same_as_one_by_one(decoder, envelopes([escaped, quoted]))
+
+
 def test_rows_keep_message_order_when_both_paths_mix(decoder):
     batch = envelopes([json.dumps(good("m-1", 1)), json.dumps(good("m-2", 2, note="kept")), json.dumps(good("m-3", 3))])
     validated, _ = decoder.validate(batch, RULES, NOW)
