@@ -183,14 +183,31 @@ class Store:
         with self._write_lock:
             self._writer.execute("CHECKPOINT")
 
-    def try_checkpoint(self) -> bool:
+    def try_checkpoint(self, merge_row_groups: bool = True) -> bool:
         """Checkpoint now; False when DuckDB refuses or fails it (what was committed stays committed, and its
-        automatic checkpoint still comes). DuckDB 2.0 checkpoints beside open read transactions."""
+        automatic checkpoint still comes). DuckDB 2.0 checkpoints beside open read transactions.
+
+        Each checkpoint writes what was appended since the last one as new row groups, most of them part-filled.
+        DuckDB merges adjacent part-filled row groups as it checkpoints, rewriting up to three of a table's row
+        groups; such a checkpoint takes four or five times as long (docs/PERFORMANCE.md). ``merge_row_groups=False``
+        leaves them for a later checkpoint that allows it."""
         try:
-            self.checkpoint()
+            with self._write_lock:
+                if merge_row_groups:
+                    self._writer.execute("CHECKPOINT")
+                else:
+                    self._checkpoint_without_merging()
             return True
         except duckdb.Error:
             return False
+
+    def _checkpoint_without_merging(self) -> None:
+        setting = self._writer.execute("SELECT current_setting('max_vacuum_tasks')").fetchone()[0]
+        self._writer.execute("SET max_vacuum_tasks = 0")
+        try:
+            self._writer.execute("CHECKPOINT")
+        finally:
+            self._writer.execute(f"SET max_vacuum_tasks = {int(setting)}")
 
     def wal_bytes(self) -> int:
         """Size of the write-ahead log: what the next checkpoint writes into the database file."""

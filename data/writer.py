@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from data.batch_budget import BatchBudget, BatchPlan
+from data.batch_budget import FULL_SHARE, BatchBudget, BatchPlan
 from data.batch_decode import BatchDecoder, validate_one_by_one
 from data.ingest_queue import Envelope, ReadingQueue
 from data.metrics import IngestMetrics
@@ -99,6 +99,7 @@ class IngestWriter:
         self._last_batch_s = 0.0
         self._last_batch_messages = 0
         self._last_fold = time.monotonic()
+        self._merge_deferred = False
         self._first_commit_logged = False
 
     def start(self) -> None:
@@ -136,6 +137,8 @@ class IngestWriter:
             except queues.Empty:
                 if self.store.rollups_pending:
                     self._fold_rollups()
+                elif self._merge_deferred:
+                    self._merge_row_groups()
                 self._record_stats_when_due()
                 continue
             if prepared is None:
@@ -192,9 +195,26 @@ class IngestWriter:
             self.budget.observe_wal(prepared.size, self._wal_bytes - wal_before)
         if not prepared.checkpoint:
             return False
-        checkpointed = self.store.try_checkpoint()
+        merge = not self._behind(prepared)
+        checkpointed = self.store.try_checkpoint(merge_row_groups=merge)
+        if checkpointed:
+            self._merge_deferred = not merge
         self._wal_bytes = self.store.wal_bytes()
         return checkpointed
+
+    def _behind(self, prepared: PreparedBatch) -> bool:
+        """The batch filled its limit, or more readings wait than the next batch will take: publishers
+        are ahead of the store, and a checkpoint that merges row groups (`Store.try_checkpoint`) would
+        hold up readings already waiting. Such checkpoints leave the merge to one taken with time to spare."""
+        filled = prepared.plan is not None and prepared.size >= FULL_SHARE * prepared.plan.limit
+        return filled or self.queue.depth >= self.budget.limit
+
+    def _merge_row_groups(self) -> None:
+        """Idle: the checkpoint that merges the row groups left part-filled while the writer was behind.
+        DuckDB skips a checkpoint with nothing in its WAL; then the merge waits for the next checkpoint."""
+        if self.store.wal_bytes() and self.store.try_checkpoint():
+            self._merge_deferred = False
+            self._wal_bytes = self.store.wal_bytes()
 
     def _teach_budget(self, prepared: PreparedBatch, checkpointed: bool) -> None:
         """Tell the budget what the batch cost. The budget only advises: a fault in it is logged and the

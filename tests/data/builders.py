@@ -76,6 +76,12 @@ def query(store: Store, sql: str, params: list | None = None) -> pd.DataFrame:
     return store.cursor().execute(sql, params or []).df()
 
 
+def readings_row_groups(store: Store) -> int:
+    """Row groups of `readings` written to the database file."""
+    sql = "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('readings') WHERE persistent"
+    return store.cursor().execute(sql).fetchall()[0][0]
+
+
 def meter_hourly(store: Store, meter_id: str) -> dict[datetime, float]:
     """Litres per UTC hour of one meter (hours with a zero total left out)."""
     frame = query(store, "SELECT hour, volume_l FROM meter_hourly WHERE meter_id = ? ORDER BY hour", [meter_id])

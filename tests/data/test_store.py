@@ -24,6 +24,7 @@ from tests.data.builders import (
     meter_hourly,
     query,
     reading,
+    readings_row_groups,
     register_series,
     total_litres,
 )
@@ -450,6 +451,20 @@ def test_the_store_reports_its_wal_and_checkpoint_size(tmp_path):
         assert store.wal_bytes() == 0
     with Store(":memory:") as memory:
         assert (memory.wal_bytes(), memory.checkpoint_threshold_bytes()) == (0, 0)
+
+
+def test_a_checkpoint_can_leave_its_row_groups_for_a_later_one_to_merge(tmp_path):
+    with Store(tmp_path / "waterline.duckdb") as store:
+        vacuum_tasks = store.cursor().execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0]
+        for day in range(3):
+            ingest(store, register_series("m-1", [100.0 * h for h in range(24)], start=T0 + timedelta(days=day)))
+            assert store.try_checkpoint(merge_row_groups=False)
+        assert readings_row_groups(store) == 3
+        assert store.cursor().execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0] == vacuum_tasks
+        ingest(store, register_series("m-1", [5000.0], start=T0 + timedelta(days=3)))
+        assert store.try_checkpoint()
+        assert readings_row_groups(store) == 1
+        assert query(store, "SELECT count(*) AS n FROM readings")["n"].iat[0] == 73
 
 
 @pytest.mark.parametrize(("text", "size"), [("16.0 MiB", 16 * 2**20), ("1000 bytes", 1000), ("2GB", 2 * 10**9),

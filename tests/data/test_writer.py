@@ -3,6 +3,7 @@ breaks a commit is isolated and quarantined while its batch neighbours land."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -14,6 +15,7 @@ from data.payload import RawReading
 from data.store import Store
 from data.validation import ValidationRules
 from data.writer import IngestWriter
+from tests.data.builders import ingest, readings_row_groups, register_series
 
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
@@ -28,13 +30,19 @@ class FailingStore(Store):
 
 
 class CheckpointCountingStore(Store):
-    """A real store that counts the checkpoints asked of it."""
+    """A real store that records each checkpoint asked of it: whether it could merge row groups."""
 
-    checkpoints = 0
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merge_asked: list[bool] = []
 
-    def try_checkpoint(self) -> bool:
-        self.checkpoints += 1
-        return super().try_checkpoint()
+    @property
+    def checkpoints(self) -> int:
+        return len(self.merge_asked)
+
+    def try_checkpoint(self, merge_row_groups: bool = True) -> bool:
+        self.merge_asked.append(merge_row_groups)
+        return super().try_checkpoint(merge_row_groups)
 
 
 def envelope(mid: int, meter_id: str, minute: int) -> Envelope:
@@ -95,6 +103,45 @@ def test_the_writer_checkpoints_after_the_batches_its_budget_planned(tmp_path):
     assert store.cursor().execute("SELECT count(*) FROM readings").fetchone()[0] == 3_000
     assert store.checkpoints >= 3
     assert store.wal_bytes() < 128 * 1024
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_checkpoints_behind_a_backlog_leave_merging_row_groups_to_the_idle_writer(tmp_path):
+    store = CheckpointCountingStore(tmp_path / "w.duckdb")
+    store.cursor().execute("SET checkpoint_threshold = '128KiB'")
+    envelopes = [envelope(mid, f"m{mid % 50}", minute=mid // 50) for mid in range(3_000)]
+    writer, acknowledged = queued_writer(store, envelopes, max_batch_readings=200)
+    # DuckDB's automatic checkpoint, which merges, out of the way: at this size it would come before the
+    # planned ones (it counts a commit's WAL before writing it, and over-estimates it).
+    store.cursor().execute("SET checkpoint_threshold = '1GiB'")
+    writer.start()
+    wait_for(lambda: len(acknowledged) == 3_000)
+    assert store.checkpoints >= 3
+    assert store.merge_asked[:2] == [False, False]
+    ingest(store, register_series("m-late", [1.0]))  # something in the WAL for the idle writer's checkpoint
+    wait_for(lambda: readings_row_groups(store) == 1)
+    writer.stop()
+
+
+def test_a_writer_that_keeps_up_lets_its_checkpoints_merge_row_groups(tmp_path):
+    store = CheckpointCountingStore(tmp_path / "w.duckdb")
+    store.cursor().execute("SET checkpoint_threshold = '256KiB'")
+    writer, acknowledged = queued_writer(store, [], max_batch_readings=2_000)
+    writer.start()
+    for round_ in range(10):
+        for mid in range(round_ * 100, (round_ + 1) * 100):
+            writer.queue.put(envelope(mid, f"m{mid % 50}", minute=mid // 50))
+        wait_for(lambda: len(acknowledged) == (round_ + 1) * 100)
+    writer.stop()
+    assert len(acknowledged) == 1_000
+    assert store.checkpoints >= 2
+    assert all(store.merge_asked)
 
 
 class BrokenBudget(BatchBudget):
