@@ -192,22 +192,22 @@ class Store:
         groups; such a checkpoint takes four or five times as long (docs/PERFORMANCE.md). ``merge_row_groups=False``
         leaves them for a later checkpoint that allows it."""
         try:
-            with self._write_lock:
-                if merge_row_groups:
-                    self._writer.execute("CHECKPOINT")
-                else:
-                    self._checkpoint_without_merging()
+            if merge_row_groups:
+                self.checkpoint()
+            else:
+                self._checkpoint_without_merging()
             return True
         except duckdb.Error:
             return False
 
     def _checkpoint_without_merging(self) -> None:
-        setting = self._writer.execute("SELECT current_setting('max_vacuum_tasks')").fetchone()[0]
-        self._writer.execute("SET max_vacuum_tasks = 0")
-        try:
-            self._writer.execute("CHECKPOINT")
-        finally:
-            self._writer.execute(f"SET max_vacuum_tasks = {int(setting)}")
+        with self._write_lock:
+            setting = self._writer.execute("SELECT current_setting('max_vacuum_tasks')").fetchone()[0]
+            self._writer.execute("SET max_vacuum_tasks = 0")
+            try:
+                self._writer.execute("CHECKPOINT")
+            finally:
+                self._writer.execute(f"SET max_vacuum_tasks = {int(setting)}")
 
     def wal_bytes(self) -> int:
         """Size of the write-ahead log: what the next checkpoint writes into the database file."""
