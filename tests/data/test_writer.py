@@ -3,7 +3,6 @@ breaks a commit is isolated and quarantined while its batch neighbours land."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -16,6 +15,7 @@ from data.store import Store
 from data.validation import ValidationRules
 from data.writer import IngestWriter
 from tests.data.builders import ingest, readings_row_groups, register_series
+from tests.fixtures.listening import wait_until
 
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
@@ -105,13 +105,6 @@ def test_the_writer_checkpoints_after_the_batches_its_budget_planned(tmp_path):
     assert store.wal_bytes() < 128 * 1024
 
 
-def wait_for(condition, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_checkpoints_behind_a_backlog_leave_merging_row_groups_to_the_idle_writer(tmp_path):
     store = CheckpointCountingStore(tmp_path / "w.duckdb")
     store.cursor().execute("SET checkpoint_threshold = '128KiB'")
@@ -121,11 +114,11 @@ def test_checkpoints_behind_a_backlog_leave_merging_row_groups_to_the_idle_write
     # planned ones (it counts a commit's WAL before writing it, and over-estimates it).
     store.cursor().execute("SET checkpoint_threshold = '1GiB'")
     writer.start()
-    wait_for(lambda: len(acknowledged) == 3_000)
+    assert wait_until(lambda: len(acknowledged) == 3_000)
     assert store.checkpoints >= 3
     assert store.merge_asked[:2] == [False, False]
     ingest(store, register_series("m-late", [1.0]))  # something in the WAL for the idle writer's checkpoint
-    wait_for(lambda: readings_row_groups(store) == 1)
+    assert wait_until(lambda: readings_row_groups(store) == 1)
     writer.stop()
 
 
@@ -137,7 +130,7 @@ def test_a_writer_that_keeps_up_lets_its_checkpoints_merge_row_groups(tmp_path):
     for round_ in range(10):
         for mid in range(round_ * 100, (round_ + 1) * 100):
             writer.queue.put(envelope(mid, f"m{mid % 50}", minute=mid // 50))
-        wait_for(lambda: len(acknowledged) == (round_ + 1) * 100)
+        assert wait_until(lambda: len(acknowledged) == (round_ + 1) * 100)
     writer.stop()
     assert len(acknowledged) == 1_000
     assert store.checkpoints >= 2
