@@ -112,7 +112,7 @@ def _resolve_meters(
     cur.register("new_meters", new)
     cur.execute("INSERT INTO meters BY NAME SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters")
     cur.unregister("new_meters")
-    registry.invalidate()
+    registry.admit(cur, new["meter_id"])
     _follow_consumption(cur, rows, keys, registry)
     return rows, [], len(new)
 
@@ -133,7 +133,8 @@ def _follow_consumption(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame, keys
     cur.execute("""UPDATE meters SET quantity = f.quantity, unit = f.unit
                    FROM found_quantities f WHERE meters.meter_id = f.meter_id""")
     cur.unregister("found_quantities")
-    registry.invalidate()
+    registry.follow_quantity(found["meter_id"], found["quantity"].to_numpy(dtype=object),
+                             found["unit"].to_numpy(dtype=object))
 
 
 def _first_of_each(batch: ReadingBatch) -> np.ndarray:
