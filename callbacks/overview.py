@@ -97,12 +97,13 @@ def refresh_kpis(_tick: int | None):
         wall = _wall_clock()
         newest = newest_reading_at(cur)
         now = anchored_now(newest, wall)
-        inflow = city_inflow(cur, now)
+        limits = StatusLimits.from_settings(rt.settings)
+        inflow = city_inflow(cur, now, limits=limits)
         tz = city_time_zone(cur)
         today = consumption_today(cur, now, tz)
         yesterday = consumption_today(cur, now - timedelta(hours=1), tz) if today.hours == 0 else None
         alerts = open_alert_count(cur)
-        statuses = zone_statuses(cur, now, limits=StatusLimits.from_settings(rt.settings))
+        statuses = zone_statuses(cur, now, limits=limits)
     finally:
         cur.close()
     as_of = "live" if wall - now < LIVE_LAG else f"as of {now:%Y-%m-%d %H:%M} UTC, the newest data"

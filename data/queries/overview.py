@@ -15,9 +15,7 @@ import duckdb
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
-
-#: An inlet reading older than this no longer counts as "current" inflow.
-CURRENT_WINDOW = timedelta(hours=2)
+from data.queries.zone_status import StatusLimits
 
 #: How many previous same weekdays make "typical".
 TYPICAL_WEEKS = 4
@@ -25,7 +23,7 @@ TYPICAL_WEEKS = 4
 
 @dataclass(frozen=True)
 class CityInflow:
-    total_l_s: float | None       # None: no inlet reported within CURRENT_WINDOW
+    total_l_s: float | None       # None: no inlet is reporting
     zones_reporting: int
     zones_with_inlet: int
     as_of: datetime | None
@@ -58,8 +56,10 @@ def monitoring_points(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> pd
     ).df()
 
 
-def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = None) -> CityInflow:
-    """Sum of each zone inlet's latest flow within `CURRENT_WINDOW` before ``now``."""
+def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = None,
+                limits: StatusLimits = StatusLimits()) -> CityInflow:
+    """Sum of each reporting zone inlet's latest flow before ``now``. An inlet is reporting by the rule
+    of the zone status (`data.queries.zone_status`): a reading within ``limits.stale_after_min``."""
     where, params = meter_filter(scope, "m.meter_id")
     inlets, reporting, total, as_of = cur.execute(
         f"""WITH inlets AS (
@@ -71,7 +71,7 @@ def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = No
                 WHERE r.quantity = 'flow' AND r.ts > ? AND r.ts <= ?
                 GROUP BY r.meter_id)
             SELECT (SELECT count(*) FROM inlets), count(*), sum(flow), max(ts) FROM latest""",
-        params + [now - CURRENT_WINDOW, now],
+        params + [now - timedelta(minutes=limits.stale_after_min), now],
     ).fetchone()
     return CityInflow(None if not reporting else float(total), int(reporting), int(inlets), as_of)
 

@@ -53,7 +53,7 @@ class ZoneStatus:
     name: str
     status: str                      # Normal | Warning | Critical
     reasons: list[str]               # worst first; for Normal, what was checked
-    inflow_l_s: float | None         # latest hourly mean inflow, summed over the zone's inlets
+    inflow_l_s: float | None         # latest hourly mean inflow, summed over the zone's reporting inlets
     pressure_bar: float | None       # lowest latest hourly mean pressure of the zone's sensors
     pressure_sensor: str | None
 
@@ -85,10 +85,11 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
         inlet_ids = {row["meter_id"] for row in zone_inlets}
         flows = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "flow" and r["meter_id"] in inlet_ids]
         pressures = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "pressure"]
+        inlet_findings, reporting = _inlet_findings(zone_inlets, flows, now, stale)
         findings = (_alert_findings(alerts.get(zone_id))
                     + _pressure_findings(pressures, now, stale, limits)
                     + _night_flow_findings(nights_of.get(zone_id, []), limits)
-                    + _inlet_findings(zone_inlets, flows, now, stale))
+                    + inlet_findings)
         level = max((f[0] for f in findings), default=0)
         reasons = [text for _, text in sorted(findings, key=lambda f: -f[0])]
         if not reasons:
@@ -96,7 +97,7 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
         lowest = min(pressures, key=lambda r: r["mean"], default=None)
         statuses.append(ZoneStatus(
             zone_id, name, LEVELS[level], reasons,
-            sum(r["mean"] for r in flows) if flows else None,
+            _inflow([r for r in flows if r["meter_id"] in reporting]),
             lowest["mean"] if lowest else None,
             lowest["meter_id"] if lowest else None,
         ))
@@ -137,12 +138,13 @@ def _ago(delta: timedelta) -> str:
 
 
 def _inlet_findings(inlets: list[dict], flows: list[dict], now: datetime,
-                    stale: timedelta) -> list[tuple[int, str]]:
-    """Stale when the newest inlet reading at or before ``now`` is older than ``stale``."""
+                    stale: timedelta) -> tuple[list[tuple[int, str]], set[str]]:
+    """A finding per inlet, stale when its newest reading at or before ``now`` is older than ``stale``;
+    and the inlets still reporting (only theirs is the zone's inflow now)."""
     if not inlets:
-        return [(1, "No inlet flow meter in this zone: its inflow and night flow cannot be watched.")]
+        return [(1, "No inlet flow meter in this zone: its inflow and night flow cannot be watched.")], set()
     newest_hour = {r["meter_id"]: r["hour"] for r in flows}
-    findings = []
+    findings, reporting = [], set()
     for inlet in inlets:
         meter_id, last = inlet["meter_id"], inlet["last_ts"]
         if not pd.isna(last) and last <= now:
@@ -158,7 +160,12 @@ def _inlet_findings(inlets: list[dict], flows: list[dict], now: datetime,
         else:
             when = f"last at {last:%H:%M} UTC" if exact else f"readings in the hour from {last:%H:%M} UTC"
             findings.append((0, f"Inlet {meter_id} reporting ({when})."))
-    return findings
+            reporting.add(meter_id)
+    return findings, reporting
+
+
+def _inflow(flows: list[dict]) -> float | None:
+    return sum(r["mean"] for r in flows) if flows else None
 
 
 def _pressure_findings(pressures: list[dict], now: datetime, stale: timedelta,

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from data.queries.overview import city_inflow, consumption_today, live_series, open_alert_count
+from data.queries.zone_status import StatusLimits
 from data.store import Store
 from tests.data.builders import ingest, reading
 
@@ -49,6 +50,14 @@ def test_an_inlet_silent_for_hours_no_longer_counts(city):
                   reading("B-IN", AT - timedelta(minutes=5), 2.0, "flow", "L/s")], now=AT)
     inflow = city_inflow(city.cursor(), NOW)
     assert (inflow.total_l_s, inflow.zones_reporting) == (2.0, 1)
+
+
+def test_an_inlet_counts_as_reporting_by_the_zone_status_rule(city):
+    ingest(city, [reading("A-IN", AT - timedelta(minutes=90), 3.0, "flow", "L/s"),
+                  reading("B-IN", AT - timedelta(minutes=5), 2.0, "flow", "L/s")], now=AT)
+    assert city_inflow(city.cursor(), NOW).zones_reporting == 1  # silent for over the default 60 min
+    lenient = city_inflow(city.cursor(), NOW, limits=StatusLimits(stale_after_min=120))
+    assert (lenient.total_l_s, lenient.zones_reporting) == (5.0, 2)
 
 
 def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):

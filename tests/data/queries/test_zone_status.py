@@ -51,6 +51,16 @@ def test_a_silent_inlet_is_a_warning():
     assert any(r.startswith("No reading from inlet ZA-INLET for 3.0 h") for r in status.reasons)
 
 
+def test_a_silent_inlets_last_flow_is_not_shown_as_the_zones_inflow():
+    with Store(":memory:") as store:
+        end = build_small_city(store, inlet_flow_l_s=0.2)
+        reporting = _status(store, end + timedelta(minutes=45))
+        silent = _status(store, end + timedelta(minutes=90))
+    assert reporting.inflow_l_s == pytest.approx(0.2)
+    assert silent.inflow_l_s is None
+    assert any(r.startswith("No reading from inlet ZA-INLET for 90 min") for r in silent.reasons)
+
+
 def test_a_night_flow_well_above_typical_is_critical():
     with Store(":memory:") as store:
         end = build_small_city(store, last_night_flow_l_s=0.12)
