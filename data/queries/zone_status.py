@@ -86,6 +86,7 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
         flows = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "flow" and r["meter_id"] in inlet_ids]
         pressures = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "pressure"]
         inlet_findings, reporting = _inlet_findings(zone_inlets, flows, now, stale)
+        current = [r for r in flows if r["meter_id"] in reporting]
         findings = (_alert_findings(alerts.get(zone_id))
                     + _pressure_findings(pressures, now, stale, limits)
                     + _night_flow_findings(nights_of.get(zone_id, []), limits)
@@ -97,7 +98,7 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
         lowest = min(pressures, key=lambda r: r["mean"], default=None)
         statuses.append(ZoneStatus(
             zone_id, name, LEVELS[level], reasons,
-            _inflow([r for r in flows if r["meter_id"] in reporting]),
+            sum(r["mean"] for r in current) if current else None,
             lowest["mean"] if lowest else None,
             lowest["meter_id"] if lowest else None,
         ))
@@ -162,10 +163,6 @@ def _inlet_findings(inlets: list[dict], flows: list[dict], now: datetime,
             findings.append((0, f"Inlet {meter_id} reporting ({when})."))
             reporting.add(meter_id)
     return findings, reporting
-
-
-def _inflow(flows: list[dict]) -> float | None:
-    return sum(r["mean"] for r in flows) if flows else None
 
 
 def _pressure_findings(pressures: list[dict], now: datetime, stale: timedelta,
