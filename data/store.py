@@ -185,7 +185,8 @@ class Store:
 
     def try_checkpoint(self, merge_row_groups: bool = True) -> bool:
         """Checkpoint now; False when DuckDB refuses or fails it (what was committed stays committed, and its
-        automatic checkpoint still comes). DuckDB 2.0 checkpoints beside open read transactions.
+        automatic checkpoint still comes). DuckDB 2.0 checkpoints, merges included, beside a query that is
+        running; it refuses while another cursor holds a transaction begun explicitly (an alert write).
 
         Each checkpoint writes what was appended since the last one as new row groups, most of them part-filled.
         DuckDB merges adjacent part-filled row groups as it checkpoints, rewriting up to three of a table's row
