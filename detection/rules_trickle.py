@@ -142,9 +142,9 @@ def steady_trickle(volumes: pd.DataFrame, window: Window, zones: dict[str, str |
             steady = (run >= level) & (run <= top)
             rate = float(np.median(run[steady])) if steady.any() else level
             hours = last + 1 - begin
-            before_raise = np.flatnonzero(steady[:first + 1 - begin]) + begin
-            usual_quiet = float(np.median(quiet[before_raise, column]))
-            usual_level = float(np.median(found.at_level(level)[hours_of][before_raise, column]))
+            told = _first_telling_hours(steady[:first + 1 - begin]) + begin
+            usual_quiet = float(np.median(quiet[told, column]))
+            usual_level = float(np.median(found.at_level(level)[hours_of][told, column]))
             nats = float(evidence[first, column])
             rows.append(event(
                 detector="steady_trickle", meter_id=meter_id, zone_id=zones.get(meter_id), kind="continuous_flow",
@@ -152,10 +152,17 @@ def steady_trickle(volumes: pd.DataFrame, window: Window, zones: dict[str, str |
                 score=squash(nats / EVIDENCE_NATS), tariff=tariff, lost_volume_l=rate * hours,
                 explanation=(f"Flow has not stopped for {hours} h: every hour read at least {level:g} L, and "
                              f"{int(steady.sum())} hours without other use read a steady {level:g}-{top:g} L "
-                             f"(a steady flow of about {rate:.0f} L/h). At those hours in the previous "
-                             f"{window.training_days} days this meter read nothing {usual_quiet:.0%} of the time and "
+                             f"(a steady flow of about {rate:.0f} L/h). In the {window.training_days} days before it began "
+                             f"(or as many as it has), at those hours of day this meter read nothing {usual_quiet:.0%} of the time and "
                              f"{level:g}-{top:g} L {usual_level:.0%}: by chance {_chance(nats)}")))
     return rows
+
+
+def _first_telling_hours(steady: np.ndarray) -> np.ndarray:
+    """Positions of a run's steady hours on its first day (or its first steady hour): their same-hour
+    history is still the meter before the trickle, which later hours' history fills up with the trickle itself."""
+    hours = np.flatnonzero(steady)
+    return hours[hours < 24] if (hours < 24).any() else hours[:1]
 
 
 def _chance(nats: float) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -42,6 +44,20 @@ def test_a_trickle_event_says_what_it_saw_and_what_is_usual():
     assert "a steady flow of about 3 L/h" in event["explanation"] and "by chance about 1 in" in event["explanation"]
     hours = (event["end"] - event["start"]) / pd.Timedelta(hours=1)
     assert event["lost_volume_l"] == 3.0 * hours
+
+
+def test_a_long_running_trickle_is_explained_by_the_weeks_before_it_began():
+    """Weeks into a drip its own hours fill the meter's same-hour history; the explanation's
+    shares must still be those of the meter before the drip, as the first hours that showed it saw them."""
+    drip_from = s.START + 10 * DAY + pd.Timedelta(hours=22)
+    use = s.household_hourly(days=60, seed=2, leak_l_h=3.0, leak_from=drip_from)
+    late = Window(s.START + 58 * DAY, s.START + 60 * DAY)
+    found = steady_trickle(pd.DataFrame({"H": use}), late, {"H": "Z1"})
+    assert len(found) == 1 and drip_from - pd.Timedelta(hours=6) <= found[0]["start"] <= drip_from
+    shares = re.search(r"read nothing (\d+)% of the time and 3-4 L (\d+)%", found[0]["explanation"])
+    assert shares, found[0]["explanation"]
+    assert int(shares[2]) <= 2 and int(shares[1]) >= 30
+    assert "before it began" in found[0]["explanation"]
 
 
 def test_chance_in_words():
