@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pandas as pd
@@ -16,6 +15,7 @@ from dashapp.settings import load_settings
 from data.store import Store
 from tests.alerts.builders import T0, event, events
 from tests.alerts.receivers import WebhookReceiver
+from tests.fixtures.listening import wait_until
 
 NOW = T0 + timedelta(hours=7)
 
@@ -66,9 +66,8 @@ def test_the_background_thread_keeps_going_after_a_failing_scan(tmp_path):
     service = AlertService(store, detect, settings, channels=[], policy=NotifyPolicy(),
                            clock=lambda cur: NOW)
     service.start()
-    _wait_for(lambda: len(calls) >= 3)
+    assert wait_until(lambda: len(calls) >= 3)
     service.stop()
-    assert len(calls) >= 3
     with alert_transaction(store) as cur:
         [(alert_id, state)] = cur.execute("SELECT alert_id, state FROM alerts").fetchall()
         acknowledge(cur, alert_id, "maria", NOW)
@@ -89,19 +88,13 @@ def test_a_wake_runs_the_next_cycle_without_waiting_out_the_interval(tmp_path):
                            channels=[], policy=NotifyPolicy(), clock=lambda cur: NOW)
     service.start()
     try:
-        _wait_for(lambda: len(calls) == 1)
+        assert wait_until(lambda: len(calls) == 1)
         service.wake()
-        _wait_for(lambda: len(calls) == 2)
+        assert wait_until(lambda: len(calls) == 2)
     finally:
         service.stop()
     assert len(calls) == 2
     store.close()
-
-
-def _wait_for(condition, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 def test_a_cycle_resolves_a_condition_once_it_has_cleared(tmp_path):
