@@ -190,6 +190,13 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
     return rows
 
 
+def _inlets_note(info: pd.DataFrame, meter_id: str) -> str:
+    """Names the inlets a zone's flow was summed from (`detection.zone_inflow`)."""
+    inlets = info.at[meter_id, "inlets"] if "inlets" in info.columns else None
+    return f"; the zone's inflow through its {len(inlets)} inlets ({', '.join(inlets)})" \
+        if isinstance(inlets, list) else ""
+
+
 def _turned_note(meter_id: str, turned: frozenset[str]) -> str:
     return ("; the meter reads this flow below zero (against its marked direction): figures are its readings "
             "with the sign turned") if meter_id in turned else ""
@@ -275,5 +282,6 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 tariff=tariff, lost_volume_l=rise * duration_s,
                 explanation=(f"Minimum night flow {minima.iloc[first]:.3f} L/s, up {rise:.3f} L/s on the median "
                              f"{base:.3f} L/s of the previous {nights} nights (alarm above {thresholds[first]:.3f} "
-                             f"L/s), for {last - first + 2} nights running{_turned_note(meter_id, turned)}")))
+                             f"L/s), for {last - first + 2} nights running{_inlets_note(info, meter_id)}"
+                             f"{_turned_note(meter_id, turned)}")))
     return rows

@@ -32,6 +32,7 @@ from detection.rules_sensor import (
 from detection.rules_silence import silent_meter
 from detection.forest import FORESTS, ForestCache, History, isolation_forest
 from detection.statistical import zscore_anomaly
+from detection.zone_inflow import zone_inflows
 
 RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_pressure_drop",
          "local_pressure_drop", "sensor_stuck", "sensor_spike", "sensor_drift", "silent_meter")
@@ -64,7 +65,7 @@ def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: 
     if "burst" in chosen:
         rows += burst(flows, pressures, series, window, tariff, turned=turned)
     if "night_flow_rise" in chosen:
-        rows += night_flow_rise(flows, series, window, tariff, turned=turned)
+        rows += night_flow_rise(*zone_inflows(flows, series), window, tariff, turned=turned)
     if "pressure_band" in chosen:
         rows += pressure_out_of_band(pressures, series, window)
     means = ft.hourly_means(raw, window) if chosen & {"local_pressure_drop", "zscore", "isolation_forest"} else None
