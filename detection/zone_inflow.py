@@ -7,7 +7,10 @@ same way (`data.queries.night_flow`). Inlets alone in their zone, and flow serie
 left as they are.
 
 Inlets need not log together: each reading stands for up to one and a half of its meter's
-intervals (the jitter of a logger's clock), and the sum is taken where every inlet has one.
+intervals (the jitter of a logger's clock), and the sum is taken where every inlet has one. While
+an inlet is silent the zone's inflow is unknown (a sum without it would read as a fall, and water
+it used to carry, moved to the others, as a rise): `silent_meter` raises the silence instead. A
+closed inlet whose meter goes on reporting 0 is summed as 0.
 """
 
 from __future__ import annotations
