@@ -65,3 +65,12 @@ def test_inlets_are_summed_where_all_have_a_reading_and_single_inlets_stay_as_th
     assert summed[summed["meter_id"] == "C"]["value"].tolist() == [5.0] * 4
     assert set(zone_series["meter_id"]) == {"ZONE:Z", "C"}
     assert zone_series.set_index("meter_id").at["ZONE:Z", "zone_id"] == "Z"
+
+
+def test_while_an_inlet_is_silent_its_zones_inflow_is_unknown():
+    ts = pd.date_range("2025-01-01", periods=8, freq="15min")
+    flows = pd.DataFrame({"meter_id": ["A"] * 8 + ["B"], "ts": list(ts) + [ts[0]], "value": [1.0] * 8 + [2.0]})
+    series = pd.DataFrame({"meter_id": ["A", "B"], "zone_id": "Z", "category": "inlet", "quantity": "flow",
+                           "tz": "UTC", "interval_s": 900.0})
+    summed, _ = zone_inflows(flows, series)
+    assert summed["ts"].tolist() == list(ts[:2]) and summed["value"].tolist() == [3.0, 3.0]
