@@ -152,9 +152,10 @@ def steady_trickle(volumes: pd.DataFrame, window: Window, zones: dict[str, str |
                 score=squash(nats / EVIDENCE_NATS), tariff=tariff, lost_volume_l=rate * hours,
                 explanation=(f"Flow has not stopped for {hours} h: every hour read at least {level:g} L, and "
                              f"{int(steady.sum())} hours without other use read a steady {level:g}-{top:g} L "
-                             f"(a steady flow of about {rate:.0f} L/h). In the {window.training_days} days before it began "
-                             f"(or as many as it has), at those hours of day this meter read nothing {usual_quiet:.0%} of the time and "
-                             f"{level:g}-{top:g} L {usual_level:.0%}: by chance {_chance(nats)}")))
+                             f"(a steady flow of about {rate:.0f} L/h). In the {window.training_days} days "
+                             f"before it began (or as many as it has), at those hours of day this meter read "
+                             f"nothing {usual_quiet:.0%} of the time and {level:g}-{top:g} L {usual_level:.0%}: "
+                             f"by chance {_chance(nats)}")))
     return rows
 
 
