@@ -56,8 +56,9 @@ def _silent(frame: pd.DataFrame, now: datetime, unheard: int) -> list | html.P:
                                f"(as of {now:%Y-%m-%d %H:%M} UTC).", className="text-muted mb-0")]
     shown = frame.assign(interval=(frame["interval_s"] / 60).round(0).astype(int).astype(str) + " min",
                          silent=frame["silent_h"].map(lambda h: f"{h:.1f} h" if h < 48 else f"{h / 24:.1f} days"))
-    meters = f"{len(frame)} meter{'s' if len(frame) != 1 else ''}"
-    return never + [html.P(f"{meters} without a reading for more than {SILENT_AFTER_INTERVALS} of their usual "
+    meters = f"{len(frame)} meters" if len(frame) != 1 else "1 meter"
+    their = "their" if len(frame) != 1 else "its"
+    return never + [html.P(f"{meters} without a reading for more than {SILENT_AFTER_INTERVALS} of {their} usual "
                    f"intervals, as of {now:%Y-%m-%d %H:%M} UTC.", className="small"),
             _table(shown.head(50), {"meter_id": "Meter", "zone_id": "Zone", "category": "Category",
                                     "last_reading": "Last reading (UTC)", "interval": "Usual interval",

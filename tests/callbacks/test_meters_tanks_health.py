@@ -85,9 +85,9 @@ def test_silent_meters_are_counted_in_words(app_callbacks):
     row = {"meter_id": "M-1", "zone_id": "Z1", "category": "residential", "last_reading": now - pd.Timedelta(hours=5),
            "interval_s": 900.0, "silent_h": 5.0}
     one = str(health._silent(pd.DataFrame([row]), now, unheard=1))
-    assert "1 meter without a reading" in one and "1 registered meter has never reported" in one
+    assert "1 meter without a reading for more than 3 of its usual" in one and "1 registered meter has never reported" in one
     two = str(health._silent(pd.DataFrame([row, {**row, "meter_id": "M-2"}]), now, unheard=3))
-    assert "2 meters without a reading" in two and "3 registered meters have never reported" in two
+    assert "2 meters without a reading for more than 3 of their usual" in two and "3 registered meters have never reported" in two
 
 
 def test_the_ingest_rate_says_when_the_last_message_came(app_callbacks):
