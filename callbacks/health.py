@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html
 
 from callbacks import health_ids as ids
 from dashapp import runtime
-from dashapp.display import elapsed_text
+from dashapp.display import count_of, elapsed_text
 from dashapp.figures.health import ingest_history_figure
 from data.metrics import RATE_WINDOW_S, IngestSnapshot
 from data.queries.clock import data_now
@@ -49,17 +49,18 @@ def _table(frame: pd.DataFrame, headers: dict[str, str]) -> dbc.Table:
 
 
 def _silent(frame: pd.DataFrame, now: datetime, unheard: int) -> list | html.P:
-    never = [html.P(f"{unheard} registered meter{'s have' if unheard != 1 else ' has'} never reported.",
-                    className="small")] if unheard else []
+    has = "has" if unheard == 1 else "have"
+    never = [html.P(f"{count_of(unheard, 'registered meter')} {has} never reported.", className="small")] \
+        if unheard else []
     if frame.empty:
         return never + [html.P(f"Every meter has reported within {SILENT_AFTER_INTERVALS} of its usual intervals "
                                f"(as of {now:%Y-%m-%d %H:%M} UTC).", className="text-muted mb-0")]
     shown = frame.assign(interval=(frame["interval_s"] / 60).round(0).astype(int).astype(str) + " min",
                          silent=frame["silent_h"].map(lambda h: f"{h:.1f} h" if h < 48 else f"{h / 24:.1f} days"))
-    meters = f"{len(frame)} meters" if len(frame) != 1 else "1 meter"
-    their = "their" if len(frame) != 1 else "its"
-    return never + [html.P(f"{meters} without a reading for more than {SILENT_AFTER_INTERVALS} of {their} usual "
-                   f"intervals, as of {now:%Y-%m-%d %H:%M} UTC.", className="small"),
+    their = "its" if len(frame) == 1 else "their"
+    return never + [html.P(f"{count_of(len(frame), 'meter')} without a reading for more than "
+                           f"{SILENT_AFTER_INTERVALS} of {their} usual intervals, as of {now:%Y-%m-%d %H:%M} UTC.",
+                           className="small"),
             _table(shown.head(50), {"meter_id": "Meter", "zone_id": "Zone", "category": "Category",
                                     "last_reading": "Last reading (UTC)", "interval": "Usual interval",
                                     "silent": "Silent for"})]
@@ -90,7 +91,7 @@ def broker_view(m: IngestSnapshot, now: float) -> list:
         return ["not listening", html.Div("no listener in this process", className="kpi-note")]
     notes = [f"{m.broker} · {m.connects} connects"]
     if m.session_restarts:
-        notes.append(f"session process restarted {m.session_restarts} time{'s' if m.session_restarts > 1 else ''}")
+        notes.append(f"session process restarted {count_of(m.session_restarts, 'time')}")
     if m.broker_problem and m.broker_problem_at is not None:
         notes.append(f"{'last problem' if m.broker_connected else 'problem'} {elapsed_text(now - m.broker_problem_at)}"
                      f" ago: {m.broker_problem}")

@@ -50,6 +50,11 @@ def elapsed_text(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
+def count_of(n: int, noun: str) -> str:
+    """A count with its noun as people say it: "1 meter", "2 meters", "1,204 events"."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 def zone_label(name: str | None, zone_id: str) -> str:
     """A zone as users read it: "Colle (Z1)", or the id alone when the zone has no other name (an import's)."""
     return f"{name} ({zone_id})" if name and name != zone_id else zone_id

@@ -21,6 +21,7 @@ import click
 import duckdb
 import pandas as pd
 
+from dashapp.display import count_of
 from dashapp.options import settings_options
 from dashapp.settings import Settings
 from detection.events import CONCERNS
@@ -96,7 +97,7 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         click.echo(table.to_csv(index=False), nl=False)
     else:
         table.to_csv(out, index=False)
-        click.echo(f"Wrote {len(table):,} event{'' if len(table) == 1 else 's'} to {out}", err=True)
+        click.echo(f"Wrote {count_of(len(table), 'event')} to {out}", err=True)
 
 
 @click.command("evaluate-detection")

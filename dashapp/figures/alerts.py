@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashapp.display import zone_label
+from dashapp.display import count_of, zone_label
 from dashapp.figures.theme import COLOURS, base_figure, empty_figure
 from data.queries.alerts import AlertSeries, ZoneStatus
 
@@ -42,8 +42,7 @@ def zone_schematic(zones: list[ZoneStatus], height: int = 260) -> go.Figure:
                          line=dict(color=colour, width=3), fillcolor=STATUS_FILLS[zone.status], layer="below")
         xs.append(x)
         ys.append(y)
-        count = f"{zone.open_alerts} active alert{'s' if zone.open_alerts != 1 else ''}" if zone.open_alerts \
-            else "no active alerts"
+        count = count_of(zone.open_alerts, "active alert") if zone.open_alerts else "no active alerts"
         texts.append(f"<b>{zone.name}</b><br>{zone.zone_id} · {zone.status.capitalize()}<br>{count}")
         hovers.append(f"{zone_label(zone.name, zone.zone_id)}: {zone.status}, {count}"
                       + (f", supply {zone.supply.replace('_', ' ')}" if zone.supply else "")

@@ -1,6 +1,6 @@
 """How durations and zones read on the pages."""
 
-from dashapp.display import elapsed_text, zone_label
+from dashapp.display import count_of, elapsed_text, zone_label
 
 
 def test_durations_read_in_the_unit_people_use():
@@ -10,3 +10,9 @@ def test_durations_read_in_the_unit_people_use():
 def test_a_zone_reads_as_name_and_id_or_its_id_alone_when_it_has_no_other_name():
     assert [zone_label("Colle", "Z1"), zone_label("DMA_A", "DMA_A"), zone_label(None, "north")] == \
         ["Colle (Z1)", "DMA_A", "north"]
+
+
+def test_a_count_reads_with_its_noun():
+    assert count_of(1, "meter") == "1 meter"
+    assert count_of(0, "alert") == "0 alerts"
+    assert count_of(1204, "event") == "1,204 events"
