@@ -26,6 +26,7 @@ NETWORK_QUANTITIES = ("flow", "pressure", "level")
 DETECTED_QUANTITIES = VOLUME_QUANTITIES + NETWORK_QUANTITIES
 HOUR = pd.Timedelta(hours=1)
 MAX_ESTIMATED_SHARE = 0.5   # an hour with more of its volume estimated than this is no data
+NIGHT_COVERED = 0.75        # a night with readings over less of it than this has no minimum
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,15 @@ def volume_known_at(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], ra
 
 
 def night_minimum(values: pd.Series, tz: str = "UTC", night_hours: tuple[int, int] = (1, 5)) -> pd.Series:
-    """Minimum of each local night (``night_hours`` local, end exclusive), indexed by the night's UTC date."""
+    """Minimum of each local night (``night_hours`` local, end exclusive), indexed by the night's local date.
+
+    A night whose readings, at the series' usual interval, cover less than ``NIGHT_COVERED`` of it (a night
+    still under way, a logger silent for part of it) has no minimum: the lowest of its first hours is not.
+    """
     local = values.index.tz_localize("UTC").tz_convert(tz)
     at_night = (local.hour >= night_hours[0]) & (local.hour < night_hours[1])
-    night = values[at_night]
-    return night.groupby(local[at_night].date).min()
+    nights = values[at_night].groupby(local[at_night].date)
+    interval = pd.Series(values.index).diff().median()
+    night_length = pd.Timedelta(hours=night_hours[1] - night_hours[0])
+    covered = nights.size() * interval >= NIGHT_COVERED * night_length if pd.notna(interval) else nights.size() > 0
+    return nights.min()[covered]

@@ -260,7 +260,7 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
         flagged = np.zeros(len(minima), dtype=bool)
         baselines, thresholds = np.full(len(minima), np.nan), np.full(len(minima), np.nan)
         for i in range(len(minima)):
-            if pd.isna(night_end[i]) or not (window.start <= night_end[i] < window.end + pd.Timedelta(hours=5)):
+            if pd.isna(night_end[i]) or not window.start <= night_end[i] <= window.end:
                 continue
             earlier = minima.iloc[max(0, i - nights):i].dropna()
             if len(earlier) < 7:
@@ -280,7 +280,7 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 end=night_end[last], raised_at=night_end[first], score=squash(minima.iloc[first] / thresholds[first]
                                                                               - 0.5),
                 tariff=tariff, lost_volume_l=rise * duration_s,
-                explanation=(f"Minimum night flow {minima.iloc[first]:.3f} L/s, up {rise:.3f} L/s on the median "
+                explanation=(f"Minimum night flow {base + rise:.3f} L/s, up {rise:.3f} L/s on the median "
                              f"{base:.3f} L/s of the previous {nights} nights (alarm above {thresholds[first]:.3f} "
                              f"L/s), for {last - first + 2} nights running{_inlets_note(info, meter_id)}"
                              f"{_turned_note(meter_id, turned)}")))

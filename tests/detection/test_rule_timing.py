@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from detection.features import Window
-from detection.rules_flow import burst, continuous_flow
+from detection.rules_flow import burst, continuous_flow, night_flow_rise
 from detection.rules_sensor import daily_offsets, sensor_drift, sensor_spike
 from tests.detection import series as s
 
@@ -90,6 +90,22 @@ def test_a_sensor_that_moves_alone_drifts_but_a_zone_that_moves_together_does_no
     found = sensor_drift(daily_offsets(readings, Window(SCAN_START, SCAN_START + 7 * DAY)), catalogue)
     assert [e["meter_id"] for e in found] == ["B-1"]
     assert "no other sensor of the zone moved with it" in found[0]["explanation"]
+
+
+def test_a_night_is_judged_once_it_has_ended_not_on_its_first_hours():
+    """One night of a late user keeps the zone's first night hour high; the night before was high all
+    through. Scanned at 01:45, the night's first 45 minutes are not its minimum."""
+    flow = s.inlet_flow(seed=7)
+    high_night = SCAN_START + 3 * DAY
+    tonight = high_night + DAY
+    flow[(flow.index >= high_night + HOUR) & (flow.index < high_night + 5 * HOUR)] += 0.3
+    flow[(flow.index >= tonight + HOUR) & (flow.index < tonight + 2 * HOUR)] += 0.3
+    catalogue = pd.DataFrame([{"meter_id": "Z-IN", "zone_id": "Z", "category": "inlet", "tz": "UTC"}])
+    for now in (tonight + 1.75 * HOUR, tonight + 6 * HOUR):
+        seen = _readings("Z-IN", flow[flow.index < now])
+        assert night_flow_rise(seen, catalogue, Window(SCAN_START, now)) == [], now
+    seen = _readings("Z-IN", flow[flow.index < tonight + 1.75 * HOUR])
+    assert night_flow_rise(seen, catalogue, Window(SCAN_START, tonight + 5 * HOUR)) == []
 
 
 def test_a_new_daily_schedule_is_a_burst_on_its_first_day_only():

@@ -112,6 +112,9 @@ def test_a_zone_night_flow_rise(constructed_events):
     assert len(rise) == 1
     assert rise.iloc[0]["zone_id"] == "Z3" and rise.iloc[0]["start"] >= NIGHT_LEAK_FROM
     assert "up 0.30" in rise.iloc[0]["explanation"]
+    night, up, usual = map(float, re.search(r"Minimum night flow ([0-9.]+) L/s, up ([0-9.]+) L/s on the median "
+                                            r"([0-9.]+) L/s", rise.iloc[0]["explanation"]).groups())
+    assert night == pytest.approx(usual + up, abs=0.0015)
 
 
 def test_a_new_leak_in_a_district_whose_nights_are_mostly_old_leakage(constructed_events):
