@@ -39,6 +39,10 @@ RULES = ("continuous_flow", "burst", "night_flow_rise", "pressure_band", "zone_p
 DETECTORS = RULES + ("zscore", "isolation_forest")
 #: `scan_range` judges history a week at a time, each week against the weeks before it.
 CHUNK_DAYS = 7.0
+#: The longest stretch of evidence a rule needs to see inside its window: a sensor's drift and a zone's
+#: pressure drop are 12 h of a day-long rolling median beyond its band. `scan_recent` looks at least this
+#: far back whatever its lookback, and keeps the events with evidence in the lookback.
+EVIDENCE_SPAN = timedelta(hours=48)
 
 
 def detect_window(cur: duckdb.DuckDBPyConnection, series: pd.DataFrame, window: ft.Window,
@@ -177,10 +181,15 @@ def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | Non
 def scan_recent(cur: duckdb.DuckDBPyConnection, now: datetime, lookback: timedelta = timedelta(hours=6),
                 scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), training_days: int = 28,
                 detectors: Iterable[str] = DETECTORS) -> pd.DataFrame:
-    """Events with evidence in the last ``lookback`` before ``now``: what a live loop calls every minute."""
+    """Events with evidence in the last ``lookback`` before ``now``: what a live loop calls every minute.
+
+    The rules see the last `EVIDENCE_SPAN` at least, so that a rule that needs 12 hours of evidence can
+    raise from a loop that looks back 6.
+    """
     now = pd.Timestamp(now).tz_localize(None)
     series = ft.catalogue(cur, scope=scope)
     if series.empty:
         return ev.public(ev.frame([]))
-    window = ft.Window(now - pd.Timedelta(lookback), now, training_days)
-    return ev.public(detect_window(cur, series, window, tariff, now=now, detectors=detectors))
+    window = ft.Window(now - pd.Timedelta(max(lookback, EVIDENCE_SPAN)), now, training_days)
+    events = detect_window(cur, series, window, tariff, now=now, detectors=detectors)
+    return ev.public(events[events["end"] >= now - pd.Timedelta(lookback)].reset_index(drop=True))

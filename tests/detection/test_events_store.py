@@ -11,7 +11,15 @@ import pytest
 from detection.events import EVENT_COLUMNS, event, event_id, frame
 from detection.events_store import load_events, save_events
 from detection.scan import scan_range, scan_recent
-from tests.detection.conftest import BURST_FROM, PEER_LEAK_FROM, SCAN_END, SCAN_START, SILENT, TOILET_FROM
+from tests.detection.conftest import (
+    BURST_FROM,
+    PEER_LEAK_FROM,
+    SCAN_END,
+    SCAN_START,
+    SILENT,
+    TOILET_FROM,
+    ZONE_DROP_FROM,
+)
 
 
 @pytest.fixture
@@ -86,6 +94,16 @@ def test_a_streaming_scan_raises_a_leak_between_pressure_sensors_and_keeps_raisi
         recent = scan_recent(conn.cursor(), now.to_pydatetime())
     local = recent[(recent["kind"] == "local_pressure_drop") & (recent["zone_id"] == "Z12")]
     assert list(local["meter_id"]) == ["Z12-PA"] * raised
+
+
+def test_a_streaming_scan_raises_what_needs_more_evidence_than_its_lookback(constructed_db):
+    """A drift and a zone's pressure drop need 12 h of a day-long median beyond its band; the loop looks back 6 h."""
+    now = ZONE_DROP_FROM + pd.Timedelta(hours=24)
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        recent = scan_recent(conn.cursor(), now.to_pydatetime(), lookback=pd.Timedelta(hours=6))
+    found = set(zip(recent["meter_id"], recent["kind"]))
+    assert {("ZONE:Z5", "zone_pressure_drop"), ("Z6-PA", "sensor_drift")} <= found
+    assert (recent["end"] >= now - pd.Timedelta(hours=6)).all()
 
 
 def test_the_detection_loop_saves_what_a_tick_finds(writable_store):
