@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from data.queries.clock import newest_reading_at
 from data.queries.scope import Scope
 from detection import events as ev
 from detection import features as ft
@@ -152,7 +153,11 @@ def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | Non
                scope: Scope = None, tariff: ev.Tariff = ev.Tariff(), detectors: Iterable[str] = DETECTORS,
                chunk_days: float = CHUNK_DAYS, training_days: int = 28, internal: bool = False,
                progress=None) -> pd.DataFrame:
-    """Events between ``start`` and ``end`` of ``assets``: meter ids, a zone id (a string), or None for all in scope."""
+    """Events between ``start`` and ``end`` of ``assets``: meter ids, a zone id (a string), or None for all in scope.
+
+    A series still silent at ``end`` (or at the store's newest reading, when that is earlier) is raised as silent
+    and counting, as a live scan at that moment would raise it.
+    """
     meter_ids, zone_id = (None, assets) if isinstance(assets, str) else (list(assets) if assets else None, None)
     start, end = pd.Timestamp(start).tz_localize(None), pd.Timestamp(end).tz_localize(None)
     if end <= start:
@@ -167,10 +172,12 @@ def scan_range(cur: duckdb.DuckDBPyConnection, assets: Sequence[str] | str | Non
     detectors = tuple(detectors)
     found = []
     chunk_start = start
+    newest = newest_reading_at(cur, scope)
     while chunk_start < end:
         chunk_end = min(chunk_start + pd.Timedelta(days=chunk_days), end)
+        now = min(end, pd.Timestamp(newest)) if chunk_end == end and newest is not None else None
         found.append(detect_window(cur, series, ft.Window(chunk_start, chunk_end, training_days), tariff,
-                                   detectors=detectors))
+                                   now=now, detectors=detectors))
         if progress:
             progress(chunk_end)
         chunk_start = chunk_end

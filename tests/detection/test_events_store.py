@@ -78,6 +78,15 @@ def test_a_streaming_scan_sees_a_meter_that_is_still_silent(constructed_db):
     assert "and counting" in silent.iloc[0]["explanation"] and silent.iloc[0]["end"] == now
 
 
+def test_a_scan_of_history_that_ends_while_a_meter_is_silent_raises_it_as_still_silent(constructed_db):
+    end = SILENT[0] + pd.Timedelta(hours=9)
+    with duckdb.connect(str(constructed_db), read_only=True) as conn:
+        found = scan_range(conn.cursor(), ["H-SILENT", "H-NORMAL"], SCAN_START, end)
+    silent = found[found["kind"] == "silent_meter"]
+    assert list(silent["meter_id"]) == ["H-SILENT"]
+    assert "and counting" in silent.iloc[0]["explanation"] and silent.iloc[0]["end"] == end
+
+
 def test_a_streaming_scan_raises_the_running_toilet_within_hours(constructed_db):
     now = TOILET_FROM + pd.Timedelta(hours=6)
     with duckdb.connect(str(constructed_db), read_only=True) as conn:
