@@ -26,7 +26,8 @@ def newest_reading_at(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> da
         return newest
     return cur.execute(
         f"""WITH sensors AS (SELECT meter_id FROM meters WHERE {where}),
-                 last_hour AS (SELECT max(hour) AS hour FROM reading_hourly WHERE meter_id IN (SELECT meter_id FROM sensors))
+                 last_hour AS (SELECT max(hour) AS hour FROM reading_hourly
+                                WHERE meter_id IN (SELECT meter_id FROM sensors))
             SELECT max(r.ts) FROM readings r, last_hour
              WHERE r.ts >= last_hour.hour AND r.ts < last_hour.hour + INTERVAL 1 HOUR
                AND r.meter_id IN (SELECT meter_id FROM sensors)""", params).fetchone()[0]

@@ -94,7 +94,8 @@ def test_a_sensor_that_moves_alone_drifts_but_a_zone_that_moves_together_does_no
 
 def test_a_night_is_judged_once_it_has_ended_not_on_its_first_hours():
     """One night of a late user keeps the zone's first night hour high; the night before was high all
-    through. Scanned at 01:45, the night's first 45 minutes are not its minimum."""
+    through. Scanned at 01:45, the night's first 45 minutes are not its minimum; nor are they when the
+    logger fell silent at 01:45 and the scan comes after the night."""
     flow = s.inlet_flow(seed=7)
     high_night = SCAN_START + 3 * DAY
     tonight = high_night + DAY
