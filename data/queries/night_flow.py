@@ -22,20 +22,25 @@ NIGHT_END_HOUR = 5    # local, exclusive
 def zone_inflow_hourly_sql(scope: Scope) -> tuple[str, list]:
     """SQL of hourly zone inflow (L/s, mean of the hour, summed over a zone's inlets) with its parameters.
 
+    An hour in which fewer of a zone's inlets reported than in its best hour of the window is left out:
+    without a silent inlet the sum would read as a fall, as `detection.zone_inflow` says.
     Columns: zone_id, tz, hour (UTC), local_hour (zone's wall clock), inflow_l_s, readings.
     Takes two more parameters after these: the UTC start and end of the window.
     """
     where, params = meter_filter(scope, "m.meter_id")
     sql = f"""
-        SELECT m.zone_id, z.tz, r.hour,
-               timezone(z.tz, r.hour AT TIME ZONE 'UTC') AS local_hour,
-               sum(r.total / r.n) AS inflow_l_s, sum(r.n) AS readings
-        FROM reading_hourly r
-        JOIN meters m USING (meter_id)
-        JOIN zones z ON z.zone_id = m.zone_id
-        WHERE m.category = 'inlet' AND r.quantity = 'flow' AND {where}
-          AND r.hour >= ? AND r.hour < ?
-        GROUP BY ALL
+        SELECT zone_id, tz, hour, local_hour, inflow_l_s, readings FROM (
+            SELECT m.zone_id, z.tz, r.hour,
+                   timezone(z.tz, r.hour AT TIME ZONE 'UTC') AS local_hour,
+                   sum(r.total / r.n) AS inflow_l_s, sum(r.n) AS readings, count(*) AS inlets
+            FROM reading_hourly r
+            JOIN meters m USING (meter_id)
+            JOIN zones z ON z.zone_id = m.zone_id
+            WHERE m.category = 'inlet' AND r.quantity = 'flow' AND {where}
+              AND r.hour >= ? AND r.hour < ?
+            GROUP BY ALL
+        )
+        QUALIFY inlets = max(inlets) OVER (PARTITION BY zone_id)
     """
     return sql, params
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from data.queries.night_flow import night_flow_minima
 from data.queries.zones import water_balance, zone_flow_pressure, zone_list
 from data.store import Store
+from tests.data.builders import ingest, reading
 from tests.data.queries.small_city import build_small_city
 
 
@@ -59,3 +61,22 @@ def test_night_flow_minimum_per_local_night(small_city):
     assert [n.date() for n in nights["night"]] == [date(2024, 6, 1), date(2024, 6, 2), date(2024, 6, 3)]
     assert nights["night_flow_l_s"].tolist() == pytest.approx([0.05] * 3)
     assert nights["complete"].tolist() == [True, True, True]
+
+
+def test_night_flow_leaves_out_the_hours_one_of_two_inlets_is_silent(store):
+    store.register_zones(pd.DataFrame([{"zone_id": "ZC", "name": "Colle", "kind": "dma", "tz": "UTC"}]))
+    store.register_meters(pd.DataFrame([
+        {"meter_id": m, "zone_id": "ZC", "category": "inlet", "quantity": "flow", "unit": "L/s", "tz": "UTC"}
+        for m in ("ZC-IN1", "ZC-IN2")]))
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    silent = (start + timedelta(days=2, hours=1), start + timedelta(days=2, hours=5))  # the third night
+    readings = []
+    for i in range(3 * 96):
+        ts = start + i * timedelta(minutes=15)
+        readings.append(reading("ZC-IN1", ts, 0.05, quantity="flow", unit="L/s"))
+        if not silent[0] <= ts < silent[1]:
+            readings.append(reading("ZC-IN2", ts, 0.10, quantity="flow", unit="L/s"))
+    ingest(store, readings, now=start + timedelta(days=3))
+    nights = night_flow_minima(store.cursor(), datetime(2024, 5, 31), datetime(2024, 6, 4), zone_id="ZC")
+    assert [n.date() for n in nights["night"]] == [date(2024, 6, 1), date(2024, 6, 2)]
+    assert nights["night_flow_l_s"].tolist() == pytest.approx([0.15, 0.15])
