@@ -23,7 +23,7 @@ def zone_inflow_hourly_sql(scope: Scope) -> tuple[str, list]:
     """SQL of hourly zone inflow (L/s, mean of the hour, summed over a zone's inlets) with its parameters.
 
     An hour in which fewer of a zone's inlets reported than in its best hour of the window is left out:
-    without a silent inlet the sum would read as a fall, as `detection.zone_inflow` says.
+    a sum that misses a silent inlet reads as a fall (as in `detection.zone_inflow`).
     Columns: zone_id, tz, hour (UTC), local_hour (zone's wall clock), inflow_l_s, readings.
     Takes two more parameters after these: the UTC start and end of the window.
     """
