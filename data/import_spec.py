@@ -63,6 +63,7 @@ class ImportSpec:
     tz: str | None = None
     zone: str | None = None
     category: str | None = None
+    to_zone: str | None = None          # outlets: the zone their water goes on to
     station: str | None = None
     ts_column: str | None = None
     ts_format: str | None = None

@@ -205,7 +205,8 @@ class _ChunkImporter:
         self.known.update(m for (m,) in stored)
         fresh = rows[rows["meter_id"].isin(set(unseen) - self.known)]
         if not fresh.empty:
-            for zone in sorted({self.spec.zone_for(m) for m in fresh["meter_id"].unique()} - {None}):
+            zones = {self.spec.zone_for(m) for m in fresh["meter_id"].unique()} | {self.spec.to_zone}
+            for zone in sorted(zones - {None}):
                 self.register_zone(zone)
             self.report.meters_registered += self.store.register_meters(
                 _describe_meters(fresh, self.spec, self.tz), registered_by="import")
@@ -225,6 +226,7 @@ def _describe_meters(rows: pd.DataFrame, spec: ImportSpec, tz: str) -> pd.DataFr
             "meter_id": first["meter_id"].to_numpy(dtype=object),
             "zone_id": [spec.zone_for(m) for m in first["meter_id"]],
             "category": category,
+            "to_zone_id": np.where(category == "outlet", spec.to_zone, None),
             "quantity": first["quantity"].to_numpy(dtype=object),
             "unit": first["orig_unit"].to_numpy(dtype=object),
             "max_flow_l_s": pd.array(max_flow, dtype="Float64"),

@@ -1,8 +1,8 @@
 """Meters first heard of through their readings, and readings told back as their devices sent them.
 
-A device may name its zone, category and time zone in a reading's extra fields;
-those describe a meter registered on its first reading (a gateway may send
-anything there, so only plain labels and real time zone names are taken).
+A device may name its zone, category, time zone and (an outlet) the zone its water goes on to in
+a reading's extra fields; those describe a meter registered on its first reading (a gateway may
+send anything there, so only plain labels and real time zone names are taken).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def describe_new_meters(rows: pd.DataFrame, default_tz: str, registered_by: str)
                 "meter_id": row.meter_id,
                 "zone_id": _label(attrs.get("zone")),
                 "category": category,
+                "to_zone_id": _label(attrs.get("to_zone")) if category == "outlet" else None,
                 "quantity": row.quantity,
                 "unit": row.orig_unit,
                 "max_flow_l_s": MAX_FLOW_BY_CATEGORY.get(category, DEFAULT_MAX_FLOW_L_S),

@@ -6,7 +6,7 @@ each batch is de-duplicated against the recent window of the same meters, which
 keeps loading fast. Rollups do carry keys, because batches add to them.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL);
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS zones (
 CREATE TABLE IF NOT EXISTS meters (
     meter_id        VARCHAR PRIMARY KEY,
     zone_id         VARCHAR,
-    category        VARCHAR,      -- residential, commercial, industrial, municipal, inlet, sensor, weather
+    category        VARCHAR,      -- residential, commercial, industrial, municipal, inlet, outlet, sensor, weather
     quantity        VARCHAR NOT NULL,  -- the quantity consumption is derived from (first seen)
     unit            VARCHAR,      -- unit the device reports in (first seen)
     register_size_l DOUBLE,       -- counters: the value at which the register wraps, in litres
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS meters (
     last_baseline   DOUBLE,
     last_seq        BIGINT,
     last_seen_at    TIMESTAMP,
-    attrs           JSON
+    attrs           JSON,
+    to_zone_id      VARCHAR       -- outlets: the zone the water goes on to (NULL: out of the network)
 );
 
 CREATE TABLE IF NOT EXISTS readings (
@@ -141,6 +142,12 @@ CREATE TABLE IF NOT EXISTS ingest_stats (
 );
 """
 
+#: What brings a store written by an earlier schema version up to this one (each statement is idempotent).
+UPGRADES = """
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS to_zone_id VARCHAR;
+UPDATE schema_info SET version = greatest(version, 2);
+"""
+
 #: Default largest plausible flow through a meter, by category (L/s).
 MAX_FLOW_BY_CATEGORY = {
     "residential": 2.0,
@@ -148,6 +155,7 @@ MAX_FLOW_BY_CATEGORY = {
     "municipal": 20.0,
     "industrial": 100.0,
     "inlet": 2000.0,
+    "outlet": 2000.0,
     "sensor": 2000.0,  # a flow sensor on a main
 }
 DEFAULT_MAX_FLOW_L_S = 20.0

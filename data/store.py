@@ -24,7 +24,7 @@ from data.ingest import IngestResult, ingest_batch
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.rollups import fold_volume_deltas, rebuild
-from data.schema import DDL, DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY, SCHEMA_VERSION
+from data.schema import DDL, DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY, SCHEMA_VERSION, UPGRADES
 
 if TYPE_CHECKING:
     from data.metrics import IngestSnapshot
@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 UnknownMeterPolicy = Literal["register", "quarantine"]
 
 METER_COLUMNS = ["meter_id", "zone_id", "category", "quantity", "unit", "register_size_l",
-                 "max_flow_l_s", "tz", "weather_station", "interval_s", "attrs"]
+                 "max_flow_l_s", "tz", "weather_station", "interval_s", "attrs", "to_zone_id"]
+
+
+class StoreVersionError(RuntimeError):
+    """A store of an earlier schema version opened read-only, so it cannot be upgraded."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,11 @@ class Store:
             self._writer.execute(DDL)
             if not self._writer.execute("SELECT count(*) FROM schema_info").fetchone()[0]:
                 self._writer.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+            self._writer.execute(UPGRADES)
+        elif self._writer.execute("SELECT coalesce(max(version), 0) FROM schema_info").fetchone()[0] < SCHEMA_VERSION:
+            self._conn.close()
+            raise StoreVersionError(f"{self.path} was written by an earlier version of Waterline; open it once "
+                                    "with write access (serve, listen or import) to upgrade it, then read it")
         self._unfolded = not read_only and self._writer.execute("SELECT count(*) FROM rollup_deltas").fetchone()[0] > 0
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

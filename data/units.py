@@ -92,8 +92,12 @@ WEATHER_QUANTITIES = frozenset({"air_temperature", "rainfall", "humidity", "wind
 CONSUMPTION_QUANTITIES = tuple(q for q, spec in QUANTITIES.items() if spec.is_consumption)
 #: Quantities that count litres (a register, or litres since the last reading): a consumption meter's own.
 VOLUME_QUANTITIES = ("volume", "interval_volume")
-#: Categories of meters that are not customers' (a zone inlet, a network sensor, a weather station).
-NON_CUSTOMER_CATEGORIES = ("inlet", "sensor", "weather", "")
+#: Categories of meters that are not customers': a zone's inlet or outlet, a network sensor, a weather station.
+NETWORK_CATEGORIES = ("inlet", "outlet", "sensor", "weather")
+#: The same, and the empty category that the zone rollups give a meter without one.
+NON_CUSTOMER_CATEGORIES = NETWORK_CATEGORIES + ("",)
+#: `NETWORK_CATEGORIES` as an SQL list: ``category NOT IN {NETWORK_CATEGORIES_SQL}`` picks customers' meters.
+NETWORK_CATEGORIES_SQL = "(" + ", ".join(f"'{c}'" for c in NETWORK_CATEGORIES) + ")"
 
 
 def is_consumption_meter(quantity: str | None, category: str | None) -> bool:

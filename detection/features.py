@@ -7,7 +7,8 @@ or ``interval_volume`` (litres since the last reading, as smart meters export th
 are customers' (or any consumption) meters, and so is a ``flow`` meter whose category names a
 customer (a household meter reporting its flow rate: its hourly litres are read as a register's);
 other ``flow``, ``pressure`` and ``level`` series are network series. Categories may be missing
-(imported files): ``inlet`` only adds the zone-level reading of a flow meter.
+(imported files): ``inlet`` and ``outlet`` only add the zone-level reading of flow meters
+(`detection.zone_inflow`).
 """
 
 from __future__ import annotations
@@ -53,18 +54,18 @@ class Window:
 
 def catalogue(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str] | None = None, zone_id: str | None = None,
               scope: Scope = None) -> pd.DataFrame:
-    """The series detectors can scan: meter_id, zone_id, category, quantity, interval_s, last_ts, tz."""
+    """The series detectors can scan: meter_id, zone_id, category, quantity, interval_s, last_ts, tz, to_zone_id."""
     where, params = meter_filter(scope)
     clauses = [where, "quantity IN (SELECT unnest(?::VARCHAR[]))"]
     params = params + [list(DETECTED_QUANTITIES)]
     if meter_ids:
         clauses.append("meter_id IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(meter_ids))
-    if zone_id:
-        clauses.append("zone_id = ?")
-        params.append(zone_id)
+    if zone_id:  # the zone's meters, and the outlets of other zones that feed it
+        clauses.append("(zone_id = ? OR (category = 'outlet' AND to_zone_id = ?))")
+        params += [zone_id, zone_id]
     return cur.execute(
-        f"""SELECT meter_id, zone_id, category, quantity, interval_s, last_ts, tz FROM meters
+        f"""SELECT meter_id, zone_id, category, quantity, interval_s, last_ts, tz, to_zone_id FROM meters
             WHERE {' AND '.join(clauses)} ORDER BY meter_id""", params).df()
 
 

@@ -191,10 +191,15 @@ def burst(flows: pd.DataFrame, pressures: pd.DataFrame, series: pd.DataFrame, wi
 
 
 def _inlets_note(info: pd.DataFrame, meter_id: str) -> str:
-    """Names the inlets a zone's flow was summed from (`detection.zone_inflow`)."""
+    """Names the meters a zone's flow was summed from (`detection.zone_inflow`)."""
     inlets = info.at[meter_id, "inlets"] if "inlets" in info.columns else None
-    return f"; the zone's inflow through its {len(inlets)} inlets ({', '.join(inlets)})" \
-        if isinstance(inlets, list) else ""
+    if not isinstance(inlets, list):
+        return ""
+    outlets = info.at[meter_id, "outlets"] if "outlets" in info.columns else None
+    outlets = outlets if isinstance(outlets, list) else []
+    words = f"; the zone's inflow through its {len(inlets)} inlets ({', '.join(inlets)})" if len(inlets) > 1 else \
+        f"; the zone's inflow through {', '.join(inlets)}" if inlets else "; the zone's inflow"
+    return words + (f", less its outflow through {', '.join(outlets)}" if outlets else "")
 
 
 def _turned_note(meter_id: str, turned: frozenset[str]) -> str:

@@ -1,14 +1,16 @@
-"""A district fed through several inlets, read as one inflow: the sum of its inlet meters.
+"""A district's inflow read as one series: the signed sum of its supply points.
 
 A district's night flow is what enters it. When water moves from one of its inlets to another (a
 valve operated, a source switched) each inlet's night flow steps up or down but their sum does not,
-and a leak that draws through both shows whole only in the sum. The Zones page reads night flow the
-same way (`data.queries.night_flow`). Inlets alone in their zone, and flow series of no zone, are
-left as they are.
+and a leak that draws through both shows whole only in the sum. A district fed through another
+district's outlet (a boundary meter, `data.queries.supply`) takes that meter's flow as its inflow,
+and the district upstream has it taken off its own. The Zones page reads night flow the same way
+(`data.queries.night_flow`). A zone fed through one inlet of its own, and flow series of no zone,
+are left as they are.
 
-Inlets need not log together: each reading stands for up to one and a half of its meter's
-intervals (the jitter of a logger's clock), and the sum is taken where every inlet has one. While
-an inlet is silent the zone's inflow is unknown (a sum without it would read as a fall, and water
+Meters need not log together: each reading stands for up to one and a half of its meter's
+intervals (the jitter of a logger's clock), and the sum is taken where every point has one. While
+a point is silent the zone's inflow is unknown (a sum without an inlet would read as a fall, and water
 it used to carry, moved to the others, as a rise): `silent_meter` raises the silence instead. A
 closed inlet whose meter goes on reporting 0 is summed as 0.
 """
@@ -21,30 +23,48 @@ import pandas as pd
 STANDS_FOR_INTERVALS = 1.5
 
 
+def supply_points(series: pd.DataFrame) -> pd.DataFrame:
+    """(meter_id, zone_id, sign, category) of every zone's supply points among `catalogue` rows, as
+    `data.queries.supply.SUPPLY_POINTS` defines them: an inlet +1 to its zone, an outlet -1 to its zone and +1
+    to the zone its ``to_zone_id`` names."""
+    columns = ["meter_id", "zone_id", "category"]
+    zoned = series["zone_id"].notna()
+    outlets = series[series["category"] == "outlet"]
+    to_zone = outlets["to_zone_id"] if "to_zone_id" in outlets.columns else pd.Series(None, index=outlets.index)
+    onward = outlets[to_zone.notna() & (to_zone != outlets["zone_id"])]
+    return pd.concat([series[zoned & (series["category"] == "inlet")][columns].assign(sign=1.0),
+                      outlets[outlets["zone_id"].notna()][columns].assign(sign=-1.0),
+                      onward[columns].assign(zone_id=to_zone[onward.index], sign=1.0)], ignore_index=True)
+
+
 def zone_inflows(flows: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Flow readings (meter_id, ts, value) and their `catalogue` rows, with each zone of two or more inlet
-    meters replaced by one series ``ZONE:<zone_id>`` whose row lists them in ``inlets``."""
-    heard = series["meter_id"].isin(flows["meter_id"].unique())
-    inlets = series[heard & (series["category"] == "inlet") & series["zone_id"].notna()]
-    shared = inlets.groupby("zone_id")["meter_id"].agg(list)
-    shared = shared[shared.map(len) >= 2]
+    """Flow readings (meter_id, ts, value) and their `catalogue` rows, with each zone whose inflow is not just one
+    inlet of its own replaced by one series ``ZONE:<zone_id>``, the signed sum of its supply points, whose row lists
+    them in ``inlets`` and ``outlets``."""
+    points = supply_points(series[series["meter_id"].isin(flows["meter_id"].unique())])
+    alone = points.groupby("zone_id")["meter_id"].transform("size") == 1
+    shared = points[~(alone & (points["category"] == "inlet"))]
     if shared.empty:
         return flows, series
-    merged = [m for meters in shared for m in meters]
+    merged = set(shared["meter_id"])
     interval_s = series.set_index("meter_id")["interval_s"]
+    tz = series.set_index("meter_id")["tz"]
     readings, rows = [flows[~flows["meter_id"].isin(merged)]], [series[~series["meter_id"].isin(merged)]]
-    for zone_id, meters in shared.items():
-        total = _sum_where_all_read(flows[flows["meter_id"].isin(meters)], interval_s)
+    for zone_id, zone_points in shared.groupby("zone_id", sort=True):
+        signs = zone_points.set_index("meter_id")["sign"]
+        total = _sum_where_all_read(flows[flows["meter_id"].isin(signs.index)], interval_s, signs)
         readings.append(pd.DataFrame({"meter_id": f"ZONE:{zone_id}", "ts": total.index, "value": total.to_numpy()}))
-        first = inlets[inlets["zone_id"] == zone_id].iloc[0]
-        rows.append(pd.DataFrame([{**first.to_dict(), "meter_id": f"ZONE:{zone_id}", "inlets": sorted(meters),
-                                   "interval_s": interval_s.reindex(meters).min()}]))
+        rows.append(pd.DataFrame([{
+            "meter_id": f"ZONE:{zone_id}", "zone_id": zone_id, "category": "inlet", "quantity": "flow",
+            "tz": tz.get(signs.index[signs > 0][0] if (signs > 0).any() else signs.index[0], "UTC"),
+            "interval_s": interval_s.reindex(signs.index).min(),
+            "inlets": sorted(signs.index[signs > 0]), "outlets": sorted(signs.index[signs < 0])}]))
     return (pd.concat(readings, ignore_index=True).sort_values(["meter_id", "ts"], ignore_index=True),
             pd.concat(rows, ignore_index=True))
 
 
-def _sum_where_all_read(readings: pd.DataFrame, interval_s: pd.Series) -> pd.Series:
-    """The inlets' flows summed at every time any of them read, where each has a reading standing."""
+def _sum_where_all_read(readings: pd.DataFrame, interval_s: pd.Series, signs: pd.Series) -> pd.Series:
+    """The points' signed flows summed at every time any of them read, where each has a reading standing."""
     stamps = pd.DataFrame({"ts": np.sort(readings["ts"].unique())})
     total = np.zeros(len(stamps))
     for meter_id, own in readings.groupby("meter_id"):
@@ -54,6 +74,6 @@ def _sum_where_all_read(readings: pd.DataFrame, interval_s: pd.Series) -> pd.Ser
             step = own["ts"].diff().median().total_seconds() if len(own) > 1 else 0.0
         standing = pd.merge_asof(stamps, own, on="ts", direction="backward",
                                  tolerance=pd.Timedelta(seconds=STANDS_FOR_INTERVALS * step))
-        total += standing["value"].to_numpy(dtype=float)
+        total += signs[meter_id] * standing["value"].to_numpy(dtype=float)
     summed = pd.Series(total, index=pd.DatetimeIndex(stamps["ts"]))
     return summed[np.isfinite(summed.to_numpy())]

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
+from data.queries.supply import supply_volumes_sql
+from data.units import NETWORK_CATEGORIES_SQL
 
 FREQUENCIES = ("h", "D")
 CITY = "city"
@@ -84,10 +86,16 @@ def _zone_tz(cur: duckdb.DuckDBPyConnection, zone_id: str) -> str:
     return row[0]
 
 
+def _in_zone(column: str, zone_params: list) -> str:
+    return f"{column} = ?" if zone_params else "TRUE"
+
+
 def load_hourly(cur: duckdb.DuckDBPyConnection, key: SeriesKey, scope: Scope = None,
                 until: pd.Timestamp | None = None) -> DemandSeries:
     """Hourly demand of a meter, a zone or the city up to ``until`` (naive UTC, inclusive)."""
-    limit = "TRUE" if until is None else "hour <= ?"
+    def upto(column: str) -> str:
+        return "TRUE" if until is None else f"{column} <= ?"
+    limit = upto("hour")
     limit_params = [] if until is None else [pd.Timestamp(until).to_pydatetime()]
     if key.kind == "meter":
         quantity, tz, station, zone_id, imported = _meter_row(cur, key.ident, scope)
@@ -101,27 +109,28 @@ def load_hourly(cur: duckdb.DuckDBPyConnection, key: SeriesKey, scope: Scope = N
         return DemandSeries(key, values, "L", tz, "h", station, imported)
     if key.kind == "zone":
         tz = _zone_tz(cur, key.ident)
-        zone_clause, zone_params = "zone_id = ?", [key.ident]
+        zone_params = [key.ident]
     elif key.kind == CITY:
         row = cur.execute("SELECT tz FROM zones GROUP BY tz ORDER BY count(*) DESC LIMIT 1").fetchone()
         tz = row[0] if row else "UTC"
-        zone_clause, zone_params = "TRUE", []
+        zone_params = []
     else:
         raise SeriesError(f"cannot forecast a {key.kind!r}: choose a meter, a zone or the city")
     if scope is not None:
         where, params = meter_filter(scope, "m.meter_id")
         values = _hourly_frame(cur, f"""SELECT h.hour, sum(h.volume_l) AS value FROM meter_hourly h
             JOIN meters m USING (meter_id)
-            WHERE m.category NOT IN ('inlet', 'sensor', 'weather') AND m.{zone_clause}
-              AND {where} AND h.{limit} GROUP BY h.hour ORDER BY h.hour""",
+            WHERE m.category NOT IN {NETWORK_CATEGORIES_SQL} AND {_in_zone("m.zone_id", zone_params)}
+              AND {where} AND {upto("h.hour")} GROUP BY h.hour ORDER BY h.hour""",
                                [*zone_params, *params, *limit_params])
         return DemandSeries(key, values, "L", tz, "h", _zone_station(cur, key.ident if key.kind == "zone" else None))
     customers = _hourly_frame(cur, f"""SELECT hour, sum(volume_l) AS value FROM zone_hourly
-        WHERE {zone_clause} AND category NOT IN ('inlet', 'sensor', 'weather') AND {limit}
+        WHERE {_in_zone("zone_id", zone_params)} AND category NOT IN {NETWORK_CATEGORIES_SQL} AND {limit}
         GROUP BY hour ORDER BY hour""", [*zone_params, *limit_params])
-    if customers.empty:
-        customers = _hourly_frame(cur, f"""SELECT hour, sum(volume_l) AS value FROM zone_hourly
-            WHERE {zone_clause} AND category = 'inlet' AND {limit} GROUP BY hour ORDER BY hour""",
+    if customers.empty:  # a store of supply meters only: the zone's (or city's) net inflow is its demand
+        supply, _ = supply_volumes_sql("hour", None, city=key.kind == CITY)
+        customers = _hourly_frame(cur, f"""SELECT bucket AS hour, volume_l AS value FROM ({supply}) s
+            WHERE {_in_zone("zone_id", zone_params)} AND {upto("bucket")} ORDER BY hour""",
                                   [*zone_params, *limit_params])
     return DemandSeries(key, customers, "L", tz, "h", _zone_station(cur, key.ident if key.kind == "zone" else None))
 

@@ -23,7 +23,7 @@ def _rule_options(func):
     for option in reversed([
         click.option("--zone", "zone_id", default="*", show_default=True, help="Zone id, or * for any."),
         click.option("--category", default="*", show_default=True,
-                     help="Meter category (residential, inlet, ...; 'zone' for zone-level events), or * for any."),
+                     help="Meter category (residential, inlet, outlet, ...; 'zone' for zone-level events), or * for any."),
         click.option("--kind", default="*", show_default=True, type=click.Choice(["*", *KINDS]),
                      help="Event kind, or * for any."),
         click.option("--concern", default="*", show_default=True, type=click.Choice(["*", *CONCERNS]),

@@ -34,7 +34,10 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
               help="Zone of the meters this file introduces; '{meter_id}' in it stands for each meter's id "
                    "(--zone '{meter_id}': every meter its own zone, as a file of DMA inflows needs), "
                    "'{file}' for the file's name without extensions (one file per district).")
-@click.option("--category", default=None, help="Category of new meters (residential, inlet, ...).")
+@click.option("--category", default=None, help="Category of new meters (residential, inlet, outlet, ...).")
+@click.option("--to-zone", "to_zone", default=None, metavar="ZONE",
+              help="With --category outlet: the zone the outlets' water goes on to (a boundary meter between "
+                   "two districts); without it, the water leaves the network.")
 @click.option("--station", default=None, help="Weather station id (bwdf-weather).")
 @click.option("--ts-column", default=None, help="Timestamp column of a wide file.")
 @click.option("--ts-format", default=None, help="strptime format of local timestamps, e.g. '%d/%m/%Y %H:%M'.")
@@ -48,7 +51,8 @@ READ_ERRORS = (ImportSpecError, ValueError, OSError, pa.ArrowException, UnicodeD
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 @settings_options
 def import_command(settings: Settings, files: tuple[str, ...], format_name: str | None, tz: str | None,
-                   zone: str | None, category: str | None, station: str | None, ts_column: str | None,
+                   zone: str | None, category: str | None, to_zone: str | None, station: str | None,
+                   ts_column: str | None,
                    ts_format: str | None, decimal: str | None, maps: tuple[str, ...], regex_maps: tuple[str, ...],
                    progress: bool) -> None:
     """Import FILES (CSV, CSV.GZ or Parquet; long, wide or a preset format), each with the same options."""
@@ -58,7 +62,9 @@ def import_command(settings: Settings, files: tuple[str, ...], format_name: str 
         raise click.ClickException(str(err)) from None
     if mappings and format_name is None:
         format_name = "wide"
-    options = dict(tz=tz, zone=zone, category=category, station=station, ts_column=ts_column,
+    if to_zone is not None and category != "outlet":
+        raise click.UsageError("--to-zone names where an outlet's water goes: give it with --category outlet")
+    options = dict(tz=tz, zone=zone, category=category, to_zone=to_zone, station=station, ts_column=ts_column,
                    ts_format=ts_format, mappings=mappings)
     failed = []
     try:

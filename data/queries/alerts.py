@@ -18,7 +18,9 @@ import duckdb
 import pandas as pd
 
 from data.queries.catalog import table_columns
+from data.queries.night_flow import zone_inflow_hourly_sql
 from data.queries.scope import Scope, meter_filter
+from data.queries.supply import SUPPLY_POINTS
 from data.queries.zone_status import ZoneStatus as RuledZoneStatus
 from data.units import is_consumption_meter
 
@@ -172,26 +174,34 @@ def _meter_quantity(cur: duckdb.DuckDBPyConnection, meter_id: str) -> tuple[str 
     return rows[0] if rows else (None, None)
 
 
-def _inlet_of(cur: duckdb.DuckDBPyConnection, zone_id: str | None) -> str | None:
-    rows = cur.execute("SELECT meter_id FROM meters WHERE zone_id = ? AND category = 'inlet' "
-                       "ORDER BY meter_id LIMIT 1", [zone_id]).fetchall()
-    return rows[0][0] if rows else None
+def _supply_points_of(cur: duckdb.DuckDBPyConnection, zone_id: str | None) -> list[tuple[str, str]]:
+    """(meter_id, category) of the zone's supply points (`data.queries.supply`)."""
+    return cur.execute(f"SELECT meter_id, category FROM {SUPPLY_POINTS} WHERE zone_id = ? ORDER BY meter_id",
+                       [zone_id]).fetchall()
 
 
 def alert_series(cur: duckdb.DuckDBPyConnection, meter_id: str, zone_id: str | None, start: datetime,
                  end: datetime, before: timedelta = timedelta(hours=48),
                  after: timedelta = timedelta(hours=24)) -> AlertSeries:
-    """The hourly series of the alert's meter (or its zone's inlet) from ``before`` start to ``after`` end."""
+    """The hourly series of the alert's meter (or its zone's inflow) from ``before`` start to ``after`` end."""
     lo, hi = start - before, end + after
     if meter_id.startswith("ZONE:"):
-        inlet = _inlet_of(cur, zone_id or meter_id.removeprefix("ZONE:"))
-        if inlet is None:
+        zone_id = zone_id or meter_id.removeprefix("ZONE:")
+        points = _supply_points_of(cur, zone_id)
+        if len(points) > 1 or (points and points[0][1] != "inlet"):
+            inflow, params = zone_inflow_hourly_sql(None)
+            frame = cur.execute(
+                f"""SELECT hour, inflow_l_s AS value, NULL AS low, NULL AS high FROM ({inflow}) i
+                    WHERE zone_id = ? ORDER BY hour""", params + [lo, hi + timedelta(hours=1), zone_id]).df()
+            return AlertSeries(frame, f"zone {zone_id} inflow through {', '.join(m for m, _ in points)} "
+                                      "(hourly mean)", "L/s")
+        if not points:
             frame = cur.execute(
                 """SELECT hour, sum(volume_l) AS value, NULL AS low, NULL AS high FROM zone_hourly
                    WHERE zone_id = ? AND hour BETWEEN ? AND ? GROUP BY hour ORDER BY hour""",
                 [zone_id, lo, hi]).df()
             return AlertSeries(frame, f"zone {zone_id} consumption", "L/h")
-        meter_id = inlet
+        meter_id = points[0][0]
     quantity, category = _meter_quantity(cur, meter_id)
     if is_consumption_meter(quantity, category):
         frame = cur.execute(

@@ -14,8 +14,8 @@ import pandas as pd
 
 from data.queries.clock import data_now
 from data.queries.scope import Scope, meter_filter
+from data.units import NETWORK_CATEGORIES_SQL
 
-CUSTOMER_EXCLUDED = ("inlet", "sensor", "weather")
 RECENT = timedelta(days=28)
 
 
@@ -43,7 +43,7 @@ def category_shares(cur: duckdb.DuckDBPyConnection, kind: str, ident: str | None
     zone_clause, zone_params = ("m.zone_id = ?", [ident]) if kind == "zone" else ("TRUE", [])
     frame = cur.execute(
         f"""SELECT m.category, sum(h.volume_l) AS volume FROM meter_hourly h JOIN meters m USING (meter_id)
-            WHERE {zone_clause} AND m.category NOT IN ('inlet', 'sensor', 'weather') AND {where}
+            WHERE {zone_clause} AND m.category NOT IN {NETWORK_CATEGORIES_SQL} AND {where}
               AND h.hour > ? GROUP BY ALL""",
         [*zone_params, *params, end - RECENT]).df()
     total = float(frame["volume"].sum()) if not frame.empty else 0.0
@@ -60,7 +60,7 @@ def per_customer_demand(cur: duckdb.DuckDBPyConnection, tz: str, scope: Scope = 
         f"""SELECT m.category, hour(timezone(?, h.hour AT TIME ZONE 'UTC')) AS local_hour,
                    sum(h.volume_l) / count(DISTINCT h.meter_id) / count(DISTINCT h.hour) AS litres
             FROM meter_hourly h JOIN meters m USING (meter_id)
-            WHERE m.category NOT IN ('inlet', 'sensor', 'weather') AND {where} AND h.hour > ?
+            WHERE m.category NOT IN {NETWORK_CATEGORIES_SQL} AND {where} AND h.hour > ?
             GROUP BY ALL""",
         [tz, *params, end - RECENT]).df()
     return {str(cat): group.set_index("local_hour")["litres"].sort_index() for cat, group in frame.groupby("category")}

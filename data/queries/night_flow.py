@@ -3,7 +3,7 @@
 At night, between 01:00 and 05:00 local time, almost nobody draws water, so the
 lowest hourly inflow of the night is mostly leakage plus a little legitimate use.
 A night that rises above the zone's usual minimum points at a new leak. Read from
-the hourly statistics of the zone's inlet flow meters (`reading_hourly`).
+the hourly statistics of the zone's supply points (`reading_hourly`, `data.queries.supply`).
 """
 
 from __future__ import annotations
@@ -14,33 +14,36 @@ import duckdb
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
+from data.queries.supply import SUPPLY_POINTS
 
 NIGHT_START_HOUR = 1  # local, inclusive
 NIGHT_END_HOUR = 5    # local, exclusive
 
 
 def zone_inflow_hourly_sql(scope: Scope) -> tuple[str, list]:
-    """SQL of hourly zone inflow (L/s, mean of the hour, summed over a zone's inlets) with its parameters.
+    """SQL of hourly zone inflow (L/s, mean of the hour, the signed sum of a zone's supply points:
+    `data.queries.supply`) with its parameters.
 
-    An hour in which fewer of a zone's inlets reported than in its best hour of the window is left out:
-    a sum that misses a silent inlet reads as a fall (as in `detection.zone_inflow`).
+    An hour in which fewer of a zone's supply points reported than in its best hour of the window is left
+    out: a sum that misses a silent inlet reads as a fall (as in `detection.zone_inflow`), one that misses
+    a silent outlet as a rise.
     Columns: zone_id, tz, hour (UTC), local_hour (zone's wall clock), inflow_l_s, readings.
     Takes two more parameters after these: the UTC start and end of the window.
     """
-    where, params = meter_filter(scope, "m.meter_id")
+    where, params = meter_filter(scope, "r.meter_id")
     sql = f"""
         SELECT zone_id, tz, hour, local_hour, inflow_l_s, readings FROM (
-            SELECT m.zone_id, z.tz, r.hour,
+            SELECT p.zone_id, z.tz, r.hour,
                    timezone(z.tz, r.hour AT TIME ZONE 'UTC') AS local_hour,
-                   sum(r.total / r.n) AS inflow_l_s, sum(r.n) AS readings, count(*) AS inlets
+                   sum(p.sign * r.total / r.n) AS inflow_l_s, sum(r.n) AS readings, count(*) AS points
             FROM reading_hourly r
-            JOIN meters m USING (meter_id)
-            JOIN zones z ON z.zone_id = m.zone_id
-            WHERE m.category = 'inlet' AND r.quantity = 'flow' AND {where}
+            JOIN {SUPPLY_POINTS} p USING (meter_id)
+            JOIN zones z ON z.zone_id = p.zone_id
+            WHERE r.quantity = 'flow' AND {where}
               AND r.hour >= ? AND r.hour < ?
             GROUP BY ALL
         )
-        QUALIFY inlets = max(inlets) OVER (PARTITION BY zone_id)
+        QUALIFY points = max(points) OVER (PARTITION BY zone_id)
     """
     return sql, params
 

@@ -1,6 +1,7 @@
 """What the Overview shows: the city's inflow now, today's consumption against a typical day, live series.
 
-Zone inflow is measured by each zone's inlet flow meter (category ``inlet``);
+Zone inflow is measured by each zone's supply points (its ``inlet`` flow meters, and
+``outlet`` meters taken off or, between two zones, added: `data.queries.supply`);
 pressure per zone is the lowest of its pressure sensors, the service level
 its worst-served customers see. Everything reads indexed rollups or a short
 window of recent readings, never whole tables.
@@ -15,7 +16,9 @@ import duckdb
 import pandas as pd
 
 from data.queries.scope import Scope, meter_filter
+from data.queries.supply import CITY_SUPPLY_POINTS, SUPPLY_POINTS
 from data.queries.zone_status import StatusLimits
+from data.units import NETWORK_CATEGORIES_SQL
 
 #: How many previous same weekdays make "typical".
 TYPICAL_WEEKS = 4
@@ -45,12 +48,16 @@ class TodayConsumption:
 
 
 def monitoring_points(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> pd.DataFrame:
-    """Zone inlet flow meters and pressure sensors: meter_id, zone_id, quantity."""
-    where, params = meter_filter(scope)
+    """Zones' supply flow meters and pressure sensors: meter_id, zone_id, quantity (a boundary meter under
+    both of its zones)."""
+    where, params = meter_filter(scope, "meter_id")
     return cur.execute(
-        f"""SELECT meter_id, zone_id, quantity FROM meters
-            WHERE {where} AND zone_id IS NOT NULL
-              AND ((category = 'inlet' AND quantity = 'flow') OR quantity = 'pressure')
+        f"""SELECT DISTINCT meter_id, zone_id, quantity FROM (
+                SELECT p.meter_id, p.zone_id, m.quantity FROM {SUPPLY_POINTS} p JOIN meters m USING (meter_id)
+                WHERE m.quantity = 'flow'
+                UNION ALL
+                SELECT meter_id, zone_id, quantity FROM meters WHERE zone_id IS NOT NULL AND quantity = 'pressure')
+            WHERE {where}
             ORDER BY zone_id, quantity, meter_id""",
         params,
     ).df()
@@ -58,16 +65,18 @@ def monitoring_points(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> pd
 
 def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = None,
                 limits: StatusLimits = StatusLimits()) -> CityInflow:
-    """Sum of each reporting zone inlet's latest flow before ``now``. An inlet is reporting by the rule
-    of the zone status (`data.queries.zone_status`): a reading within ``limits.stale_after_min``."""
+    """Signed sum of the latest flow before ``now`` of each reporting meter the city takes water in or lets
+    it out through (`data.queries.supply`: a boundary meter between two of its zones is neither). A meter is
+    reporting by the rule of the zone status (`data.queries.zone_status`): a reading within
+    ``limits.stale_after_min``."""
     where, params = meter_filter(scope, "m.meter_id")
     inlets, reporting, total, as_of = cur.execute(
         f"""WITH inlets AS (
-                SELECT meter_id FROM meters m
-                WHERE {where} AND category = 'inlet' AND quantity = 'flow'),
+                SELECT p.meter_id, p.sign FROM {CITY_SUPPLY_POINTS} p JOIN meters m USING (meter_id)
+                WHERE {where} AND m.quantity = 'flow'),
             latest AS (
-                SELECT r.meter_id, arg_max(r.value, r.ts) AS flow, max(r.ts) AS ts
-                FROM readings r JOIN inlets USING (meter_id)
+                SELECT r.meter_id, arg_max(r.value, r.ts) * any_value(i.sign) AS flow, max(r.ts) AS ts
+                FROM readings r JOIN inlets i USING (meter_id)
                 WHERE r.quantity = 'flow' AND r.ts > ? AND r.ts <= ?
                 GROUP BY r.meter_id)
             SELECT (SELECT count(*) FROM inlets), count(*), sum(flow), max(ts) FROM latest""",
@@ -98,7 +107,7 @@ def consumption_today(cur: duckdb.DuckDBPyConnection, now: datetime, tz: str,
     flat = [t.to_pydatetime() for window in windows for t in window]
     row = cur.execute(
         f"""SELECT {cases} FROM meter_hourly h JOIN meters m USING (meter_id)
-            WHERE {where} AND m.category NOT IN ('inlet', 'sensor', 'weather') AND ({ranges})""",
+            WHERE {where} AND m.category NOT IN {NETWORK_CATEGORIES_SQL} AND ({ranges})""",
         flat + params + flat,
     ).fetchone()
     today, previous = row[0], [v for v in row[1:] if v is not None]
@@ -121,18 +130,21 @@ def open_alert_count(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> int
 
 def live_series(cur: duckdb.DuckDBPyConnection, since: datetime, until: datetime,
                 scope: Scope = None) -> pd.DataFrame:
-    """Zone inflow (L/s) and lowest zone pressure (bar) per timestamp in ``(since, until]``.
+    """Zone net inflow (L/s, the signed sum of its supply points) and lowest zone pressure (bar) per timestamp
+    in ``(since, until]``.
 
     Columns: ts, zone_id, quantity ('flow' or 'pressure'), value; sorted by ts.
     """
-    where, params = meter_filter(scope, "m.meter_id")
+    where, params = meter_filter(scope, "r.meter_id")
     return cur.execute(
-        f"""SELECT r.ts, m.zone_id, r.quantity,
-                   CASE r.quantity WHEN 'flow' THEN sum(r.value) ELSE min(r.value) END AS value
-            FROM readings r JOIN meters m USING (meter_id)
-            WHERE {where} AND m.zone_id IS NOT NULL
-              AND ((m.category = 'inlet' AND r.quantity = 'flow') OR r.quantity = 'pressure')
-              AND r.ts > ? AND r.ts <= ?
-            GROUP BY r.ts, m.zone_id, r.quantity ORDER BY r.ts, m.zone_id, r.quantity""",
+        f"""WITH points AS (
+                SELECT meter_id, zone_id, sign, 'flow' AS quantity FROM {SUPPLY_POINTS}
+                UNION ALL
+                SELECT meter_id, zone_id, 1.0, 'pressure' FROM meters WHERE zone_id IS NOT NULL)
+            SELECT r.ts, p.zone_id, r.quantity,
+                   CASE r.quantity WHEN 'flow' THEN sum(p.sign * r.value) ELSE min(r.value) END AS value
+            FROM readings r JOIN points p ON p.meter_id = r.meter_id AND p.quantity = r.quantity
+            WHERE {where} AND r.ts > ? AND r.ts <= ?
+            GROUP BY r.ts, p.zone_id, r.quantity ORDER BY r.ts, p.zone_id, r.quantity""",
         params + [since, until],
     ).df()

@@ -19,6 +19,7 @@ import pandas as pd
 
 from data.queries.night_flow import night_flow_minima
 from data.queries.scope import Scope, meter_filter
+from data.queries.supply import SUPPLY_POINTS
 
 NORMAL, WARNING, CRITICAL = "Normal", "Warning", "Critical"
 LEVELS = (NORMAL, WARNING, CRITICAL)
@@ -53,7 +54,7 @@ class ZoneStatus:
     name: str
     status: str                      # Normal | Warning | Critical
     reasons: list[str]               # worst first; for Normal, what was checked
-    inflow_l_s: float | None         # latest hourly mean inflow, summed over the zone's reporting inlets
+    inflow_l_s: float | None         # latest hourly mean net inflow of the zone's reporting supply points
     pressure_bar: float | None       # lowest latest hourly mean pressure of the zone's sensors
     pressure_sensor: str | None
 
@@ -71,26 +72,26 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
     if not zones:
         return []
     stale = timedelta(minutes=limits.stale_after_min)
-    inlets = _inlets(cur, scope)
+    points = _supply_points(cur, scope)
     latest = _latest_hour(cur, now, stale, scope)
     nights = night_flow_minima(cur, now - timedelta(days=limits.typical_nights + 2), now, scope=scope)
     alerts = _open_alerts(cur)
 
-    inlets_of = _by_zone(inlets)
+    points_of = _by_zone(points)
     latest_of = _by_zone(latest)
+    flow_of = {r["meter_id"]: r for r in latest.to_dict("records") if r["quantity"] == "flow"}
     nights_of = _by_zone(nights)
     statuses = []
     for zone_id, name in zones:
-        zone_inlets = inlets_of.get(zone_id, [])
-        inlet_ids = {row["meter_id"] for row in zone_inlets}
-        flows = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "flow" and r["meter_id"] in inlet_ids]
+        zone_points = points_of.get(zone_id, [])
+        flows = [flow_of[p["meter_id"]] for p in zone_points if p["meter_id"] in flow_of]
         pressures = [r for r in latest_of.get(zone_id, []) if r["quantity"] == "pressure"]
-        inlet_findings, reporting = _inlet_findings(zone_inlets, flows, now, stale)
-        current = [r for r in flows if r["meter_id"] in reporting]
+        supply_findings, reporting = _supply_findings(zone_points, flows, now, stale)
+        current = [p["sign"] * flow_of[p["meter_id"]]["mean"] for p in zone_points if p["meter_id"] in reporting]
         findings = (_alert_findings(alerts.get(zone_id))
                     + _pressure_findings(pressures, now, stale, limits)
                     + _night_flow_findings(nights_of.get(zone_id, []), limits)
-                    + inlet_findings)
+                    + supply_findings)
         level = max((f[0] for f in findings), default=0)
         reasons = [text for _, text in sorted(findings, key=lambda f: -f[0])]
         if not reasons:
@@ -98,7 +99,7 @@ def zone_statuses(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = 
         lowest = min(pressures, key=lambda r: r["mean"], default=None)
         statuses.append(ZoneStatus(
             zone_id, name, LEVELS[level], reasons,
-            sum(r["mean"] for r in current) if current else None,
+            sum(current) if current else None,
             lowest["mean"] if lowest else None,
             lowest["meter_id"] if lowest else None,
         ))
@@ -112,11 +113,13 @@ def _by_zone(frame: pd.DataFrame) -> dict[str, list[dict]]:
     return grouped
 
 
-def _inlets(cur, scope: Scope) -> pd.DataFrame:
-    where, params = meter_filter(scope)
+def _supply_points(cur, scope: Scope) -> pd.DataFrame:
+    """Each zone's supply points (`data.queries.supply`) with their sign and newest reading."""
+    where, params = meter_filter(scope, "p.meter_id")
     return cur.execute(
-        f"""SELECT meter_id, zone_id, last_ts FROM meters
-            WHERE category = 'inlet' AND {where} ORDER BY meter_id""", params).df()
+        f"""SELECT p.meter_id, p.zone_id, p.sign, p.category, m.last_ts
+            FROM {SUPPLY_POINTS} p JOIN meters m USING (meter_id)
+            WHERE {where} ORDER BY p.meter_id""", params).df()
 
 
 def _latest_hour(cur, now: datetime, stale: timedelta, scope: Scope) -> pd.DataFrame:
@@ -138,29 +141,30 @@ def _ago(delta: timedelta) -> str:
         f"{minutes / 1440:.0f} days"
 
 
-def _inlet_findings(inlets: list[dict], flows: list[dict], now: datetime,
-                    stale: timedelta) -> tuple[list[tuple[int, str]], set[str]]:
-    """A finding per inlet, stale when its newest reading at or before ``now`` is older than ``stale``;
-    and the inlets still reporting (only theirs is the zone's inflow now)."""
-    if not inlets:
+def _supply_findings(points: list[dict], flows: list[dict], now: datetime,
+                     stale: timedelta) -> tuple[list[tuple[int, str]], set[str]]:
+    """A finding per supply point (inlet or outlet), stale when its newest reading at or before ``now`` is
+    older than ``stale``; and the points still reporting (only theirs is the zone's inflow now)."""
+    if not points:
         return [(1, "No inlet flow meter in this zone: its inflow and night flow cannot be watched.")], set()
     newest_hour = {r["meter_id"]: r["hour"] for r in flows}
     findings, reporting = [], set()
-    for inlet in inlets:
-        meter_id, last = inlet["meter_id"], inlet["last_ts"]
+    for point in points:
+        meter_id, last, inlet = point["meter_id"], point["last_ts"], point["category"]
         if not pd.isna(last) and last <= now:
             exact = True
         else:  # a past 'now' (or no state): judge by the hourly statistics, to the hour
             exact, hour = False, newest_hour.get(meter_id)
             last = None if hour is None else hour
         if last is None:
-            findings.append((1, f"No reading from inlet {meter_id} in the last {_ago(stale)}."))
+            findings.append((1, f"No reading from {inlet} {meter_id} in the last {_ago(stale)}."))
         elif now - last - (timedelta(0) if exact else timedelta(minutes=59)) > stale:
-            text = f"No reading from inlet {meter_id} for {_ago(now - last)} (last at {last:%Y-%m-%d %H:%M} UTC)."
+            text = (f"No reading from {inlet} {meter_id} for {_ago(now - last)} "
+                    f"(last at {last:%Y-%m-%d %H:%M} UTC).")
             findings.append((1, text))
         else:
             when = f"last at {last:%H:%M} UTC" if exact else f"readings in the hour from {last:%H:%M} UTC"
-            findings.append((0, f"Inlet {meter_id} reporting ({when})."))
+            findings.append((0, f"{inlet.capitalize()} {meter_id} reporting ({when})."))
             reporting.add(meter_id)
     return findings, reporting
 

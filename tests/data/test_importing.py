@@ -161,6 +161,16 @@ def test_new_meters_get_the_zone_tz_and_category_and_existing_meters_keep_theirs
     assert zones == [("Z1", "Europe/Rome"), ("Z2", "UTC")]
 
 
+def test_an_outlet_names_the_zone_its_water_goes_on_to(store, tmp_path):
+    text = "meter_id,ts,quantity,value,unit\nUP-DOWN,2021-01-01 00:00,flow,4,L/s\n"
+    import_file(store, write(tmp_path, "boundary.csv", text), ImportSpec(tz="UTC", zone="UP", category="outlet",
+                                                                          to_zone="DOWN"))
+    meters = store.cursor().execute("SELECT meter_id, zone_id, category, to_zone_id FROM meters").fetchall()
+    assert meters == [("UP-DOWN", "UP", "outlet", "DOWN")]
+    zones = store.cursor().execute("SELECT zone_id FROM zones ORDER BY zone_id").fetchall()
+    assert zones == [("DOWN",), ("UP",)]
+
+
 def test_a_zone_template_makes_each_new_meter_its_own_zone(store, tmp_path):
     text = "when,DMA_X_l_per_s,DMA_Y_l_per_s\n2022-01-10 08:00,3.5,4\n"
     spec = ImportSpec(layout="wide", tz="Europe/Rome", zone="dma-{meter_id}", category="inlet",

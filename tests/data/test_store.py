@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from data.payload import decode_message
 from data.quality import Flag
-from data.store import Store, StoreOptions, byte_size
+from data.schema import SCHEMA_VERSION
+from data.store import Store, StoreOptions, StoreVersionError, byte_size
 from data.validation import ValidationRules, validate_readings
 from tests.data.builders import (
     T0,
@@ -199,6 +200,25 @@ def test_quarantine_policy_keeps_unknown_meters_out(store):
     assert query(policy_store, "SELECT count(*) AS n FROM meters")["n"].iat[0] == 1
     assert query(policy_store, "SELECT DISTINCT meter_id FROM readings")["meter_id"].tolist() == ["known"]
     policy_store.close()
+
+
+def test_only_an_outlet_takes_the_zone_its_reading_says_its_water_goes_to(store):
+    ingest(store, [reading("o-1", at(1), 4, quantity="flow", unit="L/s", zone="up", category="outlet", to_zone="down"),
+                   reading("i-1", at(1), 4, quantity="flow", unit="L/s", zone="up", category="inlet", to_zone="down")])
+    meters = query(store, "SELECT meter_id, to_zone_id FROM meters ORDER BY meter_id")
+    assert meters.astype(object).where(meters.notna(), None).values.tolist() == [["i-1", None], ["o-1", "down"]]
+
+
+def test_a_store_of_the_earlier_schema_is_upgraded_when_opened_to_write_and_refused_read_only(tmp_path):
+    path = tmp_path / "old.duckdb"
+    with Store(path) as s:
+        s.cursor().execute("ALTER TABLE meters DROP COLUMN to_zone_id; UPDATE schema_info SET version = 1")
+    with pytest.raises(StoreVersionError, match="open it once with write access"):
+        Store(path, read_only=True)
+    with Store(path) as s:
+        assert "to_zone_id" in query(s, "SELECT * FROM meters").columns
+    with Store(path, read_only=True) as s:
+        assert query(s, "SELECT version FROM schema_info")["version"].tolist() == [SCHEMA_VERSION]
 
 
 def test_zone_rollups_add_meters_by_zone_and_category(store):

@@ -1,4 +1,5 @@
-"""A district fed through two inlets: its night flow is the sum of them, as the Zones page reads it."""
+"""A district fed through two inlets, or through another's outlet: its night flow is the signed sum of its
+supply points, as the Zones page reads it."""
 
 from __future__ import annotations
 
@@ -74,3 +75,40 @@ def test_while_an_inlet_is_silent_its_zones_inflow_is_unknown():
                            "tz": "UTC", "interval_s": 900.0})
     summed, _ = zone_inflows(flows, series)
     assert summed["ts"].tolist() == list(ts[:2]) and summed["value"].tolist() == [3.0, 3.0]
+
+
+@pytest.fixture(scope="module")
+def cascade_events(tmp_path_factory):
+    """UP takes its inflow through UP-IN and passes DOWN's on through UP-DOWN; a leak of 0.3 L/s in DOWN."""
+    down = s.inlet_flow(seed=81, step_l_s=0.3, step_from=LEAK_FROM, step_hours=24 * 10)
+    up_own = s.inlet_flow(seed=82)
+    frames = [s.sensor_readings("UP-IN", up_own + down, "flow", "L/s"),
+              s.sensor_readings("UP-DOWN", down, "flow", "L/s")]
+    meters = s.meters_frame([("UP-IN", "UP", "inlet", "flow"), ("UP-DOWN", "UP", "outlet", "flow")])
+    meters["to_zone_id"] = [None, "DOWN"]
+    path = tmp_path_factory.mktemp("cascade") / "store.duckdb"
+    s.store_with(path, *frames, meters=meters).close()
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return scan_range(conn.cursor(), None, SCAN_START, SCAN_END, internal=True)
+
+
+def test_a_leak_downstream_of_a_boundary_meter_is_the_downstream_zones_and_not_the_upstream_ones(cascade_events):
+    rises = cascade_events[cascade_events["kind"] == "night_flow_rise"]
+    assert list(rises["meter_id"]) == ["ZONE:DOWN"], rises[["meter_id", "explanation"]].values.tolist()
+    assert list(rises["zone_id"]) == ["DOWN"]
+    rise = float(rises.iloc[0]["explanation"].split(", up ")[1].split(" L/s")[0])
+    assert rise == pytest.approx(0.3, abs=0.05)
+    assert "the zone's inflow through UP-DOWN" in rises.iloc[0]["explanation"]
+
+
+def test_an_upstream_zones_inflow_is_its_inlets_less_its_outlets():
+    ts = pd.date_range("2025-01-01", periods=3, freq="15min")
+    flows = pd.DataFrame({"meter_id": ["IN"] * 3 + ["OUT"] * 3, "ts": list(ts) * 2, "value": [5.0] * 3 + [2.0] * 3})
+    series = pd.DataFrame({"meter_id": ["IN", "OUT"], "zone_id": "UP", "category": ["inlet", "outlet"],
+                           "to_zone_id": [None, "DOWN"], "quantity": "flow", "tz": "UTC", "interval_s": 900.0})
+    summed, zone_series = zone_inflows(flows, series)
+    by_zone = summed.groupby("meter_id")["value"].first().to_dict()
+    assert by_zone == {"ZONE:UP": 3.0, "ZONE:DOWN": 2.0}
+    rows = zone_series.set_index("meter_id")
+    assert (rows.at["ZONE:UP", "inlets"], rows.at["ZONE:UP", "outlets"]) == (["IN"], ["OUT"])
+    assert rows.at["ZONE:DOWN", "zone_id"] == "DOWN"
