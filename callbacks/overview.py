@@ -38,7 +38,8 @@ def _inflow(inflow: CityInflow) -> list | str:
     if inflow.total_l_s is None:
         return [html.Span("–"), _note("no inlet reading in the last 2 h")]
     return [f"{inflow.total_l_s:,.1f} L/s",
-            _note(f"{inflow.zones_reporting} of {inflow.zones_with_inlet} zone inlets reporting")]
+            _note(f"{inflow.zones_reporting} of {inflow.zones_with_inlet} zone "
+                  f"{'inlets and outlets' if inflow.outlets else 'inlets'} reporting")]
 
 
 def _today(today: TodayConsumption, yesterday: TodayConsumption | None = None) -> list:

@@ -52,7 +52,7 @@ def layout(zone: str | None = None, **_query: str) -> html.Div:
                         dcc.Loading(_chart(ids.NIGHT_FLOW, "Minimum night flow of the chosen zone per night")),
                     ])), lg=5, className="mb-3"),
                     dbc.Col(dbc.Card(dbc.CardBody([
-                        html.H2("Water balance per day: inlet minus customer meters", className="h6"),
+                        html.H2("Water balance per day: inflow minus customer meters", className="h6"),
                         dcc.Loading([html.Div(id=ids.BALANCE_SUMMARY, className="small mb-1"),
                                      _chart(ids.BALANCE, "Daily water balance of the chosen zone: customer meters and unaccounted-for water")]),
                     ])), lg=7, className="mb-3"),

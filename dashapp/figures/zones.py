@@ -24,8 +24,8 @@ def _local(hours: pd.Series, tz: str) -> np.ndarray:
 
 def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
                          pressure_band: tuple[float, float], zone_label: str, step_hours: int = 1) -> dict:
-    """Inlet flow (top, in ``flow_unit``) and pressure per sensor (bottom, bar), in local time, as
-    means over ``step_hours``.
+    """Flow through each of the zone's supply points (top, in ``flow_unit``; what an outlet takes out is below
+    zero) and pressure per sensor (bottom, bar), in local time, as means over ``step_hours``.
 
     Over a DST change local time repeats or skips an hour; the points keep their
     true order because they are drawn in UTC order with local labels.
@@ -35,14 +35,19 @@ def flow_pressure_figure(frame: pd.DataFrame, flow_unit: str, tz: str,
     factor = flow_factor(flow_unit)
     mean_over = f" (mean over {step_hours} h)" if step_hours > 1 else ""
     frame = frame.assign(local=_local(frame["hour"], tz))
-    data = []
+    data, flows = [], 0
     for i, ((meter_id, quantity), series) in enumerate(frame.groupby(["meter_id", "quantity"], sort=True)):
         flow = quantity == "flow"
+        if flow:
+            colour = COLOURS["flow"] if flows == 0 else SERIES[flows % len(SERIES)]
+            flows += 1
+        else:
+            colour = SERIES[(i + 3) % len(SERIES)]
         data.append({
             "type": line_type(len(series)), "mode": "lines", "name": meter_id,
             "x": series["local"].tolist(), "y": (series["mean"] * (factor if flow else 1)).round(4).tolist(),
             "xaxis": "x", "yaxis": "y" if flow else "y2",
-            "line": {"width": 1.5, "color": COLOURS["flow"] if flow else SERIES[(i + 3) % len(SERIES)]},
+            "line": {"width": 1.5, "color": colour},
             "hovertemplate": "%{y:.2f} " + (flow_unit if flow else "bar") + mean_over,
         })
     low, _high = pressure_band

@@ -28,8 +28,9 @@ TYPICAL_WEEKS = 4
 class CityInflow:
     total_l_s: float | None       # None: no inlet is reporting
     zones_reporting: int
-    zones_with_inlet: int
+    zones_with_inlet: int         # the meters the city's inflow is summed from: inlets and outlets
     as_of: datetime | None
+    outlets: int = 0              # of them, outlets (water leaving the network)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = No
     reporting by the rule of the zone status (`data.queries.zone_status`): a reading within
     ``limits.stale_after_min``."""
     where, params = meter_filter(scope, "m.meter_id")
-    inlets, reporting, total, as_of = cur.execute(
+    inlets, outlets, reporting, total, as_of = cur.execute(
         f"""WITH inlets AS (
                 SELECT p.meter_id, p.sign FROM {CITY_SUPPLY_POINTS} p JOIN meters m USING (meter_id)
                 WHERE {where} AND m.quantity = 'flow'),
@@ -79,10 +80,11 @@ def city_inflow(cur: duckdb.DuckDBPyConnection, now: datetime, scope: Scope = No
                 FROM readings r JOIN inlets i USING (meter_id)
                 WHERE r.quantity = 'flow' AND r.ts > ? AND r.ts <= ?
                 GROUP BY r.meter_id)
-            SELECT (SELECT count(*) FROM inlets), count(*), sum(flow), max(ts) FROM latest""",
+            SELECT (SELECT count(*) FROM inlets), (SELECT count(*) FROM inlets WHERE sign < 0),
+                   count(*), sum(flow), max(ts) FROM latest""",
         params + [now - timedelta(minutes=limits.stale_after_min), now],
     ).fetchone()
-    return CityInflow(None if not reporting else float(total), int(reporting), int(inlets), as_of)
+    return CityInflow(None if not reporting else float(total), int(reporting), int(inlets), as_of, int(outlets))
 
 
 def city_time_zone(cur: duckdb.DuckDBPyConnection) -> str:

@@ -45,7 +45,7 @@ def test_the_city_takes_in_what_its_sources_bring_less_what_it_sells(cascade):
     store, last = cascade
     inflow = city_inflow(store.cursor(), last)
     assert inflow.total_l_s == pytest.approx(9.0)
-    assert (inflow.zones_reporting, inflow.zones_with_inlet) == (2, 2)   # UP-IN and UP-SALE; UP-DOWN cancels
+    assert (inflow.zones_reporting, inflow.zones_with_inlet, inflow.outlets) == (2, 2, 1)  # UP-DOWN is neither
 
 
 def test_each_zone_takes_in_its_inlets_and_the_outlets_into_it_less_its_own_outlets(cascade):
