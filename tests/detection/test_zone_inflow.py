@@ -34,7 +34,11 @@ def two_inlet_events(tmp_path_factory):
     frames = [s.sensor_readings(meter, values, "flow", "L/s") for meter, values in
               (("ZS-A", shifted_a), ("ZS-B", shifted_b), ("ZL-A", leaking_a), ("ZL-B", leaking_b))]
     meters = s.meters_frame([(m, m[:2], "inlet", "flow") for m in ("ZS-A", "ZS-B", "ZL-A", "ZL-B")])
-    path = tmp_path_factory.mktemp("two-inlets") / "store.duckdb"
+    return _scanned(tmp_path_factory.mktemp("two-inlets") / "store.duckdb", frames, meters)
+
+
+def _scanned(path, frames: list[pd.DataFrame], meters: pd.DataFrame) -> pd.DataFrame:
+    """Every event of the scan window in a store of these readings."""
     s.store_with(path, *frames, meters=meters).close()
     with duckdb.connect(str(path), read_only=True) as conn:
         return scan_range(conn.cursor(), None, SCAN_START, SCAN_END, internal=True)
@@ -86,10 +90,7 @@ def cascade_events(tmp_path_factory):
               s.sensor_readings("UP-DOWN", down, "flow", "L/s")]
     meters = s.meters_frame([("UP-IN", "UP", "inlet", "flow"), ("UP-DOWN", "UP", "outlet", "flow")])
     meters["to_zone_id"] = [None, "DOWN"]
-    path = tmp_path_factory.mktemp("cascade") / "store.duckdb"
-    s.store_with(path, *frames, meters=meters).close()
-    with duckdb.connect(str(path), read_only=True) as conn:
-        return scan_range(conn.cursor(), None, SCAN_START, SCAN_END, internal=True)
+    return _scanned(tmp_path_factory.mktemp("cascade") / "store.duckdb", frames, meters)
 
 
 def test_a_leak_downstream_of_a_boundary_meter_is_the_downstream_zones_and_not_the_upstream_ones(cascade_events):
