@@ -52,9 +52,13 @@ def test_flow_moving_between_a_zones_inlets_is_not_a_leak(two_inlet_events):
 def test_a_leak_in_a_zone_with_two_inlets_is_one_rise_of_their_sum(two_inlet_events):
     rises = two_inlet_events[(two_inlet_events["kind"] == "night_flow_rise") & (two_inlet_events["zone_id"] == "ZL")]
     assert list(rises["meter_id"]) == ["ZONE:ZL"]
-    rise = float(rises.iloc[0]["explanation"].split(", up ")[1].split(" L/s")[0])
-    assert rise == pytest.approx(0.3, abs=0.05)
+    assert _rise_l_s(rises.iloc[0]) == pytest.approx(0.3, abs=0.05)
     assert "its 2 inlets (ZL-A, ZL-B)" in rises.iloc[0]["explanation"]
+
+
+def _rise_l_s(event: pd.Series) -> float:
+    """The rise a night-flow event's explanation states."""
+    return float(event["explanation"].split(", up ")[1].split(" L/s")[0])
 
 
 def test_inlets_are_summed_where_all_have_a_reading_and_single_inlets_stay_as_they_are():
@@ -97,8 +101,7 @@ def test_a_leak_downstream_of_a_boundary_meter_is_the_downstream_zones_and_not_t
     rises = cascade_events[cascade_events["kind"] == "night_flow_rise"]
     assert list(rises["meter_id"]) == ["ZONE:DOWN"], rises[["meter_id", "explanation"]].values.tolist()
     assert list(rises["zone_id"]) == ["DOWN"]
-    rise = float(rises.iloc[0]["explanation"].split(", up ")[1].split(" L/s")[0])
-    assert rise == pytest.approx(0.3, abs=0.05)
+    assert _rise_l_s(rises.iloc[0]) == pytest.approx(0.3, abs=0.05)
     assert "the zone's inflow through UP-DOWN" in rises.iloc[0]["explanation"]
 
 
