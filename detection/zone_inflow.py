@@ -31,7 +31,8 @@ def supply_points(series: pd.DataFrame) -> pd.DataFrame:
     zoned = series["zone_id"].notna()
     outlets = series[series["category"] == "outlet"]
     to_zone = outlets["to_zone_id"] if "to_zone_id" in outlets.columns else pd.Series(None, index=outlets.index)
-    onward = outlets[to_zone.notna() & (to_zone != outlets["zone_id"])]
+    outlets, to_zone = outlets[to_zone != outlets["zone_id"]], to_zone[to_zone != outlets["zone_id"]]
+    onward = outlets[to_zone.notna()]
     return pd.concat([series[zoned & (series["category"] == "inlet")][columns].assign(sign=1.0),
                       outlets[outlets["zone_id"].notna()][columns].assign(sign=-1.0),
                       onward[columns].assign(zone_id=to_zone[onward.index], sign=1.0)], ignore_index=True)

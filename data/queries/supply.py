@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from data.queries.scope import Scope, meter_filter
 
-#: (meter_id, zone_id, sign, category): each supply point of each zone; a boundary meter appears twice.
+#: (meter_id, zone_id, sign, category): each supply point of each zone; a boundary meter appears twice, an
+#: outlet back into its own zone not at all.
 SUPPLY_POINTS = """(
     SELECT meter_id, zone_id, 1.0 AS sign, category FROM meters
     WHERE category = 'inlet' AND zone_id IS NOT NULL
     UNION ALL
     SELECT meter_id, zone_id, -1.0 AS sign, category FROM meters
-    WHERE category = 'outlet' AND zone_id IS NOT NULL
+    WHERE category = 'outlet' AND zone_id IS NOT NULL AND to_zone_id IS DISTINCT FROM zone_id
     UNION ALL
     SELECT meter_id, to_zone_id AS zone_id, 1.0 AS sign, category FROM meters
     WHERE category = 'outlet' AND to_zone_id IS NOT NULL AND to_zone_id IS DISTINCT FROM zone_id

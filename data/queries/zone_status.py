@@ -150,21 +150,21 @@ def _supply_findings(points: list[dict], flows: list[dict], now: datetime,
     newest_hour = {r["meter_id"]: r["hour"] for r in flows}
     findings, reporting = [], set()
     for point in points:
-        meter_id, last, inlet = point["meter_id"], point["last_ts"], point["category"]
+        meter_id, last, kind = point["meter_id"], point["last_ts"], point["category"]
         if not pd.isna(last) and last <= now:
             exact = True
         else:  # a past 'now' (or no state): judge by the hourly statistics, to the hour
             exact, hour = False, newest_hour.get(meter_id)
             last = None if hour is None else hour
         if last is None:
-            findings.append((1, f"No reading from {inlet} {meter_id} in the last {_ago(stale)}."))
+            findings.append((1, f"No reading from {kind} {meter_id} in the last {_ago(stale)}."))
         elif now - last - (timedelta(0) if exact else timedelta(minutes=59)) > stale:
-            text = (f"No reading from {inlet} {meter_id} for {_ago(now - last)} "
+            text = (f"No reading from {kind} {meter_id} for {_ago(now - last)} "
                     f"(last at {last:%Y-%m-%d %H:%M} UTC).")
             findings.append((1, text))
         else:
             when = f"last at {last:%H:%M} UTC" if exact else f"readings in the hour from {last:%H:%M} UTC"
-            findings.append((0, f"{inlet.capitalize()} {meter_id} reporting ({when})."))
+            findings.append((0, f"{kind.capitalize()} {meter_id} reporting ({when})."))
             reporting.add(meter_id)
     return findings, reporting
 
