@@ -17,25 +17,25 @@ closed inlet whose meter goes on reporting 0 is summed as 0.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from data.queries.supply import SUPPLY_POINTS
+
 STANDS_FOR_INTERVALS = 1.5
+#: An empty in-memory database that runs the store's SQL over data frames (a cursor per call, per thread).
+_FRAMES = duckdb.connect()
 
 
 def supply_points(series: pd.DataFrame) -> pd.DataFrame:
-    """(meter_id, zone_id, sign, category) of every zone's supply points among `catalogue` rows, as
-    `data.queries.supply.SUPPLY_POINTS` defines them: an inlet +1 to its zone, an outlet -1 to its zone and +1
-    to the zone its ``to_zone_id`` names."""
-    columns = ["meter_id", "zone_id", "category"]
-    zoned = series["zone_id"].notna()
-    outlets = series[series["category"] == "outlet"]
-    to_zone = outlets["to_zone_id"] if "to_zone_id" in outlets.columns else pd.Series(None, index=outlets.index)
-    outlets, to_zone = outlets[to_zone != outlets["zone_id"]], to_zone[to_zone != outlets["zone_id"]]
-    onward = outlets[to_zone.notna()]
-    return pd.concat([series[zoned & (series["category"] == "inlet")][columns].assign(sign=1.0),
-                      outlets[outlets["zone_id"].notna()][columns].assign(sign=-1.0),
-                      onward[columns].assign(zone_id=to_zone[onward.index], sign=1.0)], ignore_index=True)
+    """(meter_id, zone_id, sign, category) of every zone's supply points among `catalogue` rows: the store's
+    own definition (`data.queries.supply.SUPPLY_POINTS`) run over these rows."""
+    columns = ["meter_id", "zone_id", "category", "to_zone_id"]
+    meters = series.reindex(columns=columns).astype("string")
+    with _FRAMES.cursor() as conn:
+        conn.register("meters", meters)
+        return conn.execute(f"SELECT * FROM {SUPPLY_POINTS}").df()
 
 
 def zone_inflows(flows: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
