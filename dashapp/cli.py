@@ -9,7 +9,19 @@ from __future__ import annotations
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class WaterlineGroup(click.Group):
+    """Errors any command can meet opening the store, told as one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from data.store import StoreVersionError
+
+        try:
+            return super().invoke(ctx)
+        except StoreVersionError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=WaterlineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def main() -> None:
     """Waterline: water monitoring from meters and sensors over MQTT."""
 
@@ -22,6 +34,7 @@ def _register_commands() -> None:
         exporting,
         forecasting,
         importing,
+        meters,
         serving,
         simulating,
     )
@@ -31,6 +44,7 @@ def _register_commands() -> None:
     main.add_command(serving.demo)
     main.add_command(importing.import_command)
     main.add_command(exporting.export_command)
+    main.add_command(meters.meters)
     main.add_command(simulating.simulate)
     main.add_command(bench.bench)
     main.add_command(detection.detect_command)

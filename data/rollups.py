@@ -3,8 +3,10 @@
 A batch changes consumption only where it adds intervals (and, for a late
 reading, where it replaces the intervals it splits). Those changes are turned
 into signed volume deltas per bucket and added to the rollup rows with upserts,
-so no query ever recomputes all history. `rebuild` recomputes everything from
-the consumption table: used after a meter moves zone, and by tests as the oracle.
+so no query ever recomputes all history. When a meter changes zone, category or
+time zone (`data.meter_changes`), `redraw_meter_days` and `recompute_zone_rollups`
+redo only what that meter feeds; `rebuild` recomputes everything from the
+consumption table, and is the tests' oracle.
 
 Four upserts cost a batch more than all its inserts, so under load the writer
 appends the deltas to `rollup_deltas` instead (one insert, in the batch's own
@@ -214,3 +216,40 @@ def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     hourly, daily = volume_deltas(intervals, intervals.iloc[0:0], tz_of)
     apply_volume_deltas(cur, hourly, daily)
 
+
+
+def redraw_meter_days(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> None:
+    """Recompute the daily rollup of meters whose time zone changed, from their intervals."""
+    if not meter_ids:
+        return
+    redrawn = pd.DataFrame({"meter_id": meter_ids})  # noqa: F841 (read by name in the SQL below)
+    cur.execute("DELETE FROM meter_daily WHERE meter_id IN (SELECT meter_id FROM redrawn)")
+    tz_of = cur.execute("SELECT meter_id, tz FROM meters SEMI JOIN redrawn USING (meter_id)").df() \
+        .set_index("meter_id")["tz"]
+    intervals = cur.execute(
+        """SELECT meter_id, epoch_us(ts_start) AS ts_start, epoch_us(ts_end) AS ts_end, volume_l, flags
+           FROM consumption SEMI JOIN redrawn USING (meter_id)"""
+    ).df()
+    _, daily = volume_deltas(intervals, intervals.iloc[0:0], tz_of)
+    if not daily.empty:
+        _merge_into(cur, "meter_daily", ("meter_id", "day"), pa.Table.from_pandas(daily, preserve_index=False))
+
+
+def recompute_zone_rollups(cur: duckdb.DuckDBPyConnection, pairs: set[tuple[str, str]]) -> None:
+    """Recompute the zone rollups of these (zone_id, category) pairs from their meters' rollups
+    (``UNASSIGNED`` for a meter without zone or category)."""
+    if not pairs:
+        return
+    touched = pd.DataFrame(sorted(pairs), columns=["zone_id", "category"])  # noqa: F841 (read by name below)
+    for grain, suffix in (("hour", "hourly"), ("day", "daily")):
+        cur.execute(f"""DELETE FROM zone_{suffix} z USING touched t
+                        WHERE z.zone_id = t.zone_id AND z.category = t.category""")
+        cur.execute(
+            f"""INSERT INTO zone_{suffix} BY NAME
+                SELECT coalesce(m.zone_id, '{UNASSIGNED}') AS zone_id, coalesce(m.category, '{UNASSIGNED}') AS category,
+                       r.{grain}, sum(r.volume_l) AS volume_l, sum(r.estimated_l) AS estimated_l
+                FROM meter_{suffix} r JOIN meters m USING (meter_id)
+                SEMI JOIN touched t ON coalesce(m.zone_id, '{UNASSIGNED}') = t.zone_id
+                                   AND coalesce(m.category, '{UNASSIGNED}') = t.category
+                GROUP BY ALL"""
+        )

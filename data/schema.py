@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS meters (
     weather_station VARCHAR,
     interval_s      DOUBLE,       -- usual reporting interval: median of recent_intervals
     recent_intervals DOUBLE[],    -- the last five reporting intervals (s): gaps are judged against them
-    registered_by   VARCHAR,      -- config, import, mqtt
+    registered_by   VARCHAR,      -- config, import, mqtt, register (an asset register), sim
     registered_at   TIMESTAMP,
     last_ts         TIMESTAMP,    -- state of the consumption quantity, the next batch's anchor
     last_value      DOUBLE,

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from data.ingest import IngestResult, ingest_batch
+from data.meter_changes import MeterChanges, apply_meter_changes
 from data.meter_registry import MeterRegistry
 from data.payload import Rejection
 from data.rollups import fold_volume_deltas, rebuild
@@ -91,12 +92,15 @@ class Store:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _transaction(self, commit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._write_lock:
             self._writer.begin()
             try:
                 yield self._writer
-                self._writer.commit()
+                if commit:
+                    self._writer.commit()
+                else:
+                    self._writer.rollback()
             except BaseException:
                 self._writer.rollback()
                 self._registry.invalidate()
@@ -144,34 +148,36 @@ class Store:
             )
             cur.unregister("new_zones")
 
-    def register_meters(self, meters: pd.DataFrame, registered_by: str = "config",
-                        update_existing: bool = False) -> int:
-        """Add meters that are not yet known (or update them); returns how many were new."""
+    def register_meters(self, meters: pd.DataFrame, registered_by: str = "config") -> int:
+        """Add meters that are not yet known; returns how many were new."""
         frame = meters.reindex(columns=METER_COLUMNS)
         frame["tz"] = frame["tz"].astype(object).where(frame["tz"].notna(), self.options.default_tz)
         by_category = frame["category"].map(MAX_FLOW_BY_CATEGORY).astype("float64").fillna(DEFAULT_MAX_FLOW_L_S)
         frame["max_flow_l_s"] = frame["max_flow_l_s"].astype("float64").fillna(by_category)
         frame["registered_by"] = registered_by
-        assignments = ", ".join(
-            f"{c} = coalesce(excluded.{c}, {c})" for c in METER_COLUMNS[1:] if c != "interval_s"
-        )
-        conflict = f"DO UPDATE SET {assignments}" if update_existing else "DO NOTHING"
         with self._transaction() as cur:
             cur.register("new_meters", frame)
             before = cur.execute("SELECT count(*) FROM meters").fetchone()[0]
             cur.execute(
-                f"""INSERT INTO meters BY NAME
-                    SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters
-                    ON CONFLICT (meter_id) {conflict}"""
+                """INSERT INTO meters BY NAME
+                   SELECT *, now()::TIMESTAMP AS registered_at FROM new_meters
+                   ON CONFLICT (meter_id) DO NOTHING"""
             )
             cur.unregister("new_meters")
             after = cur.execute("SELECT count(*) FROM meters").fetchone()[0]
-            if update_existing:
-                rebuild(cur)
             self._registry.invalidate()
-        if update_existing:
-            self._unfolded = False
         return after - before
+
+    def change_meters(self, rows: list[tuple[str, dict[str, str]]], register_new: bool = True,
+                      dry_run: bool = False) -> MeterChanges:
+        """Register or correct meters from asset-register rows (`data.meter_changes`), in one transaction;
+        with ``dry_run`` say what would change and roll it back."""
+        with self._transaction(commit=not dry_run) as cur:
+            fold_volume_deltas(cur)
+            changes = apply_meter_changes(cur, rows, self.options.default_tz, register_new)
+            self._registry.invalidate()
+        self._unfolded = self._unfolded and dry_run
+        return changes
 
     def rebuild_rollups(self) -> None:
         """Recompute all consumption rollups from the stored intervals."""

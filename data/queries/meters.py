@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
+from data.register_rows import REGISTER_COLUMNS
 from data.quality import Flag, describe
 from data.queries.catalog import table_columns
 from data.queries.scope import Scope, meter_filter
@@ -210,3 +211,15 @@ def meter_events(cur: duckdb.DuckDBPyConnection, meter_id: str, scope: Scope = N
         return pd.DataFrame(columns=["source", "kind", "start", "end", "detail"])
     sql = " UNION ALL ".join(f"({p})" for p in parts)
     return cur.execute(f"SELECT * FROM ({sql}) ORDER BY start DESC LIMIT {int(limit)}", args).df()
+
+
+def meter_register(cur: duckdb.DuckDBPyConnection, zone_id: str | None = None,
+                   category: str | None = None) -> pd.DataFrame:
+    """The registered meters as an asset register (the columns `meters load` reads back), with how and when
+    each was registered and last heard from; optionally one zone's (as a meter's zone or an outlet's
+    destination) or one category's."""
+    return cur.execute(
+        f"""SELECT {', '.join(REGISTER_COLUMNS)}, registered_by, registered_at, last_seen_at FROM meters
+            WHERE ($zone IS NULL OR zone_id = $zone OR to_zone_id = $zone)
+              AND ($category IS NULL OR category = $category)
+            ORDER BY meter_id""", {"zone": zone_id, "category": category}).df()

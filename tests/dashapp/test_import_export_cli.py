@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -143,3 +144,12 @@ def test_export_errors(db, tmp_path):
     assert code == 2 and "--meter ID" in err
     code, out, err = run("export", "--db", str(tmp_path / "none.duckdb"), "--meter", "m1")
     assert code == 1 and "cannot read the store" in err
+
+
+def test_a_store_of_an_earlier_schema_read_by_a_command_is_one_line_that_says_what_to_do(db, tmp_path):
+    run("import", str(history(tmp_path)), "--db", db, "--no-progress")
+    with duckdb.connect(db) as con:
+        con.execute("ALTER TABLE meters DROP COLUMN to_zone_id; UPDATE schema_info SET version = 1")
+    for command in (["export", "--meter", "m1"], ["meters", "list"], ["detect", "--meter", "m1", "--start", "2024-01-01", "--end", "2024-02-01"]):
+        code, out, err = run(*command, "--db", db)
+        assert code == 1 and "open it once with write access" in err and "Traceback" not in out + err
