@@ -35,6 +35,7 @@ def _register_commands() -> None:
         forecasting,
         importing,
         meters,
+        quarantine,
         serving,
         simulating,
     )
@@ -45,6 +46,7 @@ def _register_commands() -> None:
     main.add_command(importing.import_command)
     main.add_command(exporting.export_command)
     main.add_command(meters.meters)
+    main.add_command(quarantine.quarantine)
     main.add_command(simulating.simulate)
     main.add_command(bench.bench)
     main.add_command(detection.detect_command)

@@ -23,9 +23,11 @@ import pandas as pd
 from data.ingest import IngestResult, ingest_batch
 from data.meter_changes import MeterChanges, apply_meter_changes
 from data.meter_registry import MeterRegistry
-from data.payload import Rejection
+from data.payload import PayloadLimits, Rejection
+from data.quarantine_replay import UNKNOWN_METER_REASON, plan_replay, select_quarantined
 from data.rollups import fold_volume_deltas, rebuild
 from data.schema import DDL, DEFAULT_MAX_FLOW_L_S, MAX_FLOW_BY_CATEGORY, SCHEMA_VERSION, UPGRADES
+from data.validation import ValidationRules
 
 if TYPE_CHECKING:
     from data.metrics import IngestSnapshot
@@ -34,6 +36,16 @@ UnknownMeterPolicy = Literal["register", "quarantine"]
 
 METER_COLUMNS = ["meter_id", "zone_id", "category", "quantity", "unit", "register_size_l",
                  "max_flow_l_s", "tz", "weather_station", "interval_s", "attrs", "to_zone_id"]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a replay of quarantined messages did: how many were looked at, how many left quarantine, and
+    the ingest of their readings."""
+
+    considered: int
+    replayed: int
+    result: IngestResult
 
 
 class StoreVersionError(RuntimeError):
@@ -122,6 +134,28 @@ class Store:
         self._unfolded = not fold_rollups
         self._registry.update(state)
         return result
+
+    def replay_quarantine(self, rules: ValidationRules, limits: PayloadLimits, meter_ids: list[str] | None = None,
+                          reason_like: str | None = UNKNOWN_METER_REASON, dry_run: bool = False) -> Replay:
+        """Send quarantined messages through the listener's checks again (`data.quarantine_replay`), in one
+        transaction: what passes is stored and leaves quarantine; with ``dry_run`` say so and roll it back."""
+        fold_queue = self._unfolded
+        with self._transaction(commit=not dry_run) as cur:
+            plan = plan_replay(select_quarantined(cur, meter_ids, reason_like), rules, limits)
+            result, state = IngestResult(), {}
+            if len(plan.replayed):
+                cur.execute("DELETE FROM quarantine WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+                            [plan.replayed.tolist()])
+                result, state = ingest_batch(cur, plan.rows, plan.rejections, self.options, "mqtt", self._registry,
+                                             defer_rollups=fold_queue)
+            if fold_queue:
+                fold_volume_deltas(cur)
+        if dry_run:
+            self._registry.invalidate()
+        else:
+            self._registry.update(state)
+            self._unfolded = False
+        return Replay(plan.considered, len(plan.replayed), result)
 
     @property
     def rollups_pending(self) -> bool:

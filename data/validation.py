@@ -26,7 +26,9 @@ KNOWN_FIELDS = frozenset({"meter_id", "ts", "quantity", "value", "unit", "seq"})
 EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01: smaller numbers are seconds or garbage
 EPOCH_MS_MAX = 4_102_444_800_000  # 2100-01-01
 SEQ_MIN, SEQ_MAX = -(2**53), 2**53  # ingest compares seq as doubles, exact up to 2**53
-DOUBLE_MAX = 1.7976931348623157e308  # larger JSON integers do not fit a double
+DOUBLE_MAX = 1.7976931348623157e308
+#: ``now`` that judges each reading's age as of its own arrival (a replay of the quarantine).
+AT_RECEIPT = "at receipt"  # larger JSON integers do not fit a double
 
 @dataclass(frozen=True)
 class ValidationRules:
@@ -175,7 +177,9 @@ def validate_frame(
     ``reported`` has ``meter_id, ts`` (UTC, NaT where unparseable), ``quantity,
     value, unit`` as reported, and optionally ``seq, attrs, source, received_at``.
     Returns the canonical rows of the good readings and, aligned with the input,
-    a reason for each refused reading (None where accepted).
+    a reason for each refused reading (None where accepted). Timestamps too far ahead
+    or behind are judged against ``now`` (default: the newest ``received_at``), or
+    with `AT_RECEIPT` against each reading's own arrival.
     """
     n = len(reported)
     reason = np.full(n, None, dtype=object)
@@ -216,9 +220,12 @@ def validate_frame(
         ts = ts.tz_localize("UTC")
     received = (pd.DatetimeIndex(reported["received_at"]).as_unit("us") if "received_at" in reported
                 else pd.DatetimeIndex([pd.Timestamp.now("UTC")] * n).as_unit("us"))
-    now_ts = pd.Timestamp(now) if now is not None else (received.max() if n else pd.Timestamp.now("UTC"))
-    age_s = (now_ts - ts).total_seconds().to_numpy()
     lag_s = (received - ts).total_seconds().to_numpy()
+    if now is AT_RECEIPT:
+        age_s = lag_s
+    else:
+        now_ts = pd.Timestamp(now) if now is not None else (received.max() if n else pd.Timestamp.now("UTC"))
+        age_s = (now_ts - ts).total_seconds().to_numpy()
     refuse(np.asarray(ts.isna()), lambda i: "timestamp missing or not a valid time")
     refuse(age_s < -rules.max_future_s, lambda i: f"timestamp {ts[i].isoformat()} is {-age_s[i]:.0f} s in the future")
     if rules.max_past_s is not None:

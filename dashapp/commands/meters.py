@@ -7,35 +7,17 @@ writing, so it runs when nothing serves that file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import click
-import duckdb
 import pandas as pd
 
+from dashapp.commands.admin_store import open_store
 from dashapp.options import settings_options
 from dashapp.settings import Settings
 from data.meter_changes import MeterChanges
 from data.register_rows import COLUMN_ALIASES, REGISTER_COLUMNS, register_column
-from data.store import Store, StoreOptions
 
 #: Refusals printed in full; the rest are counted.
 SHOWN_REFUSALS = 20
-
-
-@contextmanager
-def _store(settings: Settings, write: bool) -> Iterator[Store]:
-    if not Path(settings.db).is_file():
-        raise click.ClickException(f"no store at {settings.db} (give --db FILE)")
-    try:
-        with Store(settings.db, StoreOptions(settings.unknown_meters, settings.default_tz),
-                   read_only=not write) as store:
-            yield store
-    except duckdb.IOException as err:
-        raise click.ClickException(f"cannot open the store {settings.db}: {err}. Stop the `serve` or `listen` "
-                                   "that holds it, change the meters, and start it again.") from None
 
 
 @click.group("meters")
@@ -58,7 +40,7 @@ def list_meters(settings: Settings, zone_id: str | None, category: str | None, o
     """Write the registered meters as a register CSV, which `meters load` reads back."""
     from data.queries.meters import meter_register
 
-    with _store(settings, write=False) as store:
+    with open_store(settings, write=False) as store:
         table = meter_register(store.cursor(), zone_id, category)
     if out == "-":
         click.echo(table.to_csv(index=False), nl=False)
@@ -74,7 +56,7 @@ def list_meters(settings: Settings, zone_id: str | None, category: str | None, o
 def load_meters(settings: Settings, file: str, dry_run: bool) -> None:
     """Register the meters of a register CSV that are new, and update the others from its non-empty cells."""
     rows = read_register(file)
-    with _store(settings, write=True) as store:
+    with open_store(settings, write=True) as store:
         changes = store.change_meters(rows, dry_run=dry_run)
     click.echo(format_changes(changes, dry_run))
 
@@ -98,7 +80,7 @@ def set_meters(settings: Settings, meter_ids: tuple[str, ...], dry_run: bool, **
     if not given:
         raise click.UsageError("give at least one value to change (--zone, --category, --to-zone, --tz, ...)")
     rows = [(meter_id, {"meter_id": meter_id, **given}) for meter_id in meter_ids]
-    with _store(settings, write=True) as store:
+    with open_store(settings, write=True) as store:
         changes = store.change_meters(rows, register_new=False, dry_run=dry_run)
     click.echo(format_changes(changes, dry_run))
     if changes.refused:
