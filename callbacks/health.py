@@ -99,6 +99,12 @@ def broker_view(m: IngestSnapshot, now: float) -> list:
             html.Div(" · ".join(notes), className="kpi-note")]
 
 
+#: What an operator does about readings of meters the store did not know (docs/MQTT.md).
+UNKNOWN_METERS_HINT = ("Readings of unregistered meters are kept: register the meters (python -m dashapp meters "
+                       "load FILE), then store what they sent (python -m dashapp quarantine replay), with the "
+                       "server stopped.")
+
+
 @callback(
     Output(ids.HISTORY, "figure"),
     Output(ids.REASONS, "children"),
@@ -124,6 +130,8 @@ def stored_health(_tick: int | None):
         recent_view = reasons_view
     else:
         reasons_view = _table(reasons, {"reason": "Reason (example)", "messages": "Messages", "last_at": "Last (UTC)"})
+        if reasons["reason"].str.startswith("unknown meter").any():
+            reasons_view = html.Div([reasons_view, html.P(UNKNOWN_METERS_HINT, className="small text-muted mb-0")])
         recent_view = _table(recent, {"received_at": "Received (UTC)", "source": "Source", "meter_id": "Meter",
                                       "reason": "Reason"})
     return figure, reasons_view, recent_view, _silent(silent, now, unheard)

@@ -6,9 +6,13 @@ The browser tests also save the pages' screenshots (into docs/screenshots/ under
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 from selenium.webdriver.common.by import By
+
+from data.payload import Rejection
+from data.validation import empty_rows
 
 
 @pytest.fixture
@@ -75,6 +79,14 @@ def test_empty_store_messages(empty_runtime, app_callbacks):
     rate, batch, queue, _errors, broker, last_error = health.live_metrics(0)
     assert (rate[0], batch, queue, last_error) == ("0", "– / – ms", "0", "none") and "not listening" in str(broker)
     assert "no message yet" in str(rate[1])
+
+
+def test_readings_of_unregistered_meters_say_how_to_get_them_stored(empty_runtime, app_callbacks):
+    _, _, health = app_callbacks
+    assert health.UNKNOWN_METERS_HINT not in str(health.stored_health(0)[1])
+    empty_runtime.store.ingest(empty_rows(), [Rejection("unknown meter 'NEW-1': the unknown-meter policy is "
+                                                        "'quarantine'", "{}", "gw-1", datetime(2024, 6, 1))])
+    assert health.UNKNOWN_METERS_HINT in str(health.stored_health(0)[1])
 
 
 def test_silent_meters_are_counted_in_words(app_callbacks):
