@@ -21,6 +21,7 @@ import click
 import duckdb
 import pandas as pd
 
+from dashapp.commands.csv_out import write_csv
 from dashapp.display import count_of
 from dashapp.options import settings_options
 from dashapp.settings import Settings
@@ -93,11 +94,7 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
     if concerns:
         events = events[events["concern"].isin(concerns)]
     table = events[CSV_COLUMNS].rename(columns={"cost": f"cost_{settings.currency}"})
-    if out == "-":
-        click.echo(table.to_csv(index=False), nl=False)
-    else:
-        table.to_csv(out, index=False)
-        click.echo(f"Wrote {count_of(len(table), 'event')} to {out}", err=True)
+    write_csv(table, out, count_of(len(table), "event"))
 
 
 @click.command("evaluate-detection")

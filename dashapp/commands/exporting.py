@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 import duckdb
 
+from dashapp.commands.csv_out import write_csv
 from dashapp.options import settings_options
 from dashapp.settings import Settings
 from data.export import FREQUENCIES, consumption_by_period
@@ -41,8 +42,4 @@ def export_command(settings: Settings, meters: tuple[str, ...], zone: str | None
         raise click.ClickException(f"cannot read the store {settings.db}: {err}") from None
     except ValueError as err:
         raise click.ClickException(str(err)) from None
-    if out == "-":
-        click.echo(table.to_csv(index=False), nl=False)
-    else:
-        table.to_csv(out, index=False)
-        click.echo(f"Wrote {len(table):,} rows to {out}", err=True)
+    write_csv(table, out, f"{len(table):,} rows")

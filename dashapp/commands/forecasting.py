@@ -13,6 +13,7 @@ import click
 import duckdb
 import pandas as pd
 
+from dashapp.commands.csv_out import write_csv
 from dashapp.options import settings_options
 from dashapp.settings import Settings
 from data.store import Store
@@ -81,11 +82,7 @@ def forecast_command(settings: Settings, meter: str | None, zone: str | None, ci
     table = pd.DataFrame({"ts": [s.isoformat() for s in stamps], "yhat": frame["yhat"].round(4),
                           "yhat_lower": frame["yhat_lower"].round(4), "yhat_upper": frame["yhat_upper"].round(4),
                           "unit": out_unit})
-    if out == "-":
-        click.echo(table.to_csv(index=False), nl=False)
-    else:
-        table.to_csv(out, index=False)
-        click.echo(f"Wrote {len(table):,} periods of {key.label} to {out}", err=True)
+    write_csv(table, out, f"{len(table):,} periods of {key.label}")
 
 
 @click.command("backtest")

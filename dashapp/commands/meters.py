@@ -11,6 +11,7 @@ import click
 import pandas as pd
 
 from dashapp.commands.admin_store import open_store
+from dashapp.commands.csv_out import write_csv
 from dashapp.options import settings_options
 from dashapp.settings import Settings
 from data.meter_changes import MeterChanges
@@ -42,11 +43,7 @@ def list_meters(settings: Settings, zone_id: str | None, category: str | None, o
 
     with open_store(settings, write=False) as store:
         table = meter_register(store.cursor(), zone_id, category)
-    if out == "-":
-        click.echo(table.to_csv(index=False), nl=False)
-    else:
-        table.to_csv(out, index=False)
-        click.echo(f"Wrote {len(table):,} meters to {out}", err=True)
+    write_csv(table, out, f"{len(table):,} meters")
 
 
 @meters.command("load")
