@@ -217,7 +217,6 @@ def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     apply_volume_deltas(cur, hourly, daily)
 
 
-
 def redraw_meter_days(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> None:
     """Recompute the daily rollup of meters whose time zone changed, from their intervals."""
     if not meter_ids:
