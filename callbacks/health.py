@@ -13,6 +13,7 @@ from callbacks import health_ids as ids
 from dashapp import runtime
 from dashapp.display import count_of, elapsed_text
 from dashapp.figures.health import ingest_history_figure
+from data.ingest import UNKNOWN_METER
 from data.metrics import RATE_WINDOW_S, IngestSnapshot
 from data.queries.clock import data_now
 from data.queries.health import (
@@ -130,7 +131,7 @@ def stored_health(_tick: int | None):
         recent_view = reasons_view
     else:
         reasons_view = _table(reasons, {"reason": "Reason (example)", "messages": "Messages", "last_at": "Last (UTC)"})
-        if reasons["reason"].str.startswith("unknown meter").any():
+        if reasons["reason"].str.startswith(UNKNOWN_METER).any():
             reasons_view = html.Div([reasons_view, html.P(UNKNOWN_METERS_HINT, className="small text-muted mb-0")])
         recent_view = _table(recent, {"received_at": "Received (UTC)", "source": "Source", "meter_id": "Meter",
                                       "reason": "Reason"})

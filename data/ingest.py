@@ -33,6 +33,9 @@ from data.units import CONSUMPTION_QUANTITIES
 if TYPE_CHECKING:
     from data.store import StoreOptions
 
+#: How the unknown-meter policy's quarantine reasons begin (`data.quarantine_replay` selects them by it).
+UNKNOWN_METER = "unknown meter"
+
 READING_COLUMNS = ["meter_id", "ts", "quantity", "value", "unit", "orig_unit", "seq", "attrs", "source", "received_at"]
 
 
@@ -103,7 +106,7 @@ def _resolve_meters(
         return rows, [], 0
     if options.unknown_meters == "quarantine":
         refused = [
-            Rejection(f"unknown meter {row.meter_id!r}: the unknown-meter policy is 'quarantine'",
+            Rejection(f"{UNKNOWN_METER} {row.meter_id!r}: the unknown-meter policy is 'quarantine'",
                       as_sent(row), row.source, row.received_at.to_pydatetime(), row.meter_id)
             for row in rows[unknown].itertuples()
         ]

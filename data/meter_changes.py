@@ -81,8 +81,9 @@ def apply_meter_changes(cur: duckdb.DuckDBPyConnection, rows: list[tuple[str, di
         result.zones_created = _create_zones(cur, written, current)
         _write(cur, pd.DataFrame(written, columns=list(REGISTER_COLUMNS)))
     redraw_meter_days(cur, result.retimed)
-    recompute_zone_rollups(cur, {_pair(current[m]) for m in result.moved + result.retimed}
-                           | {_pair(resolved[m]) for m in result.moved + result.retimed})
+    moved_pairs = {_pair(current[m]) for m in result.moved} | {_pair(resolved[m]) for m in result.moved}
+    recompute_zone_rollups(cur, moved_pairs)
+    recompute_zone_rollups(cur, {_pair(resolved[m]) for m in result.retimed} - moved_pairs, grains=("day",))
     return result
 
 

@@ -19,11 +19,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from data.ingest import UNKNOWN_METER
 from data.payload import TOPIC_ROOT, PayloadLimits, RawReading, Rejection, decode_message
 from data.validation import AT_RECEIPT, ValidationRules, validate_readings
 
 #: The reason the unknown-meter policy gives (`data.ingest`): what `meters load` puts right.
-UNKNOWN_METER_REASON = "unknown meter %"
+UNKNOWN_METER_REASON = f"{UNKNOWN_METER} %"
 
 
 @dataclass(frozen=True)

@@ -234,13 +234,15 @@ def redraw_meter_days(cur: duckdb.DuckDBPyConnection, meter_ids: list[str]) -> N
         _merge_into(cur, "meter_daily", ("meter_id", "day"), pa.Table.from_pandas(daily, preserve_index=False))
 
 
-def recompute_zone_rollups(cur: duckdb.DuckDBPyConnection, pairs: set[tuple[str, str]]) -> None:
-    """Recompute the zone rollups of these (zone_id, category) pairs from their meters' rollups
-    (``UNASSIGNED`` for a meter without zone or category)."""
+def recompute_zone_rollups(cur: duckdb.DuckDBPyConnection, pairs: set[tuple[str, str]],
+                           grains: tuple[str, ...] = ("hour", "day")) -> None:
+    """Recompute the zone rollups of these (zone_id, category) pairs, of these grains, from their meters'
+    rollups (``UNASSIGNED`` for a meter without zone or category)."""
     if not pairs:
         return
     touched = pd.DataFrame(sorted(pairs), columns=["zone_id", "category"])  # noqa: F841 (read by name below)
-    for grain, suffix in (("hour", "hourly"), ("day", "daily")):
+    for grain in grains:
+        suffix = "hourly" if grain == "hour" else "daily"
         cur.execute(f"""DELETE FROM zone_{suffix} z USING touched t
                         WHERE z.zone_id = t.zone_id AND z.category = t.category""")
         cur.execute(

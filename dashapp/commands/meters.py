@@ -105,11 +105,12 @@ def read_register(file: str) -> list[tuple[str, dict[str, str]]]:
 
 def format_changes(changes: MeterChanges, dry_run: bool = False) -> str:
     would = "would be " if dry_run else ""
-    lines = [f"Meters {'(dry run, nothing changed)' if dry_run else ''}".rstrip() + ":",
+    refused_note = "  (the reasons below; nothing of theirs changed)" if changes.refused else ""
+    lines = ["Meters (dry run, nothing changed):" if dry_run else "Meters:",
              f"  registered   {len(changes.registered):>8,}",
              f"  updated      {len(changes.updated):>8,}",
              f"  unchanged    {len(changes.unchanged):>8,}",
-             f"  refused      {len(changes.refused):>8,}" + ("  (the reasons below; nothing of theirs changed)" if changes.refused else "")]
+             f"  refused      {len(changes.refused):>8,}{refused_note}"]
     if changes.zones_created:
         lines.append(f"Zones {would}created: {_some(changes.zones_created)}")
     if changes.moved:
