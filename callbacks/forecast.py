@@ -16,6 +16,7 @@ from dashapp import runtime
 from dashapp.figures.forecast import forecast_figure, scenario_figure
 from dashapp.figures.theme import empty_figure
 from data.queries.forecast import category_shares, per_customer_demand, series_choices
+from forecasting.cache import fingerprint
 from forecasting.jobs import JOBS, Job
 from forecasting.model import ForecastConfig, ForecastError
 from forecasting.saved import ScenarioNameError, save_scenario, saved_scenarios
@@ -72,14 +73,15 @@ def refresh_when_new_data(_tick, key: str | None):
     """New readings move the series' watermark: refit in the background and show the new forecast when ready."""
     if not key:
         return no_update, no_update, no_update
-    kind, ident, freq, horizon, watermark = key.split("|")
+    kind, ident, freq, horizon, watermark, _values = key.split("|")
     job = JOBS.get(key)
     if job is not None and not job.future.done():
         return no_update, no_update, no_update
     new_key, disabled, status = _start(kind, ident, freq, horizon)
     if new_key in (None, key):
         return no_update, no_update, no_update
-    return new_key, disabled, f"New data since {watermark} UTC: {status[0].lower()}{status[1:]}"
+    why = f"New data since {watermark} UTC" if new_key.split("|")[4] != watermark else "History rewritten"
+    return new_key, disabled, f"{why}: {status[0].lower()}{status[1:]}"
 
 
 def _start(kind: str, ident: str | None, freq: str, horizon):
@@ -88,14 +90,14 @@ def _start(kind: str, ident: str | None, freq: str, horizon):
         request = _request(kind, ident, freq, horizon)
         cur = rt.store.cursor()
         try:
-            watermark = load_hourly(cur, request.key).watermark
+            history = load_hourly(cur, request.key)
         finally:
             cur.close()
     except (ValueError, SeriesError) as err:
         return None, True, str(err)
-    if watermark is None:
+    if history.watermark is None:
         return None, True, f"no demand data for {request.key.label}"
-    key = f"{kind}|{request.key.ident}|{freq}|{request.horizon}|{watermark}"
+    key = f"{kind}|{request.key.ident}|{freq}|{request.horizon}|{history.watermark}|{fingerprint(history.values)}"
     config, cache_dir = _config(), rt.settings.forecast_cache_dir
 
     def work(job: Job):

@@ -1,9 +1,11 @@
-"""Fitted forecasts on disk, keyed by series, data watermark, weather watermark, horizon, settings and model version.
+"""Fitted forecasts on disk, keyed by series, a fingerprint of its values and the weather's, horizon, settings
+and model version.
 
 Each entry is the Prophet model (`prophet.serialize.model_to_json`) and the forecast
 it produced with the regressor coefficients scenarios need (JSON), so the page and
-the CLI answer a repeated question without refitting; new data moves the watermark,
-which makes a new key. A hit reads only the forecast: rebuilding a Prophet object
+the CLI answer a repeated question without refitting. Any change to the history makes
+a new key: new data, and also history rewritten behind the newest reading (a meter
+moved to another zone, an import of older files, a quarantine replay). A hit reads only the forecast: rebuilding a Prophet object
 from JSON takes ~2 s, longer than the fit, so `ModelCache.model` loads it on demand.
 """
 
@@ -20,10 +22,16 @@ from forecasting.model import MODEL_VERSION, Forecast, ForecastConfig, forecast
 from forecasting.series import DemandSeries
 
 
+def fingerprint(frame: pd.Series | pd.DataFrame | None) -> str:
+    """A digest of every value and timestamp (about a millisecond for a year of hours)."""
+    if frame is None or frame.empty:
+        return "none"
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()[:16]
+
+
 def cache_key(series: DemandSeries, horizon: int, weather: pd.DataFrame, config: ForecastConfig) -> str:
-    weather_mark = "none" if weather is None or weather.empty else f"{weather.index.max()}:{len(weather)}"
-    parts = [series.key.kind, series.key.ident, series.freq, series.unit, str(series.watermark),
-             str(len(series.values)), str(horizon), weather_mark, config.key(), MODEL_VERSION]
+    parts = [series.key.kind, series.key.ident, series.freq, series.unit, fingerprint(series.values),
+             str(horizon), fingerprint(weather), config.key(), MODEL_VERSION]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 

@@ -1,6 +1,6 @@
 """Forecast work in a background thread, so a page callback returns at once and polls for the result.
 
-Jobs are keyed by what they compute (series, frequency, horizon, data watermark), so
+Jobs are keyed by what they compute (series, frequency, horizon, its history's watermark and values), so
 two users asking the same question share one fit and a finished result is kept for
 later questions: the registry is deliberately shared by every user of the process.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import pytest
 
 from callbacks import forecast as page
 from callbacks import forecast_ids as ids
@@ -90,6 +91,24 @@ def test_new_data_refits_in_the_background(city_runtime):
     cur.execute("INSERT INTO zone_hourly VALUES ('Z3', 'residential', ? + INTERVAL 1 HOUR, 900.0, 0.0)", [last])
     cur.close()
     new_key, poll_disabled, status = page.refresh_when_new_data(2, key)
-    assert new_key != key and new_key.endswith(str(last + pd.Timedelta(hours=1))) and poll_disabled is False
+    assert new_key != key and new_key.split("|")[4] == str(last + pd.Timedelta(hours=1)) and poll_disabled is False
     assert status.startswith(f"New data since {last}") and "forecasting zone z3" in status.lower()
     assert _wait(new_key).series.watermark == last + pd.Timedelta(hours=1)
+
+
+def test_a_meter_moved_out_of_the_zone_refits_its_forecast(city_runtime):
+    """A move rewrites the zone's history behind its newest hour: the watermark stays, the forecast must not."""
+    key, *_ = page.start_forecast(1, "zone", "Z3", "h", 24)
+    before = _wait(key).series.values
+    cur = city_runtime.store.cursor()
+    meter, litres = cur.execute("""SELECT meter_id, sum(volume_l) FROM meter_hourly JOIN meters USING (meter_id)
+                                   WHERE zone_id = 'Z3' AND category = 'residential' GROUP BY meter_id
+                                   ORDER BY 2 DESC LIMIT 1""").fetchone()
+    cur.close()
+    assert city_runtime.store.change_meters([("line 2", {"meter_id": meter, "zone_id": "Z1"})]).moved == [meter]
+    new_key, poll_disabled, status = page.refresh_when_new_data(2, key)
+    assert new_key != key and new_key.split("|")[4] == key.split("|")[4] and poll_disabled is False
+    assert status.startswith("History rewritten: forecasting zone Z3")
+    after = _wait(new_key).series.values
+    assert after.index.max() == before.index.max()
+    assert before.sum() - after.sum() == pytest.approx(litres, rel=1e-6)

@@ -72,6 +72,12 @@ def test_cache_hits_until_new_data_arrives(city, tmp_path):
     assert len(list(tmp_path.glob("*.prophet.json"))) == 1
     shorter = replace(series, values=series.values.iloc[:-1])
     assert cache.forecast(shorter, 24, weather, ForecastConfig()).meta["cached"] is False
+    rewritten = replace(series, values=series.values.copy())
+    rewritten.values.iloc[100] += 1.0   # history corrected behind the newest hour: same watermark and length
+    assert cache.forecast(rewritten, 24, weather, ForecastConfig()).meta["cached"] is False
+    warmer = weather.copy()
+    warmer.iloc[10, 0] += 1.0
+    assert cache.forecast(series, 24, warmer, ForecastConfig()).meta["cached"] is False
 
 
 def test_saved_scenarios_replace_by_name(tmp_path):
