@@ -282,8 +282,7 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
             duration_s = (night_end[last] - start).total_seconds()
             rows.append(event(
                 detector="night_flow_rise", meter_id=asset, zone_id=zone, kind="night_flow_rise", start=start,
-                end=night_end[last], raised_at=night_end[first], score=squash(minima.iloc[first] / thresholds[first]
-                                                                              - 0.5),
+                end=night_end[last], raised_at=night_end[first], score=squash(minima.iloc[first] / thresholds[first]),
                 tariff=tariff, lost_volume_l=rise * duration_s,
                 explanation=(f"Minimum night flow {base + rise:.3f} L/s, up {rise:.3f} L/s on the median "
                              f"{base:.3f} L/s of the previous {nights} nights (alarm above {thresholds[first]:.3f} "

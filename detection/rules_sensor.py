@@ -67,7 +67,7 @@ def pressure_out_of_band(pressures: pd.DataFrame, series: pd.DataFrame, window: 
             worst = float(part.min()) if part.min() < low else float(part.max())
             side, limit = ("below", low) if worst < low else ("above", high)
             found.append(Excursion(meter_id, side, values.index[first], values.index[last], values.index[first + 1],
-                                   last - first + 1, worst, low, high, squash(abs(worst - limit) / margin + 0.5)))
+                                   last - first + 1, worst, low, high, squash(1 + abs(worst - limit) / margin)))
     return [_band_event(together, zone_of) for together in _together(found, zone_of)]
 
 

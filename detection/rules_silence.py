@@ -50,7 +50,7 @@ class Silence(NamedTuple):
 
     @property
     def score(self) -> float:
-        return squash(self.gap / self.allowed - 0.5)
+        return squash(self.gap / self.allowed)
 
 
 def silences(times: pd.DataFrame, window: Window, now: pd.Timestamp | None, min_hours: float) -> list[Silence]:
