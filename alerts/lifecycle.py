@@ -82,9 +82,15 @@ def _suppression(feedback: Feedback, score: float, min_score: float) -> str | No
     return None
 
 
-def _merge(book: AlertBook, alert: dict, event: dict, severity: str, now: datetime) -> None:
-    """Fold an event into an alert; a new event or a higher severity is noted in the history."""
+def _merge(book: AlertBook, alert: dict, event: dict, category: str | None, severity: str, now: datetime) -> None:
+    """Fold an event into an alert; a new event or a higher severity is noted in the history. An alert follows its
+    meter to the zone and category the register now gives it (`meters set` or `meters load` moved it)."""
     same_event = alert["event_id"] == event["event_id"]
+    place = (event["zone_id"], category)
+    if place != (alert["zone_id"], alert["category"]):
+        book.note(alert["alert_id"], now, SERVICE_ACTOR, "moved", alert["state"], alert["state"],
+                  f"its meter is now in {_place(*place)}, was {_place(alert['zone_id'], alert['category'])}")
+        book.change(alert, zone_id=event["zone_id"], category=category)
     new_severity = max(alert["severity"], severity, key=lambda s: RANK.get(s, 0))
     if not same_event or new_severity != alert["severity"]:
         note = f"event {event['event_id']}" + ("" if new_severity == alert["severity"] else
@@ -98,6 +104,10 @@ def _merge(book: AlertBook, alert: dict, event: dict, severity: str, now: dateti
         lost_volume_l=event["lost_volume_l"] if same_event else _greatest(alert["lost_volume_l"], event["lost_volume_l"]),
         cost=event["cost"] if same_event else _greatest(alert["cost"], event["cost"]), updated_at=now,
     )
+
+
+def _place(zone_id: str | None, category: str | None) -> str:
+    return f"zone {zone_id or '(none)'} as {category or '(no category)'}"
 
 
 def _greatest(a: float | None, b: float | None) -> float | None:
@@ -125,11 +135,11 @@ def raise_alerts(cur: duckdb.DuckDBPyConnection, events: pd.DataFrame, now: date
         severity = rule.severity or (event["severity"] if event["severity"] in SEVERITIES else "warning")
         alert = book.match(event["event_id"], event["meter_id"], event["kind"], event["concern"])
         if alert is not None and alert["state"] in ACTIVE_STATES:
-            _merge(book, alert, event, severity, now)
+            _merge(book, alert, event, category, severity, now)
             result.updated.append(alert["alert_id"])
         elif alert is not None and alert["state"] == "resolved":
             if event["end"] > alert["updated_at"]:
-                _merge(book, alert, event, severity, now)
+                _merge(book, alert, event, category, severity, now)
                 book.change(alert, state="open", escalation_level=0, opened_at=now)
                 book.note(alert["alert_id"], now, SERVICE_ACTOR, "reopened", "resolved", "open",
                           "the event went on after the alert was resolved")

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS alert_history (
     alert_id   VARCHAR NOT NULL,
     changed_at TIMESTAMP NOT NULL,
     actor      VARCHAR NOT NULL,          -- a person, or 'waterline' for the service
-    action     VARCHAR NOT NULL,          -- opened, updated, acknowledged, resolved, not_a_leak, suppressed, reopened, escalated
+    action     VARCHAR NOT NULL,          -- opened, updated, moved, acknowledged, resolved, not_a_leak, suppressed, reopened, escalated
     from_state VARCHAR,
     to_state   VARCHAR,
     note       VARCHAR

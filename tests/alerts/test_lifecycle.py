@@ -49,6 +49,19 @@ def test_rescanning_an_ongoing_event_updates_its_alert():
     assert (alert["lost_volume_l"], alert["score"]) == (180.0, 0.9)
 
 
+def test_an_open_alert_follows_its_meter_to_the_zone_and_category_the_register_now_gives():
+    cur = alert_db()
+    raise_alerts(cur, events(event(hours=6)), NOW)
+    cur.execute("UPDATE meters SET zone_id = 'Z2', category = 'commercial' WHERE meter_id = 'Z1-R-0001'")
+    raise_alerts(cur, events(event(zone_id="Z2", hours=7)), NOW + timedelta(hours=1))
+    [alert] = alert_rows(cur)
+    assert (alert["zone_id"], alert["category"], alert["state"]) == ("Z2", "commercial", "open")
+    assert history(cur, alert["alert_id"])[-1] == (
+        "moved", "waterline", "open", "its meter is now in zone Z2 as commercial, was zone Z1 as residential")
+    raise_alerts(cur, events(event(zone_id="Z2", hours=8)), NOW + timedelta(hours=2))
+    assert [row[0] for row in history(cur, alert["alert_id"])] == ["opened", "moved"]
+
+
 def test_a_new_event_on_a_meter_with_an_open_alert_of_that_kind_joins_it():
     cur = alert_db()
     raise_alerts(cur, events(event("ev-1"), event("ev-2", start=T0 + timedelta(days=1))), NOW)
