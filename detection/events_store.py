@@ -63,7 +63,8 @@ def ensure_events_table(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at: datetime | None = None) -> int:
-    """Insert new events and update the end, score, severity, explanation, lost volume and cost of known ones.
+    """Insert new events and update the end, score, severity, explanation, lost volume, cost and zone of known ones
+    (a meter moved in the register takes its ongoing events with it).
 
     Returns how many events were new. ``cur`` must be the writer's cursor (or any
     cursor when nothing else writes).
@@ -87,7 +88,8 @@ def save_events(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, detected_at
                 start = least(detected_events.start, excluded.start),
                 "end" = greatest(detected_events."end", excluded."end"),
                 score = excluded.score, severity = excluded.severity, explanation = excluded.explanation,
-                lost_volume_l = excluded.lost_volume_l, cost = excluded.cost, concern = excluded.concern""")
+                lost_volume_l = excluded.lost_volume_l, cost = excluded.cost, concern = excluded.concern,
+                zone_id = excluded.zone_id""")
         return int(cur.execute("SELECT count(*) FROM detected_events").fetchall()[0][0] - before)
     finally:
         cur.unregister("incoming_events")

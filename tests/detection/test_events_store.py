@@ -61,11 +61,13 @@ def test_saving_twice_stores_each_event_once_and_updates_an_ongoing_one(construc
     later = events.copy()
     later.loc[0, "end"] = later.loc[0, "end"] + pd.Timedelta(hours=5)
     later.loc[0, "lost_volume_l"] = 12345.0
+    later.loc[0, "zone_id"] = "Z-ELSEWHERE"   # its meter moved in the register since the first scan
     assert save_events(writable, later) == 0
     stored = load_events(writable).set_index("event_id")
     assert len(stored) == len(events)
     first = stored.loc[events.loc[0, "event_id"]]
     assert first["end"] == later.loc[0, "end"] and first["lost_volume_l"] == 12345.0
+    assert first["zone_id"] == "Z-ELSEWHERE"
     assert stored["detected_at"].notna().all()
 
 
