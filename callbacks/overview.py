@@ -19,6 +19,7 @@ from data.queries.overview import (
     city_inflow,
     city_time_zone,
     consumption_today,
+    consumption_yesterday,
     live_series,
     open_alert_count,
 )
@@ -43,8 +44,9 @@ def _inflow(inflow: CityInflow) -> list | str:
 
 
 def _today(today: TodayConsumption, yesterday: TodayConsumption | None = None) -> list:
-    """Today so far against typical; in the day's first hour, yesterday's whole day instead."""
-    shown, span = (yesterday, "yesterday, whole day") if yesterday is not None else (today, f"{today.hours} h")
+    """Today so far against typical; before today's first hour is in, yesterday's (whole or as delivered)."""
+    shown, span = (today, f"{today.hours} h") if yesterday is None else \
+        (yesterday, "yesterday, whole day" if yesterday.whole_day else f"yesterday, first {yesterday.hours} h")
     if shown.volume_l is None:
         return [html.Span("–"), _note(f"{span}; no customer meter readings")]
     value = f"{shown.volume_l / 1000:,.1f} m³"
@@ -102,7 +104,7 @@ def refresh_kpis(_tick: int | None):
         inflow = city_inflow(cur, now, limits=limits)
         tz = city_time_zone(cur)
         today = consumption_today(cur, now, tz)
-        yesterday = consumption_today(cur, now - timedelta(hours=1), tz) if today.hours == 0 else None
+        yesterday = consumption_yesterday(cur, now, tz) if today.hours == 0 else None
         alerts = open_alert_count(cur)
         statuses = zone_statuses(cur, now, limits=limits)
     finally:

@@ -40,6 +40,7 @@ class TodayConsumption:
     volume_l: float | None        # None: no customer meter has readings in those hours (a store of inlets only)
     typical_l: float | None       # mean of the same hours on the previous same weekdays
     weeks: int                    # how many previous weekdays had data
+    whole_day: bool = False       # the hours compared are the whole local day (23, 24 or 25 of them)
 
     @property
     def change(self) -> float | None:
@@ -95,14 +96,34 @@ def city_time_zone(cur: duckdb.DuckDBPyConnection) -> str:
 
 def consumption_today(cur: duckdb.DuckDBPyConnection, now: datetime, tz: str,
                       scope: Scope = None) -> TodayConsumption:
-    """Customer consumption since local midnight against the same hours of previous same weekdays."""
-    local_now = pd.Timestamp(now).tz_localize("UTC").tz_convert(tz)
-    midnight = local_now.normalize()
+    """Customer consumption since local midnight against the same hours of previous same weekdays.
+
+    Only the hours the customer meters have delivered count: meters read once a day by a head-end
+    system can lag hours behind the live network sensors that set ``now``.
+    """
+    midnight = pd.Timestamp(now).tz_localize("UTC").tz_convert(tz).normalize()
+    return _day_so_far(cur, midnight, now, tz, scope)
+
+
+def consumption_yesterday(cur: duckdb.DuckDBPyConnection, now: datetime, tz: str,
+                          scope: Scope = None) -> TodayConsumption:
+    """`consumption_today` of the local day before ``now``'s: the whole day, or the hours of it delivered."""
+    today = pd.Timestamp(now).tz_localize("UTC").tz_convert(tz).normalize()
+    midnight = (today - pd.Timedelta(hours=12)).normalize()
+    return _day_so_far(cur, midnight, today.tz_convert("UTC").tz_localize(None).to_pydatetime(), tz, scope)
+
+
+def _day_so_far(cur: duckdb.DuckDBPyConnection, midnight: pd.Timestamp, until: datetime, tz: str,
+                scope: Scope) -> TodayConsumption:
+    where, params = meter_filter(scope, "h.meter_id")
+    in_scope, _ = meter_filter(scope, "m.meter_id")
+    delivered = cur.execute(f"SELECT max(m.last_ts) FROM meters m WHERE {in_scope} AND m.category NOT IN "
+                            f"{NETWORK_CATEGORIES_SQL}", params).fetchone()[0]
+    until = until if delivered is None else min(until, delivered)
+    elapsed = max(pd.Timestamp(until).tz_localize("UTC").tz_convert(tz) - midnight, pd.Timedelta(0))
     starts = [midnight - pd.Timedelta(weeks=w) for w in range(TYPICAL_WEEKS + 1)]
-    elapsed = local_now - midnight
     windows = [(s.tz_convert("UTC").tz_localize(None), (s + elapsed).tz_convert("UTC").tz_localize(None))
                for s in starts]
-    where, params = meter_filter(scope, "h.meter_id")
     ranges = " OR ".join("(h.hour >= ? AND h.hour < ?)" for _ in windows)
     cases = ", ".join(f"sum(CASE WHEN h.hour >= ? AND h.hour < ? THEN h.volume_l END) AS w{i}"
                       for i in range(len(windows)))
@@ -112,10 +133,12 @@ def consumption_today(cur: duckdb.DuckDBPyConnection, now: datetime, tz: str,
             WHERE {where} AND m.category NOT IN {NETWORK_CATEGORIES_SQL} AND ({ranges})""",
         flat + params + flat,
     ).fetchone()
-    today, previous = row[0], [v for v in row[1:] if v is not None]
+    volume, previous = row[0], [v for v in row[1:] if v is not None]
     typical = sum(previous) / len(previous) if previous else None
+    day_length = (midnight + pd.Timedelta(hours=36)).normalize() - midnight
     return TodayConsumption(midnight.date().isoformat(), int(elapsed / pd.Timedelta(hours=1)),
-                            None if today is None else float(today), typical, len(previous))
+                            None if volume is None else float(volume), typical, len(previous),
+                            whole_day=elapsed >= day_length)
 
 
 def open_alert_count(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> int | None:

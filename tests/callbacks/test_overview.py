@@ -103,14 +103,16 @@ def test_live_chart_grows_in_the_browser_as_readings_arrive(city_runtime, dash_d
     assert dash_duo.get_logs() == []
 
 
-def test_in_the_days_first_hour_the_card_shows_yesterdays_whole_day():
+def test_before_todays_first_hour_is_in_the_card_shows_yesterday_whole_or_as_delivered():
     from callbacks.overview import _today
     from data.queries.overview import TodayConsumption
 
     today = TodayConsumption("2025-07-10", 0, 1_200.0, 1_000.0, 4)
-    yesterday = TodayConsumption("2025-07-09", 23, 460_000.0, 400_000.0, 4)
+    yesterday = TodayConsumption("2025-07-09", 24, 460_000.0, 400_000.0, 4, whole_day=True)
     value, note = _today(today, yesterday)
     assert value == "460.0 m³" and "▲ 15% vs typical 400.0 m³ (yesterday, whole day, 4 wk)" in str(note)
+    _, note = _today(today, TodayConsumption("2025-07-09", 20, 380_000.0, 400_000.0, 4))
+    assert "▼ 5% vs typical 400.0 m³ (yesterday, first 20 h, 4 wk)" in str(note)
     value, note = _today(TodayConsumption("2025-07-10", 5, 90_000.0, 100_000.0, 2))
     assert value == "90.0 m³" and "▼ 10% vs typical 100.0 m³ (5 h, 2 wk)" in str(note)
 

@@ -29,3 +29,17 @@ def test_a_store_of_pressure_loggers_alone_ends_at_their_newest_reading(store):
     assert newest_reading_at(cur, ["P-2"]) == utc(minutes=45)
     assert newest_reading_at(cur, ["NOT-A-METER"]) is None
     assert data_now(store.cursor(), wall_clock=utc(hours=1)) == utc(hours=1)
+
+
+
+def test_meters_a_day_behind_do_not_hold_back_live_sensors_and_weather_does_not_count(store):
+    """Customer meters that deliver a day at a time must not hide the live SCADA's hours; a weather file that runs
+    on past the water data does not move the clock."""
+    ingest(store, register_series("M-1", [100.0, 110.0, 125.0])
+           + [reading("P-1", at(minutes=15 * k), 4.1, "pressure", "bar") for k in range(21)]
+           + [reading("W-1", at(hours=k), 11.0, "air_temperature", "degC") for k in range(10)])
+    cur = store.cursor()
+    assert data_now(cur, wall_clock=WALL) == utc(hours=5)
+    assert newest_reading_at(cur, ["M-1"]) == utc(hours=2)
+    assert newest_reading_at(cur, ["P-1", "W-1"]) == utc(hours=5)
+    assert newest_reading_at(cur, ["W-1"]) is None

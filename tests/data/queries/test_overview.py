@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from data.queries.overview import city_inflow, consumption_today, live_series, open_alert_count
+from data.queries.overview import (
+    city_inflow,
+    consumption_today,
+    consumption_yesterday,
+    live_series,
+    open_alert_count,
+)
 from data.queries.zone_status import StatusLimits
 from data.store import Store
 from tests.data.builders import ingest, reading
@@ -72,6 +78,34 @@ def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):
     assert today.volume_l == pytest.approx(12 * 30.0)
     assert today.typical_l == pytest.approx((12 * 10.0 + 12 * 20.0) / 2)
     assert today.change == pytest.approx(12 * 30.0 / (12 * 15.0) - 1)
+
+
+def test_today_counts_only_the_hours_the_customer_meters_have_delivered(city):
+    """A head-end system that delivers the customer meters late must not read as a day of low use."""
+    rows = []
+    for weeks_ago, litres_per_hour in ((0, 30.0), (1, 10.0), (2, 20.0)):
+        midnight = _utc(f"{(pd.Timestamp('2024-06-12') - pd.Timedelta(weeks=weeks_ago)).date()} 00:00")
+        rows += [reading("A-1", midnight + timedelta(hours=h), 1000 * weeks_ago + litres_per_hour * h)
+                 for h in range(24)]
+    ingest(city, [r for r in rows if datetime.fromisoformat(r["ts"]) <= AT - timedelta(hours=4)]
+           + [reading("A-IN", AT - timedelta(minutes=5), 3.0, "flow", "L/s")], now=AT)
+    today = consumption_today(city.cursor(), NOW, "Europe/Rome")
+    assert today.hours == 8 and today.weeks == 2 and not today.whole_day
+    assert today.volume_l == pytest.approx(8 * 30.0)
+    assert today.typical_l == pytest.approx((8 * 10.0 + 8 * 20.0) / 2)
+    tomorrow = NOW + timedelta(days=1)
+    assert consumption_today(city.cursor(), tomorrow, "Europe/Rome").hours == 0
+    yesterday = consumption_yesterday(city.cursor(), tomorrow, "Europe/Rome")
+    assert (yesterday.day, yesterday.hours, yesterday.whole_day) == ("2024-06-12", 8, False)
+    assert yesterday.volume_l == today.volume_l
+
+
+def test_yesterday_whole_is_every_hour_of_the_local_day(city):
+    midnight = _utc("2024-06-11 00:00")
+    ingest(city, [reading("A-1", midnight + timedelta(hours=h), 10.0 * h) for h in range(26)], now=AT)
+    yesterday = consumption_yesterday(city.cursor(), NOW, "Europe/Rome")
+    assert (yesterday.day, yesterday.hours, yesterday.whole_day) == ("2024-06-11", 24, True)
+    assert yesterday.volume_l == pytest.approx(240.0)
 
 
 def test_consumption_today_without_customer_readings_is_none_not_zero(city):
