@@ -66,12 +66,18 @@ def test_an_inlet_counts_as_reporting_by_the_zone_status_rule(city):
     assert (lenient.total_l_s, lenient.zones_reporting) == (5.0, 2)
 
 
-def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):
+def _three_wednesdays() -> list[dict]:
+    """A-1's hourly register on 2024-06-12 (30 L/h) and the two Wednesdays before it (10 and 20 L/h)."""
     rows = []
     for weeks_ago, litres_per_hour in ((0, 30.0), (1, 10.0), (2, 20.0)):
         midnight = _utc(f"{(pd.Timestamp('2024-06-12') - pd.Timedelta(weeks=weeks_ago)).date()} 00:00")
         rows += [reading("A-1", midnight + timedelta(hours=h), 1000 * weeks_ago + litres_per_hour * h)
                  for h in range(24)]
+    return rows
+
+
+def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):
+    rows = _three_wednesdays()
     ingest(city, [r for r in rows if datetime.fromisoformat(r["ts"]) <= AT], now=AT)
     today = consumption_today(city.cursor(), NOW, "Europe/Rome")
     assert today.hours == 12 and today.weeks == 2
@@ -82,11 +88,7 @@ def test_today_is_compared_with_the_same_hours_of_previous_same_weekdays(city):
 
 def test_today_counts_only_the_hours_the_customer_meters_have_delivered(city):
     """A head-end system that delivers the customer meters late must not read as a day of low use."""
-    rows = []
-    for weeks_ago, litres_per_hour in ((0, 30.0), (1, 10.0), (2, 20.0)):
-        midnight = _utc(f"{(pd.Timestamp('2024-06-12') - pd.Timedelta(weeks=weeks_ago)).date()} 00:00")
-        rows += [reading("A-1", midnight + timedelta(hours=h), 1000 * weeks_ago + litres_per_hour * h)
-                 for h in range(24)]
+    rows = _three_wednesdays()
     ingest(city, [r for r in rows if datetime.fromisoformat(r["ts"]) <= AT - timedelta(hours=4)]
            + [reading("A-IN", AT - timedelta(minutes=5), 3.0, "flow", "L/s")], now=AT)
     today = consumption_today(city.cursor(), NOW, "Europe/Rome")
