@@ -5,8 +5,9 @@ Each entry is the Prophet model (`prophet.serialize.model_to_json`) and the fore
 it produced with the regressor coefficients scenarios need (JSON), so the page and
 the CLI answer a repeated question without refitting. Any change to the history makes
 a new key: new data, and also history rewritten behind the newest reading (a meter
-moved to another zone, an import of older files, a quarantine replay). A hit reads only the forecast: rebuilding a Prophet object
-from JSON takes ~2 s, longer than the fit, so `ModelCache.model` loads it on demand.
+moved to another zone, an import of older files, a quarantine replay). A hit reads
+only the forecast: rebuilding a Prophet object from JSON takes ~2 s, longer than the
+fit, so `ModelCache.model` loads it on demand.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def newest_reading_at(cur: duckdb.DuckDBPyConnection, scope: Scope = None) -> da
 
     Meter state (`meters.last_ts`) follows consumption quantities. Sensors (pressure loggers,
     tank levels, pump states) have none: their newest reading is read from the last hour of
-    their hourly statistics (about 2 ms on a year's store). Both count, so a store whose customer
+    their hourly statistics (about 4 ms on a year's store). Both count, so a store whose customer
     meters deliver a day at a time while its SCADA reports live ends at the SCADA's newest
     reading. Weather stations do not move the clock: a weather file often runs past the water data.
     """
