@@ -172,7 +172,9 @@ def volume_known_at(cur: duckdb.DuckDBPyConnection, meter_ids: Sequence[str], ra
 
 
 def night_minimum(values: pd.Series, tz: str = "UTC", night_hours: tuple[int, int] = (1, 5)) -> pd.Series:
-    """Minimum of each local night (``night_hours`` local, end exclusive), indexed by the night's local date.
+    """Minimum night flow: the lowest hourly mean of each local night (``night_hours`` local, end exclusive),
+    indexed by the night's local date. A series read more often than hourly is averaged per hour first, as the
+    zone status and the Zones page read it (`data.queries.night_flow`), so one quiet quarter-hour is not the night.
 
     A night whose readings, at the series' usual interval, cover less than ``NIGHT_COVERED`` of it (a night
     still under way, a logger silent for part of it) has no minimum: the lowest of its first hours is not.
@@ -183,4 +185,7 @@ def night_minimum(values: pd.Series, tz: str = "UTC", night_hours: tuple[int, in
     interval = pd.Series(values.index).diff().median()
     night_length = pd.Timedelta(hours=night_hours[1] - night_hours[0])
     covered = nights.size() * interval >= NIGHT_COVERED * night_length if pd.notna(interval) else nights.size() > 0
+    if pd.notna(interval) and interval < pd.Timedelta(hours=1):
+        hourly = values[at_night].resample("1h").mean().dropna()
+        nights = hourly.groupby(hourly.index.tz_localize("UTC").tz_convert(tz).date)
     return nights.min()[covered]

@@ -284,8 +284,9 @@ def night_flow_rise(flows: pd.DataFrame, series: pd.DataFrame, window: Window, t
                 detector="night_flow_rise", meter_id=asset, zone_id=zone, kind="night_flow_rise", start=start,
                 end=night_end[last], raised_at=night_end[first], score=squash(minima.iloc[first] / thresholds[first]),
                 tariff=tariff, lost_volume_l=rise * duration_s,
-                explanation=(f"Minimum night flow {base + rise:.3f} L/s, up {rise:.3f} L/s on the median "
-                             f"{base:.3f} L/s of the previous {nights} nights (alarm above {thresholds[first]:.3f} "
-                             f"L/s), for {last - first + 2} nights running{_inlets_note(info, meter_id)}"
+                explanation=(f"Minimum night flow {minima.iloc[last]:.3f} L/s on the night to {dates[last]:%d %b}, "
+                             f"against the median {baselines[last]:.3f} L/s of the previous {nights} nights (alarm "
+                             f"above {thresholds[last]:.3f} L/s); above the alarm {last - first + 2} nights running, "
+                             f"a rise of about {rise:.3f} L/s{_inlets_note(info, meter_id)}"
                              f"{_turned_note(meter_id, turned)}")))
     return rows

@@ -43,7 +43,7 @@ def test_a_night_flow_just_above_its_alarm():
     readings = pd.DataFrame({"meter_id": "Z1-INLET", "ts": stamps, "value": flow})
     catalogue = pd.DataFrame([{"meter_id": "Z1-INLET", "zone_id": "Z1", "category": "inlet", "tz": "UTC"}])
     [rise] = night_flow_rise(readings, catalogue, Window(START + pd.Timedelta(days=14), stamps[-1]))
-    assert "(alarm above 0.105 L/s), for 2 nights running" in rise["explanation"]
+    assert "(alarm above 0.105 L/s); above the alarm 2 nights running" in rise["explanation"]
     assert rise["score"] >= bar("night_flow_rise", "zone", "water_loss")
 
 

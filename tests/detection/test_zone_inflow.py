@@ -58,7 +58,7 @@ def test_a_leak_in_a_zone_with_two_inlets_is_one_rise_of_their_sum(two_inlet_eve
 
 def _rise_l_s(event: pd.Series) -> float:
     """The rise a night-flow event's explanation states."""
-    return float(event["explanation"].split(", up ")[1].split(" L/s")[0])
+    return float(event["explanation"].split("a rise of about ")[1].split(" L/s")[0])
 
 
 def test_inlets_are_summed_where_all_have_a_reading_and_single_inlets_stay_as_they_are():
