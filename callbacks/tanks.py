@@ -12,7 +12,7 @@ from callbacks import tanks_ids as ids
 from dashapp import runtime
 from dashapp.figures.tanks import run_hours_figure, tank_level_figure
 from dashapp.figures.theme import empty_figure
-from data.queries.tanks import level_hourly, newest_hour, pump_run_hours, pumps, tank_hourly, tanks
+from data.queries.tanks import latest_level, level_hourly, newest_hour, pump_run_hours, pumps, tank_hourly, tanks
 from forecasting.tank_level import (
     TankLevelModel,
     TankModelError,
@@ -98,6 +98,7 @@ def show_tank(tank_id: str | None, days: str | None, horizon: str | None):
         now = _now(cur, [tank.meter_id])
         history = level_hourly(cur, tank.meter_id, now - timedelta(days=days_n), now)
         training = tank_hourly(cur, tank, now - timedelta(days=TRAINING_DAYS), now)
+        latest = None if history.empty else latest_level(cur, tank.meter_id, history["hour"].iat[-1], now)
     finally:
         cur.close()
     low, high = _thresholds(tank.low_level_m, tank.high_level_m)
@@ -105,8 +106,8 @@ def show_tank(tank_id: str | None, days: str | None, horizon: str | None):
         message = f"No level readings from {tank.meter_id} in the last {days_n} days."
         return dbc.Alert(message, color="info"), empty_figure(message), ""
     prediction, model_note, cards = None, [], []
-    level_now = float(history["level_m"].iat[-1])
-    cards.append(_card("Level now", f"{level_now:.2f} m", f"{pd.Timestamp(history['hour'].iat[-1]):%Y-%m-%d %H:00} UTC"))
+    read_at, level_now = latest
+    cards.append(_card("Level now", f"{level_now:.2f} m", f"read {read_at:%Y-%m-%d %H:%M} UTC"))
     try:
         model = fit_tank_model(training, tank.tz)
     except TankModelError as err:

@@ -104,6 +104,16 @@ def level_hourly(cur: duckdb.DuckDBPyConnection, meter_id: str, start: datetime,
         [meter_id, start, end]).df()
 
 
+def latest_level(cur: duckdb.DuckDBPyConnection, meter_id: str, since: datetime,
+                 until: datetime) -> tuple[datetime, float] | None:
+    """The tank's newest level reading in [``since``, ``until``): its time (naive UTC) and metres, or None.
+
+    "Level now" is this reading, not the mean of an hour that may have only begun."""
+    return cur.execute(
+        """SELECT ts, value FROM readings WHERE meter_id = ? AND quantity = 'level' AND ts >= ? AND ts < ?
+           ORDER BY ts DESC LIMIT 1""", [meter_id, since, until]).fetchone()
+
+
 def pump_run_hours(cur: duckdb.DuckDBPyConnection, meter_id: str, tz: str, start: datetime,
                    end: datetime) -> pd.DataFrame:
     """Hours run per local day: each hour adds the share of its run-state readings that said running.

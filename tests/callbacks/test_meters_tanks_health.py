@@ -55,6 +55,11 @@ def test_tank_view_predicts_and_shows_its_error(city_runtime, app_callbacks):
     assert [o["value"] for o in options] == ["BT1-LEVEL", "T1-LEVEL"] and first == "BT1-LEVEL"
     summary, figure, model = tanks.show_tank("T1-LEVEL", "7", "24")
     assert "Level now" in str(summary) and "Reaches low (0.3 m)" in str(summary)
+    cur = city_runtime.store.cursor()
+    read_at, level = cur.execute("SELECT ts, value FROM readings WHERE meter_id = 'T1-LEVEL' ORDER BY ts DESC "
+                                 "LIMIT 1").fetchone()
+    cur.close()
+    assert f"{level:.2f} m" in str(summary) and f"read {read_at:%Y-%m-%d %H:%M} UTC" in str(summary)
     assert "Prediction error" in str(summary)
     assert [t.name for t in figure.data][-1] == "Predicted level" and len(figure.data[-1].x) == 25
     assert "Linear regression" in str(model) and "pump running share" in str(model)

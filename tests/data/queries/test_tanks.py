@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from data.queries.tanks import level_hourly, newest_hour, pump_run_hours, pumps, tank_hourly, tanks
+from data.queries.tanks import latest_level, level_hourly, newest_hour, pump_run_hours, pumps, tank_hourly, tanks
 
 START, END = datetime(2025, 7, 1), datetime(2025, 7, 9)
 
@@ -45,6 +45,17 @@ def test_run_hours_count_the_running_readings_per_local_day(city):
 def test_newest_hour_ends_after_the_last_sensor_reading(city):
     assert newest_hour(city, ["T1-LEVEL"]) == datetime(2025, 7, 10)
     assert newest_hour(city, ["nope"]) is None
+
+
+def test_the_latest_level_is_the_newest_reading_before_the_end(city):
+    newest = city.execute("SELECT max(ts) FROM readings WHERE meter_id = 'T1-LEVEL'").fetchone()[0]
+    read_at, level = latest_level(city, "T1-LEVEL", newest.replace(minute=0), datetime(2025, 7, 10))
+    assert read_at == newest
+    assert level == city.execute("SELECT value FROM readings WHERE meter_id = 'T1-LEVEL' AND ts = ?",
+                                 [newest]).fetchone()[0]
+    earlier, _ = latest_level(city, "T1-LEVEL", datetime(2025, 7, 1), datetime(2025, 7, 2))
+    assert earlier < datetime(2025, 7, 2)
+    assert latest_level(city, "T1-LEVEL", datetime(2030, 1, 1), datetime(2030, 1, 2)) is None
 
 
 def test_run_hours_follow_local_days_over_the_dst_change(store):
