@@ -107,7 +107,7 @@ def _local_naive(index: pd.DatetimeIndex, tz: str, freq: str) -> pd.DatetimeInde
 
 
 def _day_off(local: pd.DatetimeIndex, country: str | None) -> np.ndarray:
-    weekend = local.dayofweek >= 5
+    weekend = local.day_of_week >= 5
     if not country:
         return weekend
     years = range(local.year.min(), local.year.max() + 1)
@@ -153,7 +153,7 @@ def _seasonal_naive(z: pd.Series, targets: pd.DatetimeIndex, freq: str, weeks: i
 
 
 def _drop_outliers(z: pd.Series, freq: str, mads: float, local: pd.DatetimeIndex) -> pd.Series:
-    slot = local.dayofweek * 24 + local.hour if freq == "h" else local.dayofweek
+    slot = local.day_of_week * 24 + local.hour if freq == "h" else local.day_of_week
     grouped = z.groupby(np.asarray(slot))
     median = grouped.transform("median")
     spread = (z - median).abs().groupby(np.asarray(slot)).transform("median") * 1.4826
@@ -347,7 +347,7 @@ def _lag_features(z_local: pd.Series, local: pd.DatetimeIndex, freq: str, weeks:
 
 def _calendar_features(frame: pd.DataFrame, freq: str) -> np.ndarray:
     local = pd.DatetimeIndex(frame["ds"])
-    columns = [local.dayofweek.to_numpy(), frame["day_off_flag"].to_numpy()]
+    columns = [local.day_of_week.to_numpy(), frame["day_off_flag"].to_numpy()]
     if freq == "h":
         columns.append(local.hour.to_numpy())
     for name in ("temperature", "rainfall"):

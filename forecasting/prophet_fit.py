@@ -35,8 +35,8 @@ def fit_prophet(train: pd.DataFrame, future: pd.DataFrame, freq: str, config: Fo
         model.add_seasonality("daily_workday", period=1, fourier_order=config.daily_fourier, condition_name="workday")
         model.add_seasonality("daily_day_off", period=1, fourier_order=config.daily_fourier, condition_name="day_off")
     if not hourly:
-        train = train.assign(holiday_effect=train["day_off"].astype(float) - (train["ds"].dt.dayofweek >= 5))
-        future = future.assign(holiday_effect=future["day_off"].astype(float) - (future["ds"].dt.dayofweek >= 5))
+        train = train.assign(holiday_effect=train["day_off"].astype(float) - (train["ds"].dt.day_of_week >= 5))
+        future = future.assign(holiday_effect=future["day_off"].astype(float) - (future["ds"].dt.day_of_week >= 5))
         model.add_regressor("holiday_effect")
     for name in regressors:
         model.add_regressor(name)

@@ -14,7 +14,7 @@ TZ = "Europe/Rome"
 def local_profile(utc_hours: pd.DatetimeIndex, tz: str = TZ) -> np.ndarray:
     """Night 2 L/s, morning peak at 07:00 local (weekends 09:00), evening bump; weekends 20 % higher."""
     local = utc_hours.tz_localize("UTC").tz_convert(tz)
-    weekend = local.dayofweek >= 5
+    weekend = local.day_of_week >= 5
     peak = np.where(weekend, 9, 7)
     hour = local.hour.to_numpy()
     shape = 2 + 6 * np.exp(-0.5 * ((hour - peak) / 1.5) ** 2) + 3 * np.exp(-0.5 * ((hour - 20) / 2) ** 2)

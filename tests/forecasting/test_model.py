@@ -22,8 +22,8 @@ def test_forecast_follows_the_local_daily_and_weekend_profile(synthetic):
     assert np.mean(np.abs(frame["yhat"] - truth)) < 0.1 * truth.mean()
     assert (frame["yhat_lower"] <= frame["yhat"]).all() and (frame["yhat"] <= frame["yhat_upper"]).all()
     local = frame.index.tz_localize("UTC").tz_convert(TZ)
-    weekday_peak = frame["yhat"][local.dayofweek < 5].groupby(local.hour[local.dayofweek < 5]).mean().idxmax()
-    weekend_peak = frame["yhat"][local.dayofweek >= 5].groupby(local.hour[local.dayofweek >= 5]).mean().idxmax()
+    weekday_peak = frame["yhat"][local.day_of_week < 5].groupby(local.hour[local.day_of_week < 5]).mean().idxmax()
+    weekend_peak = frame["yhat"][local.day_of_week >= 5].groupby(local.hour[local.day_of_week >= 5]).mean().idxmax()
     assert (weekday_peak, weekend_peak) == (7, 9)
 
 
@@ -86,8 +86,8 @@ def test_daily_forecast_of_a_volume_series(synthetic):
     daily = to_daily(replace(synthetic, unit="L"))
     frame = forecast(daily, 14).frame
     assert len(frame) == 14 and frame.index[0] == daily.values.index[-1] + pd.Timedelta(days=1)
-    expected = daily.values.groupby(daily.values.index.dayofweek).mean()
-    predicted = frame["yhat"].groupby(frame.index.dayofweek).mean()
+    expected = daily.values.groupby(daily.values.index.day_of_week).mean()
+    predicted = frame["yhat"].groupby(frame.index.day_of_week).mean()
     assert np.allclose(predicted.sort_index(), expected.sort_index(), rtol=0.1)
 
 
